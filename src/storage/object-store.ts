@@ -1,0 +1,107 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The one interface every storage backend implements (fs now, s3 next).
+ *
+ * Keys are `/`-separated relative paths made only by `src/registry/keys.ts`. A key never doubles as a
+ * "directory" of another key, so a filesystem backend can map keys to files one to one.
+ * Every listing is in ascending byte order of the full key, so "newest first" can be encoded in key
+ * names (see chapter 04 §1.6) and read back with one listing.
+ */
+export interface ObjectStore {
+  /** Whole object. Throws `NotFoundError` when absent. For small records only (JSON, manifests). */
+  get(key: string): Promise<Buffer>;
+  /** Stream of the object's bytes, from `range.start` to `range.end` inclusive (default: all). Throws `NotFoundError`. */
+  getStream(key: string, range?: ByteRange): Promise<Readable>;
+  /** Size and modification time. Throws `NotFoundError`. */
+  head(key: string): Promise<ObjectMeta>;
+  /** Atomic whole-object replace: readers see the old or the new object, never a mix. */
+  put(key: string, body: Buffer | string): Promise<void>;
+  /** Atomic create: true when this call created the object, false when it already existed (fully written). */
+  createIfAbsent(key: string, body: Buffer | string): Promise<boolean>;
+  /** Idempotent: absent is fine. */
+  delete(key: string): Promise<void>;
+  /** Deletes every key under `prefix/` (a directory boundary: `a/b` never touches `a/bc`). Empty prefix is a no-op. */
+  deletePrefix(prefix: string): Promise<void>;
+  /**
+   * Flat listing of every key below `prefix/`, ascending byte order, at most `limit` keys,
+   * strictly after `startAfter` (a full key) when given. `next` is set when more may follow.
+   */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /**
+   * One level below `prefix/`: the child names (not full keys), ascending byte order of `name` plus a
+   * trailing `/` for children that have children, so the order matches `list`.
+   */
+  listChildren(prefix: string, options?: ListOptions): Promise<ChildrenPage>;
+  /** Server-side copy; throws `NotFoundError` if `from` is absent. */
+  copy(from: string, to: string): Promise<void>;
+  /** Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. */
+  move(from: string, to: string): Promise<void>;
+
+  /** Upload primitive: append-only object built across calls, possibly from several processes. */
+  createUpload(key: string): Promise<void>;
+  /**
+   * Appends the stream at the end of the upload object and resolves with the number of bytes appended.
+   * Honours backpressure. Bytes received before a source error stay appended (the error is rethrown).
+   * Throws `NotFoundError` when the upload was never created or was aborted.
+   */
+  writeUpload(key: string, body: Readable): Promise<number>;
+  /** Current committed size of the upload object. Throws `NotFoundError`. */
+  uploadSize(key: string): Promise<number>;
+  /** Seals the upload so it can be read and moved like any object; resolves with its size. */
+  completeUpload(key: string): Promise<number>;
+  /** Discards the upload's bytes; idempotent. */
+  abortUpload(key: string): Promise<void>;
+
+  /** A presigned GET URL, or undefined when the backend cannot presign (fs never can). */
+  presign(key: string, ttlSeconds: number, responseContentType?: string): Promise<string | undefined>;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive. */
+  end?: number;
+}
+
+export interface ObjectMeta {
+  size: number;
+  /** Absent when the backend does not know; age gates treat that as young. */
+  lastModified?: Date;
+}
+
+export interface ListOptions {
+  limit?: number;
+  startAfter?: string;
+}
+
+export interface ListPage {
+  keys: string[];
+  /** Pass back as `startAfter` to continue; undefined on the last page. */
+  next?: string;
+}
+
+export interface Child {
+  name: string;
+  /** True when the child has children of its own (a "directory"). */
+  isPrefix: boolean;
+}
+
+export interface ChildrenPage {
+  children: Child[];
+  /** Pass back as `startAfter` (a child name) to continue; undefined on the last page. */
+  next?: string;
+}
+
+/** The requested key does not exist. The only error the registry layer interprets; anything else is a storage fault. */
+export class NotFoundError extends Error {
+  readonly key: string;
+  constructor(key: string) {
+    super(`not found: ${key}`);
+    this.name = 'NotFoundError';
+    this.key = key;
+  }
+}
+
+export function isNotFound(err: unknown): err is NotFoundError {
+  return err instanceof NotFoundError;
+}
