@@ -1,0 +1,17 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/types.ts';
+import type { Namespace } from '../oci/name.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { Action } from '../policy/actions.ts';
+
+/** What every handler gets: the request, the domain, the live configuration. */
+export interface HttpContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  registry: Registry;
+  config: Config;
+  /** Headers every successful response carries (e.g. `OCI-Namespace` after an `ns` rewrite). */
+  extraHeaders: Record<string, string>;
+  /** Whether the caller may perform `action` on `ns` (policy only; used to pick a mount source). */
+  mayPerform(action: Action, ns: Namespace): Promise<boolean>;
+}

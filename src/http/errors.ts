@@ -1,0 +1,44 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OciError, UnmatchedError } from '../oci/errors.ts';
+import type { Logger } from '../observability/logging.ts';
+
+export const BASIC_CHALLENGE = 'Basic realm="Angos", charset="UTF-8"';
+
+/** The one translation of any thrown value into an OCI error response (chapter 01 §12). */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
+  const error = toOciError(req, err);
+  if (error.status >= 500) {
+    log.error('request failed', { method: req.method, url: req.url, error: describe(err) });
+  }
+  if (res.headersSent) {
+    // Too late for a status: cut the connection so the client sees a truncated body, not a complete one.
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...error.headers };
+  if (error.code === 'UNAUTHORIZED' && !headers['www-authenticate']) headers['www-authenticate'] = BASIC_CHALLENGE;
+  let body: Buffer;
+  try {
+    body = Buffer.from(JSON.stringify({ errors: [{ code: error.code, message: error.publicMessage }] }));
+  } catch {
+    res.writeHead(500, { 'content-type': 'text/plain', 'content-length': 21 });
+    res.end('Internal Server Error');
+    return;
+  }
+  res.writeHead(error.status, { ...headers, 'content-length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function toOciError(req: IncomingMessage, err: unknown): OciError {
+  if (err instanceof OciError) return err;
+  if (err instanceof UnmatchedError) {
+    return req.method === 'GET' || req.method === 'HEAD'
+      ? new OciError('NAME_UNKNOWN', 'no such route or invalid name')
+      : new OciError('UNSUPPORTED', 'unsupported request');
+  }
+  return new OciError('INTERNAL_ERROR');
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}

@@ -1,0 +1,68 @@
+import type { IncomingMessage } from 'node:http';
+import { OciError } from '../../oci/errors.ts';
+import { mediaTypeOfContentType } from '../../oci/media-type.ts';
+import type { Namespace } from '../../oci/name.ts';
+import { referenceString, type Reference } from '../../oci/reference.ts';
+import type { Tag } from '../../oci/tag.ts';
+import type { HttpContext } from '../context.ts';
+import { sourceTimestamp } from '../headers.ts';
+import { sendBytes, sendEmpty } from '../respond.ts';
+
+/** GET/HEAD a manifest: stored bytes and media type, whatever the `Accept` (chapter 01 §6.1). */
+export async function getManifest(ctx: HttpContext, ns: Namespace, reference: Reference): Promise<void> {
+  const { req, res, registry } = ctx;
+  if (req.method === 'HEAD') {
+    const stored = await registry.manifests.stat(ns, reference);
+    res.writeHead(200, { ...ctx.extraHeaders, 'docker-content-digest': stored.digest, 'content-type': stored.mediaType, 'content-length': stored.size });
+    res.end();
+    return;
+  }
+  const stored = await registry.manifests.read(ns, reference);
+  sendBytes(req, res, 200, stored.body, { ...ctx.extraHeaders, 'docker-content-digest': stored.digest, 'content-type': stored.mediaType });
+}
+
+/** PUT a manifest (chapter 01 §6.2). */
+export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Reference, tags: Tag[]): Promise<void> {
+  const { req, res, registry, config } = ctx;
+  const contentTypeHeader = req.headers['content-type'];
+  const contentType = contentTypeHeader === undefined ? undefined : mediaTypeOfContentType(contentTypeHeader);
+  if (!contentType) throw new OciError('UNSUPPORTED', 'a valid Content-Type is required');
+  const body = await readBody(req, config.global.maxManifestSize);
+  const sourceTimeMs = sourceTimestamp(req);
+  const result = await registry.manifests.push(ns, {
+    reference,
+    contentType,
+    body,
+    extraTags: tags,
+    ...(sourceTimeMs !== undefined ? { sourceTimeMs } : {}),
+  });
+  const headers: Record<string, string> = {
+    location: `/v2/${ns}/manifests/${referenceString(reference)}`,
+    'docker-content-digest': result.digest,
+  };
+  if (result.subject) headers['oci-subject'] = result.subject;
+  if (result.queryTags.length > 0) headers['oci-tag'] = result.queryTags.join(', ');
+  sendEmpty(res, 201, headers);
+}
+
+export async function deleteManifest({ req, res, registry }: HttpContext, ns: Namespace, reference: Reference): Promise<void> {
+  const sourceTimeMs = sourceTimestamp(req);
+  if (reference.kind === 'tag') await registry.manifests.deleteTag(ns, reference.tag, sourceTimeMs);
+  else await registry.manifests.deleteRevision(ns, reference.digest, sourceTimeMs);
+  sendEmpty(res, 202);
+}
+
+/** Reads a bounded body: over `limit` bytes (declared or received) is `413 MANIFEST_INVALID`; at the limit passes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new OciError('MANIFEST_INVALID', `manifest exceeds the maximum size of ${limit} bytes`, { status: 413 });
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}

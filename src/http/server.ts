@@ -1,0 +1,157 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Config } from '../config/types.ts';
+import { OciError } from '../oci/errors.ts';
+import type { Namespace } from '../oci/name.ts';
+import { logger } from '../observability/logging.ts';
+import { decide } from '../policy/access-policy.ts';
+import type { Action } from '../policy/actions.ts';
+import { PULL_ACTIONS, UNCAPPED_ACTIONS } from '../policy/actions.ts';
+import type { Registry } from '../registry/registry.ts';
+import { ConcurrencyLimit } from './concurrency.ts';
+import type { HttpContext } from './context.ts';
+import { sendError } from './errors.ts';
+import { apiVersion, healthz, readyz } from './handlers/base.ts';
+import { deleteBlob, getBlob } from './handlers/blobs.ts';
+import { listCatalog, listReferrers, listTags } from './handlers/listings.ts';
+import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
+import { cancelUpload, completeUpload, getUpload, mountBlob, patchUpload, startUpload } from './handlers/uploads.ts';
+import { rewriteNamespace } from './namespace-rewrite.ts';
+import { matchRoute, type Route } from './router.ts';
+
+const log = logger('angos::http::server');
+
+export interface ServerDeps {
+  registry: Registry;
+  /** The live configuration; read per request so a reload applies to the next one. */
+  config: () => Config;
+}
+
+/** The registry's HTTP server: route, authorize, then hand over to one handler per resource. */
+export function createRegistryServer(deps: ServerDeps): Server {
+  const initial = deps.config();
+  const limit = new ConcurrencyLimit(initial.global.maxConcurrentRequests);
+  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+    void handle(deps, limit, req, res);
+  });
+  server.on('connection', (socket) => limitConnectionLifetime(socket, deps.config()));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerMalformed(err, socket));
+  return server;
+}
+
+async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const config = deps.config();
+  if ((req.socket as ExpiringSocket).expired) res.shouldKeepAlive = false;
+  let route: Route;
+  try {
+    route = matchRoute(req.method ?? '', req.url ?? '/');
+  } catch (err) {
+    sendError(req, res, err, log);
+    return;
+  }
+  const release = UNCAPPED_ACTIONS.has(route.action) ? undefined : await limit.acquire();
+  if (release) res.once('close', release);
+  const extraHeaders: Record<string, string> = {};
+  try {
+    if ('ns' in route && PULL_ACTIONS.has(route.action)) {
+      const rewrite = rewriteNamespace(config, route.ns, req.url ?? '');
+      if (rewrite) {
+        route = { ...route, ns: rewrite.ns } as Route;
+        extraHeaders['oci-namespace'] = rewrite.header;
+      }
+    }
+    authorize(config, route.action, 'ns' in route ? route.ns : undefined);
+    const ctx: HttpContext = {
+      req,
+      res,
+      registry: deps.registry,
+      config,
+      extraHeaders,
+      mayPerform: async (action: Action, ns: Namespace) => decide(config, action, ns).allowed,
+    };
+    await dispatch(ctx, route);
+  } catch (err) {
+    sendError(req, res, err, log);
+  }
+}
+
+/** No authentication yet: every caller is anonymous, so a denial is a 401 with the challenge (decision 3). */
+function authorize(config: Config, action: Action, ns: Namespace | undefined): void {
+  const decision = decide(config, action, ns);
+  if (!decision.allowed) throw new OciError('UNAUTHORIZED', decision.reason);
+}
+
+function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
+  switch (route.action) {
+    case 'get-api-version':
+      return apiVersion(ctx);
+    case 'healthz':
+      return healthz(ctx);
+    case 'readyz':
+      return readyz(ctx);
+    case 'metrics':
+    case 'get-token':
+    case 'ui-asset':
+      throw new OciError('NAME_UNKNOWN', 'not available');
+    case 'list-catalog':
+      return listCatalog(ctx, route.n, route.last);
+    case 'get-blob':
+      return getBlob(ctx, route.ns, route.digest);
+    case 'delete-blob':
+      return deleteBlob(ctx, route.ns, route.digest);
+    case 'start-upload':
+      return startUpload(ctx, route.ns, route.digest, route.algorithm);
+    case 'mount-blob':
+      return mountBlob(ctx, route.ns, route.mount, route.from);
+    case 'get-upload':
+      return getUpload(ctx, route.ns, route.session);
+    case 'update-upload':
+      return patchUpload(ctx, route.ns, route.session);
+    case 'complete-upload':
+      return completeUpload(ctx, route.ns, route.session, route.digest);
+    case 'cancel-upload':
+      return cancelUpload(ctx, route.ns, route.session);
+    case 'get-manifest':
+      return getManifest(ctx, route.ns, route.reference);
+    case 'put-manifest':
+      return putManifest(ctx, route.ns, route.reference, route.tags);
+    case 'delete-manifest':
+      return deleteManifest(ctx, route.ns, route.reference);
+    case 'list-tags':
+      return listTags(ctx, route.ns, route.n, route.last);
+    case 'get-referrers':
+      return listReferrers(ctx, route.ns, route.digest, route.artifactType, route.last);
+  }
+}
+
+type ExpiringSocket = Socket & { expired?: boolean };
+
+/**
+ * `query_timeout` is a wall-clock budget per connection (chapter 02 §3.2): once spent, no further request is
+ * taken on it; the request in flight gets `query_timeout_grace_period` more, then the socket is destroyed.
+ */
+function limitConnectionLifetime(socket: ExpiringSocket, config: Config): void {
+  const { queryTimeoutSecs, queryTimeoutGracePeriodSecs } = config.server;
+  const budget = setTimeout(() => {
+    socket.expired = true;
+    const grace = setTimeout(() => socket.destroy(), queryTimeoutGracePeriodSecs * 1000);
+    grace.unref();
+    socket.once('close', () => clearTimeout(grace));
+  }, queryTimeoutSecs * 1000);
+  budget.unref();
+  socket.once('close', () => clearTimeout(budget));
+}
+
+/** Requests the HTTP parser rejects (bad Content-Length, oversized headers) still get an OCI error body. */
+function answerMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: tooLarge ? 'request headers too large' : 'malformed HTTP request' }] });
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,38 @@
+/** CEL action names (chapter 01 §1.2); the access policy and later the webhooks see these. */
+export type Action =
+  | 'get-api-version'
+  | 'list-catalog'
+  | 'get-blob'
+  | 'delete-blob'
+  | 'start-upload'
+  | 'mount-blob'
+  | 'get-upload'
+  | 'update-upload'
+  | 'complete-upload'
+  | 'cancel-upload'
+  | 'get-manifest'
+  | 'put-manifest'
+  | 'delete-manifest'
+  | 'list-tags'
+  | 'get-referrers'
+  | 'healthz'
+  | 'readyz'
+  | 'metrics'
+  | 'get-token'
+  | 'ui-asset';
+
+/** Refused on pull-through repositories (chapter 01 §1.1). */
+export const PUSH_ACTIONS: ReadonlySet<Action> = new Set([
+  'start-upload',
+  'mount-blob',
+  'update-upload',
+  'complete-upload',
+  'cancel-upload',
+  'put-manifest',
+]);
+
+/** Actions the `ns` query parameter may rewrite (chapter 01 §9). */
+export const PULL_ACTIONS: ReadonlySet<Action> = new Set(['get-blob', 'get-manifest', 'list-tags', 'get-referrers']);
+
+/** Never wait for a concurrency slot (decision 15). */
+export const UNCAPPED_ACTIONS: ReadonlySet<Action> = new Set(['healthz', 'readyz', 'metrics']);

@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Digest } from '../oci/digest.ts';
+import { OciError } from '../oci/errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { isNotFound } from '../storage/object-store.ts';
+import { listAll } from './json-record.ts';
+import { gcKeys } from './keys.ts';
+
+/** A collector run marker (chapter 04 §3.3): the collector may be deleting bytes of digests in [start, end]. */
+export interface RunMarker {
+  start: string;
+  end: string;
+  expires_at: string;
+  instance: string;
+}
+
+const ATTEMPTS = 5;
+
+/**
+ * The writer side of the GC fence (chapter 04 §3.4). Called after a writer's reference keys are stored: either
+ * the collector's re-check sees those keys (and spares the bytes), or the writer sees the collector's marker here
+ * and backs off. Still blocked after the retries ⇒ 503 RECLAMATION_IN_PROGRESS.
+ */
+export async function awaitNoReclamation(meta: ObjectStore, digests: readonly Digest[]): Promise<void> {
+  if (digests.length === 0) return;
+  let delay = 50;
+  for (let attempt = 1; ; attempt++) {
+    if (!(await isBlocked(meta, digests))) return;
+    if (attempt === ATTEMPTS) {
+      throw new OciError('RECLAMATION_IN_PROGRESS', 'blob is being reclaimed; retry', { headers: { 'retry-after': '1' } });
+    }
+    await sleep(delay / 2 + Math.random() * (delay / 2));
+    delay = Math.min(delay * 2, 800);
+  }
+}
+
+async function isBlocked(meta: ObjectStore, digests: readonly Digest[]): Promise<boolean> {
+  const now = Date.now();
+  for (const key of await listAll(meta, gcKeys.root)) {
+    let marker: RunMarker;
+    try {
+      marker = JSON.parse((await meta.get(key)).toString('utf8')) as RunMarker;
+    } catch (err) {
+      if (isNotFound(err)) continue;
+      return true; // an unreadable marker fails closed
+    }
+    const expiresAt = Date.parse(marker.expires_at);
+    if (typeof marker.start !== 'string' || typeof marker.end !== 'string' || Number.isNaN(expiresAt)) return true;
+    if (expiresAt <= now) continue;
+    if (digests.some((digest) => marker.start <= digest && digest <= marker.end)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,190 @@
+import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import { isNamespace, type Namespace } from '../oci/name.ts';
+import type { SessionId } from '../oci/session-id.ts';
+import { isTag, type Tag } from '../oci/tag.ts';
+
+/**
+ * The only place storage key names are built and parsed. Layout (chapter 04 §1.4):
+ *
+ * blob store
+ *   v2/blobs/<alg>/<p>/<hash>/data                        immutable content-addressed bytes (layers, configs, manifests)
+ *   v2/repositories/<ns>/_uploads/<uuid>/data             bytes received so far for an upload session
+ *   v2/repositories/<ns>/_uploads/<uuid>/session.json     the session's state (offset, binding, activity)
+ * metadata store
+ *   v2/ref/<alg>/<p>/<hash>/<ns>!own                      <ns> owns the blob (upload, mount)
+ *   v2/ref/<alg>/<p>/<hash>/<ns>!r/rev                    the blob is a revision (manifest) of <ns>
+ *   v2/ref/<alg>/<p>/<hash>/<ns>!r/tag.<tag>              tag <tag> of <ns> pointed at this manifest
+ *   v2/ref/<alg>/<p>/<hash>/<ns>!r/sub.<salg>.<shash>     this manifest of <ns> refers to that subject
+ *   v2/ref/<alg>/<p>/<hash>/<ns>!r/<malg>.<mhash>         manifest m of <ns> uses this blob (config, layer, child)
+ *   v2/ns/<ns>!tag/<tag>!/<ord>.<set|del>.<alg>.<hash>    one tag event; ascending order = newest first
+ *   v2/ns/<ns>!rev/<alg>/<p>/<hash>                       revision record: the digest resolves in <ns>
+ *   v2/ns/<ns>!sub/<salg>/<p>/<shash>/<ralg>.<rhash>      referrer record: r refers to subject s in <ns>
+ *   v2/cat/<ns>!                                          catalog entry
+ *   v2/gc/<uuid>                                          collector run marker
+ *
+ * `!` ends an embedded namespace or tag: it sorts below every byte the name and tag grammars admit, so listings
+ * come out in name order and `a!…` never collides with `a/b!…` or `a-b!…`. No key is also a directory of another.
+ * Namespaces and tags reach this module already parsed, so no path component comes unvalidated from a request.
+ */
+
+function blobDir(digest: Digest): string {
+  const hex = digestHex(digest);
+  return `${digestAlgorithm(digest)}/${hex.slice(0, 2)}/${hex}`;
+}
+
+/** `<alg>.<hash>`: a digest as one key component. */
+function digestComponent(digest: Digest): string {
+  return digest.replace(':', '.');
+}
+
+function parseDigestComponent(component: string): Digest | undefined {
+  const digest = component.replace('.', ':');
+  return isDigest(digest) ? digest : undefined;
+}
+
+export const blobKeys = {
+  data: (digest: Digest) => `v2/blobs/${blobDir(digest)}/data`,
+};
+
+export const uploadKeys = {
+  /** Prefix holding every session of a namespace. */
+  namespace: (ns: Namespace) => `v2/repositories/${ns}/_uploads`,
+  session: (ns: Namespace, id: SessionId) => `v2/repositories/${ns}/_uploads/${id}`,
+  data: (ns: Namespace, id: SessionId) => `v2/repositories/${ns}/_uploads/${id}/data`,
+  state: (ns: Namespace, id: SessionId) => `v2/repositories/${ns}/_uploads/${id}/session.json`,
+};
+
+/** A reference key's link: why a namespace may read a blob. */
+export type Link =
+  | { kind: 'own' }
+  | { kind: 'rev' }
+  | { kind: 'tag'; tag: Tag }
+  | { kind: 'sub'; subject: Digest }
+  | { kind: 'manifest'; manifest: Digest };
+
+export const refKeys = {
+  /** Every reference key of a digest, all namespaces. */
+  digest: (digest: Digest) => `v2/ref/${blobDir(digest)}`,
+  /** The non-own reference keys of one namespace on a digest. */
+  links: (digest: Digest, ns: Namespace) => `v2/ref/${blobDir(digest)}/${ns}!r`,
+  key(digest: Digest, ns: Namespace, link: Link): string {
+    const base = `v2/ref/${blobDir(digest)}/${ns}`;
+    switch (link.kind) {
+      case 'own':
+        return `${base}!own`;
+      case 'rev':
+        return `${base}!r/rev`;
+      case 'tag':
+        return `${base}!r/tag.${link.tag}`;
+      case 'sub':
+        return `${base}!r/sub.${digestComponent(link.subject)}`;
+      case 'manifest':
+        return `${base}!r/${digestComponent(link.manifest)}`;
+    }
+  },
+  /** Parses a key listed under `digest(d)`; undefined for names that do not parse (reported by scrub, never trusted). */
+  parse(digest: Digest, key: string): { ns: Namespace; link: Link } | undefined {
+    const rest = key.slice(refKeys.digest(digest).length + 1);
+    const own = /^(.+)!own$/.exec(rest);
+    if (own) return isNamespace(own[1]!) ? { ns: own[1], link: { kind: 'own' } } : undefined;
+    const other = /^(.+)!r\/([^/]+)$/.exec(rest);
+    if (!other || !isNamespace(other[1]!)) return undefined;
+    const ns = other[1];
+    const link = parseLink(other[2]!);
+    return link ? { ns, link } : undefined;
+  },
+};
+
+function parseLink(name: string): Link | undefined {
+  if (name === 'rev') return { kind: 'rev' };
+  if (name.startsWith('tag.')) {
+    const tag = name.slice(4);
+    return isTag(tag) ? { kind: 'tag', tag } : undefined;
+  }
+  if (name.startsWith('sub.')) {
+    const subject = parseDigestComponent(name.slice(4));
+    return subject ? { kind: 'sub', subject } : undefined;
+  }
+  const manifest = parseDigestComponent(name);
+  return manifest ? { kind: 'manifest', manifest } : undefined;
+}
+
+export type TagAction = 'set' | 'del';
+
+/** One tag event as named by its key. */
+export interface TagEvent {
+  ord: string;
+  action: TagAction;
+  digest: Digest;
+}
+
+const MAX_ORD = 2n ** 64n - 2n;
+
+/**
+ * `<ord>`: 16 hex digits of 2^64 − 2 − unix ms, so an ascending listing yields the newest event first.
+ * No timestamp ⇒ all `f`: sorts last and never wins against a timed event.
+ */
+export function ordOf(authorTimeMs: number | undefined): string {
+  if (authorTimeMs === undefined) return 'ffffffffffffffff';
+  return (MAX_ORD - BigInt(Math.max(0, Math.trunc(authorTimeMs)))).toString(16).padStart(16, '0');
+}
+
+/** The author time encoded in an `<ord>`, undefined for the untimed `ffff…`. */
+export function timeOfOrd(ord: string): number | undefined {
+  if (ord === 'ffffffffffffffff') return undefined;
+  return Number(MAX_ORD - BigInt(`0x${ord}`));
+}
+
+export const tagKeys = {
+  /** Children are `<tag>!`, one per tag ever written in the namespace. */
+  namespace: (ns: Namespace) => `v2/ns/${ns}!tag`,
+  tag: (ns: Namespace, tag: Tag) => `v2/ns/${ns}!tag/${tag}!`,
+  event: (ns: Namespace, tag: Tag, event: TagEvent) =>
+    `v2/ns/${ns}!tag/${tag}!/${event.ord}.${event.action}.${digestComponent(event.digest)}`,
+  /** The tag named by a child of `namespace(ns)`, or undefined. */
+  parseChild(child: string): Tag | undefined {
+    if (!child.endsWith('!')) return undefined;
+    const tag = child.slice(0, -1);
+    return isTag(tag) ? tag : undefined;
+  },
+  /** The event named by a key under `tag(ns, t)`, or undefined. */
+  parseEvent(key: string): TagEvent | undefined {
+    const match = /\/([0-9a-f]{16})\.(set|del)\.(sha256\.[0-9a-f]{64}|sha512\.[0-9a-f]{128})$/.exec(key);
+    if (!match) return undefined;
+    return { ord: match[1]!, action: match[2] as TagAction, digest: parseDigestComponent(match[3]!)! };
+  },
+};
+
+export const revisionKeys = {
+  namespace: (ns: Namespace) => `v2/ns/${ns}!rev`,
+  revision: (ns: Namespace, digest: Digest) => `v2/ns/${ns}!rev/${blobDir(digest)}`,
+  parse(ns: Namespace, key: string): Digest | undefined {
+    const match = /^(sha256|sha512)\/[0-9a-f]{2}\/([0-9a-f]+)$/.exec(key.slice(revisionKeys.namespace(ns).length + 1));
+    const digest = match ? `${match[1]}:${match[2]}` : '';
+    return isDigest(digest) ? digest : undefined;
+  },
+};
+
+export const referrerKeys = {
+  subject: (ns: Namespace, subject: Digest) => `v2/ns/${ns}!sub/${blobDir(subject)}`,
+  record: (ns: Namespace, subject: Digest, referrer: Digest) =>
+    `v2/ns/${ns}!sub/${blobDir(subject)}/${digestComponent(referrer)}`,
+  parse(key: string): Digest | undefined {
+    return parseDigestComponent(key.slice(key.lastIndexOf('/') + 1));
+  },
+};
+
+export const catalogKeys = {
+  root: 'v2/cat',
+  entry: (ns: Namespace) => `v2/cat/${ns}!`,
+  parse(key: string): Namespace | undefined {
+    if (!key.startsWith('v2/cat/') || !key.endsWith('!')) return undefined;
+    const ns = key.slice('v2/cat/'.length, -1);
+    return isNamespace(ns) ? ns : undefined;
+  },
+};
+
+export const gcKeys = {
+  root: 'v2/gc',
+  marker: (id: string) => `v2/gc/${id}`,
+};

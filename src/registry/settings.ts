@@ -1,0 +1,11 @@
+import type { Namespace } from '../oci/name.ts';
+import type { Tag } from '../oci/tag.ts';
+
+/** What the registry domain needs from the configuration; read on every request so a reload takes effect. */
+export interface RegistrySettings {
+  maxManifestSize: number;
+  maxBlobSize: number;
+  allowMissingManifestReferences: boolean;
+  /** Immutable-tag rule (decision 2): the tag is write-once in this namespace. */
+  isImmutable(ns: Namespace, tag: Tag): boolean;
+}

@@ -1,0 +1,296 @@
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
+import { OciError } from '../oci/errors.ts';
+import type { Namespace } from '../oci/name.ts';
+import type { ByteSpan } from '../oci/range.ts';
+import { newSessionId, type SessionId } from '../oci/session-id.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import type { Access } from './access.ts';
+import { awaitNoReclamation } from './gc-fence.ts';
+import { hashingLimiter, RunningHash } from './hashing.ts';
+import { exists, readJson } from './json-record.ts';
+import { blobKeys, uploadKeys } from './keys.ts';
+import { logger } from '../observability/logging.ts';
+
+const log = logger('angos::registry::upload');
+
+/** Session state kept in storage, so any process sharing it can continue the session. */
+interface SessionState {
+  started_at: string;
+  last_activity: string;
+  committed_offset: number;
+  /** Set when the session was bound to one algorithm (`digest-algorithm` or a chunked `?digest=` POST). */
+  algorithm?: DigestAlgorithm;
+}
+
+/** A chunk as the client framed it: declared window and length, either optional. */
+export interface Chunk {
+  body: Readable | undefined;
+  range: ByteSpan | undefined;
+  length: number | undefined;
+}
+
+export interface UploadStatus {
+  id: SessionId;
+  size: number;
+  startedAt: string;
+}
+
+/**
+ * Upload sessions (chapter 01 §5, chapter 04 §2.1). The bytes and the state live in the blob store; the running
+ * hash lives in memory of the process that last appended, and any other process re-hashes the stored bytes.
+ */
+export class Uploads {
+  private readonly blobs: ObjectStore;
+  private readonly meta: ObjectStore;
+  private readonly access: Access;
+  private readonly maxBlobSize: () => number;
+  /** Running hash per session, valid while its offset equals the stored size. */
+  private readonly live = new Map<SessionId, RunningHash>();
+  /** Per-session queue so two requests of one session in this process never interleave their appends. */
+  private readonly queues = new Map<SessionId, Promise<unknown>>();
+
+  constructor(blobs: ObjectStore, meta: ObjectStore, access: Access, maxBlobSize: () => number) {
+    this.blobs = blobs;
+    this.meta = meta;
+    this.access = access;
+    this.maxBlobSize = maxBlobSize;
+  }
+
+  async start(ns: Namespace, algorithm?: DigestAlgorithm): Promise<SessionId> {
+    const id = newSessionId();
+    await this.blobs.createUpload(uploadKeys.data(ns, id));
+    const now = new Date().toISOString();
+    const state: SessionState = { started_at: now, last_activity: now, committed_offset: 0 };
+    if (algorithm) state.algorithm = algorithm;
+    await this.writeState(ns, id, state);
+    return id;
+  }
+
+  async status(ns: Namespace, id: SessionId): Promise<UploadStatus> {
+    const state = await this.requireState(ns, id);
+    return { id, size: await this.blobs.uploadSize(uploadKeys.data(ns, id)), startedAt: state.started_at };
+  }
+
+  /** PATCH: appends one chunk, resolving with the new committed size. */
+  append(ns: Namespace, id: SessionId, chunk: Chunk): Promise<number> {
+    return this.serialized(id, async () => {
+      const state = await this.requireState(ns, id);
+      const size = await this.appendChunk(ns, id, state, chunk);
+      await this.writeState(ns, id, { ...state, committed_offset: size, last_activity: new Date().toISOString() });
+      return size;
+    });
+  }
+
+  /** PUT: appends the optional final chunk, verifies the digest, promotes the bytes and grants ownership. */
+  complete(ns: Namespace, id: SessionId, digest: Digest, chunk: Chunk): Promise<void> {
+    return this.serialized(id, async () => {
+      const state = await readJson<SessionState>(this.blobs, uploadKeys.state(ns, id));
+      const committed = state ? await this.blobs.uploadSize(uploadKeys.data(ns, id)) : 0;
+      if (!state) checkWindow(chunk, 0, this.maxBlobSize());
+      if (committed === 0 && (await exists(this.blobs, blobKeys.data(digest)))) {
+        // A retry whose 201 was lost, or content someone else stored: prove possession, then grant.
+        await this.verifyBody(digest, chunk);
+        await this.grantExisting(ns, digest);
+        if (state) await this.discard(ns, id);
+        return;
+      }
+      if (!state) throw new OciError('BLOB_UPLOAD_UNKNOWN', 'upload session not found');
+      const size = await this.appendChunk(ns, id, state, chunk);
+      if (state.algorithm && state.algorithm !== digestAlgorithm(digest)) {
+        await this.discard(ns, id);
+        throw new OciError('DIGEST_INVALID', `session is bound to ${state.algorithm}`);
+      }
+      const actual = await this.hashAt(ns, id, digestAlgorithm(digest), size);
+      if (actual !== digest) {
+        await this.discard(ns, id);
+        throw new OciError('DIGEST_INVALID', `content digest ${actual} does not match ${digest}`);
+      }
+      await this.promote(ns, id, digest);
+    });
+  }
+
+  /** Single-request upload (POST with `digest` and `Content-Length`): nothing is stored unless the bytes verify. */
+  async monolithic(ns: Namespace, digest: Digest, body: Readable | undefined, length: number): Promise<void> {
+    const limit = this.maxBlobSize();
+    if (length > limit) throw new OciError('BLOB_UPLOAD_INVALID', 'blob exceeds the maximum allowed size');
+    const chunk: Chunk = { body, range: undefined, length };
+    if (await exists(this.blobs, blobKeys.data(digest))) {
+      await this.verifyBody(digest, chunk);
+      await this.grantExisting(ns, digest);
+      return;
+    }
+    const id = newSessionId();
+    const dataKey = uploadKeys.data(ns, id);
+    await this.blobs.createUpload(dataKey);
+    try {
+      const hash = new RunningHash(digestAlgorithm(digest));
+      const written = await this.write(dataKey, body, hash, limit);
+      if (written !== length) throw new OciError('SIZE_INVALID', `received ${written} bytes, declared ${length}`);
+      if (hash.digest() !== digest) throw new OciError('DIGEST_INVALID', `content does not match ${digest}`);
+      await this.promote(ns, id, digest);
+    } catch (err) {
+      await this.discard(ns, id);
+      throw err;
+    }
+  }
+
+  /** DELETE: idempotent. */
+  async cancel(ns: Namespace, id: SessionId): Promise<void> {
+    await this.serialized(id, () => this.discard(ns, id));
+  }
+
+  private async appendChunk(ns: Namespace, id: SessionId, state: SessionState, chunk: Chunk): Promise<number> {
+    const dataKey = uploadKeys.data(ns, id);
+    const committed = await this.blobs.uploadSize(dataKey);
+    const limit = this.maxBlobSize();
+    try {
+      checkWindow(chunk, committed, limit);
+    } catch (err) {
+      if (err instanceof OciError && err.code === 'BLOB_UPLOAD_INVALID') await this.discard(ns, id);
+      throw err;
+    }
+    if (!chunk.body) return committed;
+    const hash = await this.liveHash(ns, id, state.algorithm ?? 'sha256', committed);
+    let written: number;
+    try {
+      written = await this.write(dataKey, chunk.body, hash, limit - committed);
+    } catch (err) {
+      this.live.delete(id);
+      if (err instanceof OciError && err.code === 'BLOB_UPLOAD_INVALID') await this.discard(ns, id);
+      throw err;
+    }
+    const size = committed + written;
+    if (hash.offset === size) this.live.set(id, hash);
+    else this.live.delete(id);
+    const declared = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.length;
+    if (declared !== undefined && written !== declared) {
+      if (chunk.length === undefined) {
+        // A chunked body that did not fill its declared window: the session cannot be trusted to line up.
+        await this.discard(ns, id);
+        throw new OciError('SIZE_INVALID', `chunk of ${written} bytes does not fill the declared range`);
+      }
+      throw new OciError('SIZE_INVALID', `received ${written} bytes, declared ${declared}`);
+    }
+    return size;
+  }
+
+  /** Streams `body` into an upload object through the hash, resolving with the bytes appended. */
+  private async write(dataKey: string, body: Readable | undefined, hash: RunningHash, allowance: number): Promise<number> {
+    if (!body) return 0;
+    const limiter = hashingLimiter(hash, allowance);
+    const source = new PassThrough({ highWaterMark: 1 << 20 });
+    const feeding = pipeline(body, limiter, source);
+    const storing = this.blobs.writeUpload(dataKey, source).catch((err: unknown) => {
+      source.destroy();
+      body.destroy();
+      throw err;
+    });
+    const [written] = await Promise.all([storing, feeding]);
+    return written;
+  }
+
+  /** Reads a body to the end through the hash of `digest`'s algorithm, without storing it, and checks it. */
+  private async verifyBody(digest: Digest, chunk: Chunk): Promise<void> {
+    const hash = new RunningHash(digestAlgorithm(digest));
+    if (chunk.body) await pipeline(chunk.body, hashingLimiter(hash, this.maxBlobSize()), drain());
+    const declared = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.length;
+    if (declared !== undefined && hash.offset !== declared) {
+      throw new OciError('SIZE_INVALID', `received ${hash.offset} bytes, declared ${declared}`);
+    }
+    if (hash.digest() !== digest) throw new OciError('DIGEST_INVALID', `content does not match ${digest}`);
+  }
+
+  /** The running hash at `offset`: this process's own when it is current, else rebuilt from the stored bytes. */
+  private async liveHash(ns: Namespace, id: SessionId, algorithm: DigestAlgorithm, offset: number): Promise<RunningHash> {
+    const current = this.live.get(id);
+    this.live.delete(id);
+    if (current && current.algorithm === algorithm && current.offset === offset) return current;
+    const hash = new RunningHash(algorithm);
+    if (offset > 0) {
+      const stored = await this.blobs.getStream(uploadKeys.data(ns, id), { start: 0, end: offset - 1 });
+      await pipeline(stored, hashingLimiter(hash, offset), drain());
+    }
+    return hash;
+  }
+
+  private async hashAt(ns: Namespace, id: SessionId, algorithm: DigestAlgorithm, size: number): Promise<Digest> {
+    const hash = await this.liveHash(ns, id, algorithm, size);
+    return hash.digest();
+  }
+
+  /** Moves verified bytes to their content address (unless already there) and grants ownership. */
+  private async promote(ns: Namespace, id: SessionId, digest: Digest): Promise<void> {
+    const dataKey = uploadKeys.data(ns, id);
+    // State first: a retried PUT now finds no session and can never finalize twice.
+    await this.blobs.delete(uploadKeys.state(ns, id));
+    this.live.delete(id);
+    await this.blobs.completeUpload(dataKey);
+    if (await exists(this.blobs, blobKeys.data(digest))) {
+      await this.grantExisting(ns, digest);
+    } else {
+      await this.blobs.move(dataKey, blobKeys.data(digest));
+      await this.access.grant(ns, digest);
+    }
+    await this.blobs.deletePrefix(uploadKeys.session(ns, id)).catch((err: unknown) => {
+      log.warn('could not remove finished upload container', { namespace: ns, session: id, error: String(err) });
+    });
+  }
+
+  /** Grants ownership of bytes that already exist, fenced against a collector reclaiming them (chapter 04 §2.1). */
+  private async grantExisting(ns: Namespace, digest: Digest): Promise<void> {
+    await this.access.grant(ns, digest);
+    await awaitNoReclamation(this.meta, [digest]);
+    if (!(await exists(this.blobs, blobKeys.data(digest)))) {
+      throw new OciError('RECLAMATION_IN_PROGRESS', 'blob was reclaimed; retry', { headers: { 'retry-after': '1' } });
+    }
+  }
+
+  private async discard(ns: Namespace, id: SessionId): Promise<void> {
+    this.live.delete(id);
+    await this.blobs.abortUpload(uploadKeys.data(ns, id));
+    await this.blobs.deletePrefix(uploadKeys.session(ns, id));
+  }
+
+  private async requireState(ns: Namespace, id: SessionId): Promise<SessionState> {
+    const state = await readJson<SessionState>(this.blobs, uploadKeys.state(ns, id));
+    if (!state) throw new OciError('BLOB_UPLOAD_UNKNOWN', 'upload session not found');
+    return state;
+  }
+
+  private writeState(ns: Namespace, id: SessionId, state: SessionState): Promise<void> {
+    return this.blobs.put(uploadKeys.state(ns, id), JSON.stringify(state));
+  }
+
+  private serialized<T>(id: SessionId, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(id, settled);
+    void settled.then(() => {
+      if (this.queues.get(id) === settled) this.queues.delete(id);
+    });
+    return next;
+  }
+}
+
+/** The PATCH/PUT window checks that need the committed size (chapter 01 §5.4 rules 4–5). */
+function checkWindow(chunk: Chunk, committed: number, limit: number): void {
+  const { range, length } = chunk;
+  if (range && range.start !== committed) {
+    throw new OciError('SIZE_INVALID', `range starts at ${range.start}, expected ${committed}`);
+  }
+  if (range && length !== undefined && length !== range.end - range.start + 1) {
+    throw new OciError('SIZE_INVALID', 'Content-Length does not match Content-Range');
+  }
+  if (length !== undefined && committed + length > limit) {
+    throw new OciError('BLOB_UPLOAD_INVALID', 'blob exceeds the maximum allowed size');
+  }
+}
+
+/** A sink that discards what it is given: for bytes that are hashed but not stored. */
+function drain(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
+}
+

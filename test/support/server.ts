@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+/** The Node 24 that `npm ci` installs; tests never use the machine's older node. */
+export const nodeBin = join(repoRoot, 'node_modules/.bin/node');
+export const cliMain = join(repoRoot, 'src/cli/main.ts');
+
+export interface RunningServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** The storage root used by this server (blob and metadata store). */
+  rootDir: string;
+  process: ChildProcess;
+  /** Every JSON log line the server printed so far. */
+  logs: Array<Record<string, unknown>>;
+  /** SIGTERM and wait for exit (resolves with the exit code). */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit (leaves the temp dir for a restart on the same root). */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  /**
+   * Extra TOML appended after the generated `[server]` and `[blob_store.fs]` sections. Unless it declares an
+   * `access_policy`, `[global.access_policy] default = "allow"` is added.
+   */
+  extraToml?: string;
+  /** Reuse a storage root (two servers on one root, or a restart). A fresh temp dir otherwise. */
+  rootDir?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts `angos server` as a real child process on a free loopback port and waits for its listening line. */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const workDir = await mkdtemp(join(tmpdir(), 'angos-test-'));
+  const rootDir = options.rootDir ?? join(workDir, 'data');
+  const configPath = join(workDir, 'config.toml');
+  const extraToml = options.extraToml ?? '';
+  // Without an access policy the registry denies everything (fail closed); tests default to allow-all unless
+  // they configure a policy themselves.
+  const policy = extraToml.includes('access_policy]') ? '' : '[global.access_policy]\ndefault = "allow"\n';
+  await writeFile(
+    configPath,
+    `[server]\nbind_address = "127.0.0.1"\nport = 0\n\n[blob_store.fs]\nroot_dir = ${JSON.stringify(rootDir)}\n\n${extraToml}\n${policy}`,
+  );
+  const child = spawn(nodeBin, [cliMain, '-c', configPath, 'server'], {
+    cwd: workDir,
+    env: { ...process.env, RUST_LOG: 'info', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      const message = (entry.fields as { message?: string } | undefined)?.message ?? '';
+      const match = /^Listening on .*:(\d+) /.exec(message);
+      if (match) resolvePort(Number(match[1]));
+    });
+    void exited.then((code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
+  });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    rootDir,
+    process: child,
+    logs,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      await rm(workDir, { recursive: true, force: true });
+      return code;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
