@@ -11,12 +11,13 @@ import type { Registry } from '../registry/registry.ts';
 import { ConcurrencyLimit } from './concurrency.ts';
 import type { HttpContext } from './context.ts';
 import { sendError } from './errors.ts';
-import { apiVersion, healthz, readyz } from './handlers/base.ts';
+import { apiVersion, healthz, metrics, readyz } from './handlers/base.ts';
 import { deleteBlob, getBlob } from './handlers/blobs.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listings.ts';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
 import { cancelUpload, completeUpload, getUpload, mountBlob, patchUpload, startUpload } from './handlers/uploads.ts';
 import { rewriteNamespace } from './namespace-rewrite.ts';
+import { trackRequest } from './request-metrics.ts';
 import { matchRoute, type Route } from './router.ts';
 
 const log = logger('angos::http::server');
@@ -42,6 +43,7 @@ export function createRegistryServer(deps: ServerDeps): Server {
 async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const config = deps.config();
   if ((req.socket as ExpiringSocket).expired) res.shouldKeepAlive = false;
+  const tracked = trackRequest(req, res);
   let route: Route;
   try {
     route = matchRoute(req.method ?? '', req.url ?? '/');
@@ -49,6 +51,7 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
     sendError(req, res, err, log);
     return;
   }
+  tracked.route = route.action;
   const release = UNCAPPED_ACTIONS.has(route.action) ? undefined : await limit.acquire();
   if (release) res.once('close', release);
   const extraHeaders: Record<string, string> = {};
@@ -90,6 +93,7 @@ function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
     case 'readyz':
       return readyz(ctx);
     case 'metrics':
+      return metrics(ctx);
     case 'get-token':
     case 'ui-asset':
       throw new OciError('NAME_UNKNOWN', 'not available');

@@ -26,6 +26,7 @@ export class Listings {
   /** Live tags: the winner is a `set` whose revision still exists. */
   async tagPage(ns: Namespace, n: number, last: string | undefined): Promise<Page<Tag>> {
     const items: Tag[] = [];
+    if (n === 0) return { items, more: false };
     let after = last as Tag | undefined;
     for (;;) {
       const batch = await this.tags.names(ns, after, Math.max(n + 1, 100));
@@ -47,6 +48,7 @@ export class Listings {
 
   async catalogPage(n: number, last: string | undefined): Promise<Page<Namespace>> {
     const items: Namespace[] = [];
+    if (n === 0) return { items, more: false };
     let startAfter = last === undefined ? undefined : `${catalogKeys.root}/${last}!`;
     for (;;) {
       const page = await this.meta.list(catalogKeys.root, { limit: Math.max(n + 1, 100), ...(startAfter ? { startAfter } : {}) });

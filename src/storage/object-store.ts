@@ -24,13 +24,16 @@ export interface ObjectStore {
   /** Deletes every key under `prefix/` (a directory boundary: `a/b` never touches `a/bc`). Empty prefix is a no-op. */
   deletePrefix(prefix: string): Promise<void>;
   /**
-   * Flat listing of every key below `prefix/`, ascending byte order, at most `limit` keys,
-   * strictly after `startAfter` (a full key) when given. `next` is set when more may follow.
+   * Flat listing of every key below `prefix/`, ascending byte order, at most `limit` (default 1000) keys,
+   * strictly after `startAfter` (a full key, existing or not) when given. `next` is set when more may follow.
+   * `prefix` `''` lists the whole store; one trailing `/` on it is ignored.
    */
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   /**
    * One level below `prefix/`: the child names (not full keys), ascending byte order of `name` plus a
-   * trailing `/` for children that have children, so the order matches `list`.
+   * trailing `/` for children that have children, so the order matches `list`. `startAfter` is a child name
+   * (a prefix child may be named with or without its `/`; either way the listing resumes after that whole
+   * prefix) or a previous page's `next`.
    */
   listChildren(prefix: string, options?: ListOptions): Promise<ChildrenPage>;
   /** Server-side copy; throws `NotFoundError` if `from` is absent. */
@@ -88,7 +91,7 @@ export interface Child {
 
 export interface ChildrenPage {
   children: Child[];
-  /** Pass back as `startAfter` (a child name) to continue; undefined on the last page. */
+  /** Pass back as `startAfter` to continue (the last child's name, `/`-terminated for a prefix); undefined on the last page. */
   next?: string;
 }
 

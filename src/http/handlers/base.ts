@@ -1,5 +1,6 @@
 import type { HttpContext } from '../context.ts';
-import { sendEmpty, sendJson } from '../respond.ts';
+import { sendBytes, sendEmpty, sendJson } from '../respond.ts';
+import { metricsRegistry } from '../../observability/metrics.ts';
 import { logger } from '../../observability/logging.ts';
 
 const log = logger('angos::http::handlers::base');
@@ -37,4 +38,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** Prometheus text exposition (chapter 06 §2). */
+export async function metrics({ req, res }: HttpContext): Promise<void> {
+  const body = Buffer.from(await metricsRegistry.metrics());
+  sendBytes(req, res, 200, body, { 'content-type': metricsRegistry.contentType });
 }

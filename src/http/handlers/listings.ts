@@ -43,9 +43,10 @@ export async function listReferrers(
   sendJson(req, res, 200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: page.manifests }, headers);
 }
 
+/** A `rel="next"` link; only the characters that would change a query's meaning are percent-encoded (§7, §8). */
 function nextLink(path: string, query: Record<string, string>): string {
   const search = Object.entries(query)
-    .map(([key, value]) => `${key}=${encodeURIComponent(value)}`)
+    .map(([key, value]) => `${key}=${value.replace(/[%+&# ]/g, (c) => encodeURIComponent(c))}`)
     .join('&');
   return `<${path}?${search}>; rel="next"`;
 }

@@ -1,0 +1,11 @@
+// `[ui]` (§3.10): the web UI is off unless asked for.
+import type { TableReader } from './table-reader.ts';
+import type { UiConfig } from './types.ts';
+
+export function readUi(root: TableReader): UiConfig {
+  const ui = root.table('ui');
+  if (ui === undefined) return { enabled: false, name: 'Angos' };
+  const config = { enabled: ui.bool('enabled') ?? false, name: ui.string('name') ?? 'Angos' };
+  ui.finish();
+  return config;
+}

@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Every metric the server exports at `/metrics` (chapter 06 §2); process-wide, created once. */
+export const metricsRegistry = new Registry();
+
+const MS_BUCKETS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+export const httpRequestsTotal = new Counter({
+  name: 'http_requests_total',
+  help: 'HTTP requests by method, route (action name) and status',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const httpRequestDurationMs = new Histogram({
+  name: 'http_request_duration_ms',
+  help: 'Time from receiving a request to sending its response head, in milliseconds',
+  labelNames: ['method', 'route'] as const,
+  buckets: MS_BUCKETS,
+  registers: [metricsRegistry],
+});
+
+export const httpRequestsInFlight = new Gauge({
+  name: 'http_requests_in_flight',
+  help: 'Requests being handled',
+  registers: [metricsRegistry],
+});

@@ -1,0 +1,132 @@
+import { lstat, mkdir, open, readdir, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { hasCode } from './errno.ts';
+import { tempName } from './key-path.ts';
+
+/** Enough to outlast any realistic run of deletes pruning the same directories; a livelock still fails loudly. */
+const CREATE_ATTEMPTS = 16;
+
+/**
+ * Creates `dir` and runs `write` in it. A delete of a sibling key may prune `dir` between the two steps, which
+ * `write` sees as ENOENT, or while `mkdir` builds it, which `mkdir` reports as ENOENT or ENOTDIR (a level it
+ * found vanished before it could check it): create the directory again and retry. `write` must be safe to
+ * repeat (write a fresh temp file each time). A real ENOTDIR (a file where a directory belongs) fails every
+ * attempt and surfaces.
+ */
+export async function inDirectory<T>(dir: string, write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt >= CREATE_ATTEMPTS;
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      if (last || !hasCode(err, 'ENOENT', 'ENOTDIR')) throw err;
+      continue;
+    }
+    try {
+      return await write();
+    } catch (err) {
+      if (last || !hasCode(err, 'ENOENT')) throw err;
+    }
+  }
+}
+
+/**
+ * Removes `fromDir` and its ancestors while they are empty, never `rootDir` itself. Best effort: a directory a
+ * writer just refilled stops the walk (ENOTEMPTY), and one another deleter already removed is stepped over.
+ */
+export async function pruneEmptyParents(rootDir: string, fromDir: string): Promise<void> {
+  for (let dir = fromDir; dir.startsWith(rootDir + sep); dir = dirname(dir)) {
+    try {
+      await rmdir(dir);
+    } catch (err) {
+      if (!hasCode(err, 'ENOENT')) return;
+    }
+  }
+}
+
+/** Makes a rename/link/unlink inside `dir` durable. Platforms that cannot fsync a directory are tolerated. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    if (!hasCode(err, 'EINVAL', 'EBADF', 'EPERM', 'EISDIR', 'ENOENT')) throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `body` to a fresh temp file in `dir` (which must exist) and returns its path. */
+export async function writeTempFile(dir: string, body: Buffer, syncToDisk: boolean): Promise<string> {
+  const path = join(dir, tempName());
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(body);
+    if (syncToDisk) await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await removeQuietly(path);
+    throw err;
+  }
+  await handle.close();
+  return path;
+}
+
+/** Cleanup of our own temp file; failing to remove it must not mask the error that got us here. */
+export async function removeQuietly(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch {
+    // Already gone, or a leftover temp file: hidden from listings and harmless.
+  }
+}
+
+export async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes everything that is in `dir` when each level is read. A writer racing the removal may refill a directory
+ * after it was read: its key is newer than this delete and survives (rmdir's ENOTEMPTY is not an error), which is
+ * what `fs.rm` cannot express.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (hasCode(err, 'ENOENT', 'ENOTDIR')) return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      await removeTree(path);
+      continue;
+    }
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (!hasCode(err, 'ENOENT')) throw err;
+    }
+  }
+  try {
+    await rmdir(dir);
+  } catch (err) {
+    if (!hasCode(err, 'ENOENT', 'ENOTEMPTY', 'EEXIST')) throw err;
+  }
+}

@@ -1,0 +1,297 @@
+import { constants } from 'node:fs';
+import { copyFile, link, lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type {
+  ByteRange,
+  Child,
+  ChildrenPage,
+  ListOptions,
+  ListPage,
+  ObjectMeta,
+  ObjectStore,
+} from '../object-store.ts';
+import { NotFoundError } from '../object-store.ts';
+import {
+  inDirectory,
+  isRegularFile,
+  pruneEmptyParents,
+  removeQuietly,
+  removeTree,
+  syncDirectory,
+  syncFile,
+  writeTempFile,
+} from './directories.ts';
+import { hasCode, isAbsent, orNotFound } from './errno.ts';
+import { keyPath, normalizePrefix, tempName } from './key-path.ts';
+import { childrenOf, keysUnder } from './listing.ts';
+
+const DEFAULT_LIST_LIMIT = 1000;
+
+export interface FsObjectStoreOptions {
+  rootDir: string;
+  /** fsync written files before they become visible, and their directory afterwards (`sync_to_disk`). */
+  syncToDisk?: boolean;
+}
+
+/**
+ * Keys map one to one to files under `rootDir`. Whole objects appear atomically (temp file + rename or link),
+ * so any number of processes may share the root with no lock; uploads are plain files appended in place.
+ */
+export class FsObjectStore implements ObjectStore {
+  readonly rootDir: string;
+  readonly syncToDisk: boolean;
+
+  constructor(options: FsObjectStoreOptions) {
+    if (options.rootDir === '') throw new Error('filesystem store: root_dir must not be empty');
+    this.rootDir = resolve(options.rootDir);
+    this.syncToDisk = options.syncToDisk ?? false;
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return orNotFound(key, readFile(this.pathOf(key)));
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    const start = range?.start ?? 0;
+    const end = range?.end;
+    if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+      throw new RangeError(`invalid byte range ${start}-${end ?? ''} for ${key}`);
+    }
+    // Opening first makes absence reject this promise instead of erroring the stream later.
+    const handle = await this.openObject(key, 'r');
+    return handle.createReadStream({ start, ...(end !== undefined ? { end } : {}) });
+  }
+
+  async head(key: string): Promise<ObjectMeta> {
+    const stats = await orNotFound(key, stat(this.pathOf(key)));
+    if (!stats.isFile()) throw new NotFoundError(key);
+    return { size: stats.size, lastModified: stats.mtime };
+  }
+
+  async put(key: string, body: Buffer | string): Promise<void> {
+    const target = this.pathOf(key);
+    const dir = dirname(target);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    await inDirectory(dir, async () => {
+      const temp = await writeTempFile(dir, bytes, this.syncToDisk);
+      try {
+        await rename(temp, target);
+      } catch (err) {
+        await removeQuietly(temp);
+        throw err;
+      }
+    });
+    if (this.syncToDisk) await syncDirectory(dir);
+  }
+
+  async createIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
+    const target = this.pathOf(key);
+    const dir = dirname(target);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    // link(2) never replaces, and the linked file is complete before its name exists: a reader never sees half.
+    const created = await inDirectory(dir, async () => {
+      const temp = await writeTempFile(dir, bytes, this.syncToDisk);
+      try {
+        await link(temp, target);
+        return true;
+      } catch (err) {
+        if (hasCode(err, 'EEXIST')) return false;
+        throw err;
+      } finally {
+        await removeQuietly(temp);
+      }
+    });
+    if (created && this.syncToDisk) await syncDirectory(dir);
+    return created;
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (isAbsent(err)) return;
+      throw err;
+    }
+    await pruneEmptyParents(this.rootDir, dirname(path));
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const normalized = normalizePrefix(prefix);
+    if (normalized === '') return;
+    const dir = this.pathOf(normalized);
+    // A key equal to the prefix is not under `prefix/`; only a directory is.
+    if (!(await isDirectory(dir))) return;
+    await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
+    await pruneEmptyParents(this.rootDir, dirname(dir));
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const limit = pageLimit(options.limit);
+    const normalized = normalizePrefix(prefix);
+    const dir = normalized === '' ? this.rootDir : this.pathOf(normalized);
+    const keyPrefix = normalized === '' ? '' : `${normalized}/`;
+    const startAfter = options.startAfter === undefined ? undefined : Buffer.from(options.startAfter);
+    // One key beyond the page tells whether another page exists, so the last page carries no `next`.
+    const keys: string[] = [];
+    for await (const key of keysUnder(dir, keyPrefix, startAfter)) {
+      keys.push(key);
+      if (keys.length > limit) break;
+    }
+    if (keys.length <= limit) return { keys };
+    keys.length = limit;
+    return { keys, next: keys[limit - 1]! };
+  }
+
+  async listChildren(prefix: string, options: ListOptions = {}): Promise<ChildrenPage> {
+    const limit = pageLimit(options.limit);
+    const normalized = normalizePrefix(prefix);
+    const dir = normalized === '' ? this.rootDir : this.pathOf(normalized);
+    const children: Child[] = [];
+    let lastToken = '';
+    for await (const child of childrenOf(dir, options.startAfter)) {
+      if (children.length === limit) return { children, next: lastToken };
+      children.push({ name: child.name, isPrefix: child.isPrefix });
+      lastToken = child.token;
+    }
+    return { children };
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    const dir = dirname(target);
+    await inDirectory(dir, async () => {
+      const temp = join(dir, tempName());
+      try {
+        await copyFile(source, temp, constants.COPYFILE_EXCL);
+        if (this.syncToDisk) await syncFile(temp);
+        await rename(temp, target);
+      } catch (err) {
+        await removeQuietly(temp);
+        if (!(await isRegularFile(source))) throw new NotFoundError(from);
+        throw err;
+      }
+    });
+    if (this.syncToDisk) await syncDirectory(dir);
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    // rename(2) would happily move a whole directory: only an object may move.
+    if (!(await isRegularFile(source))) throw new NotFoundError(from);
+    await inDirectory(dirname(target), async () => {
+      try {
+        await rename(source, target);
+      } catch (err) {
+        if (!(await isRegularFile(source))) throw new NotFoundError(from);
+        throw err;
+      }
+    });
+    if (this.syncToDisk) await syncDirectory(dirname(target));
+    await pruneEmptyParents(this.rootDir, dirname(source));
+  }
+
+  async createUpload(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    // 'w' truncates: a new session must not inherit bytes leaked by an earlier one under the same key.
+    await inDirectory(dirname(path), async () => {
+      const handle = await open(path, 'w');
+      await handle.close();
+    });
+    if (this.syncToDisk) await syncDirectory(dirname(path));
+  }
+
+  async writeUpload(key: string, body: Readable): Promise<number> {
+    // No O_CREAT: appending to an upload that was never created, or was aborted, must fail, not resurrect it.
+    const handle = await this.openObject(key, constants.O_WRONLY | constants.O_APPEND);
+    let written = 0;
+    try {
+      // Each chunk is on disk before the next is pulled: backpressure, and no received byte is dropped on error.
+      await pipeline(body, async (source: AsyncIterable<unknown>) => {
+        for await (const chunk of source) {
+          const bytes = toBuffer(chunk);
+          await writeFully(handle, bytes);
+          written += bytes.length;
+        }
+      });
+      if (this.syncToDisk) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return written;
+  }
+
+  async uploadSize(key: string): Promise<number> {
+    return (await this.head(key)).size;
+  }
+
+  async completeUpload(key: string): Promise<number> {
+    const handle = await this.openObject(key, 'r');
+    try {
+      if (this.syncToDisk) await handle.sync();
+      return (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async abortUpload(key: string): Promise<void> {
+    await this.delete(key);
+  }
+
+  async presign(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  private pathOf(key: string): string {
+    return keyPath(this.rootDir, key);
+  }
+
+  /** Opens an existing object; a directory at the key is absence, as for every read. */
+  private async openObject(key: string, flags: string | number): Promise<FileHandle> {
+    const handle = await orNotFound(key, open(this.pathOf(key), flags));
+    try {
+      if (!(await handle.stat()).isFile()) throw new NotFoundError(key);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return handle;
+  }
+}
+
+function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIST_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+  return limit;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch (err) {
+    if (isAbsent(err)) return false;
+    throw err;
+  }
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`upload body yielded a ${typeof chunk}, expected bytes`);
+}
+
+/** A regular-file write may be short; loop until every byte is appended. */
+async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
+  }
+}

@@ -1,0 +1,195 @@
+// Chapter 01 §5.1 (POST …/blobs/uploads/: sessions, single-request uploads, digest-algorithm) and
+// chapter 04 §2.2; acceptance scenarios 3, 4 and 9.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { registryToml } from '../support/config.ts';
+import { expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
+import { send, type HttpResponse } from '../support/http.ts';
+import { content, sha256, sha512, uniqueBlob, UUID_V4 } from '../support/oci.ts';
+import { getBlob, headBlob, patchChunk, pushBlob, startUpload } from '../support/registry.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+const N = 'test/app';
+
+function expectSession(response: HttpResponse, name: string): string {
+  expectEmpty(response, 202);
+  const location = header(response, 'location') ?? '';
+  const prefix = `/v2/${name}/blobs/uploads/`;
+  assert.ok(location.startsWith(prefix), `Location ${location}`);
+  const id = location.slice(prefix.length);
+  assert.match(id, UUID_V4);
+  assert.equal(header(response, 'docker-upload-uuid'), id);
+  assert.equal(header(response, 'range'), '0-0');
+  return location;
+}
+
+function expectCreated(response: HttpResponse, name: string, digest: string): void {
+  expectEmpty(response, 201);
+  assert.equal(header(response, 'location'), `/v2/${name}/blobs/${digest}`);
+  assert.equal(header(response, 'docker-content-digest'), digest);
+}
+
+describe('upload start', () => {
+  let srv: RunningServer;
+  before(async () => {
+    srv = await startServer({ extraToml: registryToml() });
+  });
+  after(async () => {
+    await srv.stop();
+  });
+
+  it('POST → 202 with a lower-case UUID session, Range 0-0 (scenario 3)', async () => {
+    const first = expectSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
+    const second = expectSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
+    assert.notEqual(first, second, 'every session has its own id');
+    const status = await send(srv.url, 'GET', first);
+    expectStatus(status, 204);
+    assert.equal(header(status, 'range'), '0-0');
+  });
+
+  describe('single-request upload (scenario 4)', () => {
+    const hello = content('hello');
+
+    it('a body that does not match the digest → 400 DIGEST_INVALID, nothing stored', async () => {
+      const response = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${hello.digest}`, { body: 'hellx' });
+      expectError(response, 400, 'DIGEST_INVALID');
+      expectError(await headBlob(srv.url, 'single/one', hello.digest), 404, 'BLOB_UNKNOWN', { head: true });
+      expectError(await headBlob(srv.url, 'single/one', sha256('hellx')), 404, 'BLOB_UNKNOWN', { head: true });
+    });
+
+    it('the matching body → 201, then HEAD → 200 Content-Length 5', async () => {
+      const response = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${hello.digest}`, { body: 'hello' });
+      expectCreated(response, 'single/one', hello.digest);
+      const head = await headBlob(srv.url, 'single/one', hello.digest);
+      expectStatus(head, 200);
+      assert.equal(header(head, 'content-length'), '5');
+      assert.equal(header(head, 'accept-ranges'), 'bytes');
+      assert.equal(header(head, 'docker-content-digest'), hello.digest);
+    });
+
+    it('an owned digest again → 201; its body is not read', async () => {
+      const again = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${hello.digest}`, { body: 'hello' });
+      expectCreated(again, 'single/one', hello.digest);
+      const ignored = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${hello.digest}`, { body: 'other bytes' });
+      expectCreated(ignored, 'single/one', hello.digest);
+      const read = await getBlob(srv.url, 'single/one', hello.digest);
+      assert.equal(read.body.toString(), 'hello');
+    });
+
+    it('the empty blob with Content-Length: 0 → 201', async () => {
+      const empty = sha256('');
+      const response = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${empty}`, {
+        headers: { 'content-length': '0' },
+      });
+      expectCreated(response, 'single/one', empty);
+      const head = await headBlob(srv.url, 'single/one', empty);
+      expectStatus(head, 200);
+      assert.equal(header(head, 'content-length'), '0');
+    });
+
+    it('bytes stored for another namespace need proof of possession', async () => {
+      const blob = uniqueBlob();
+      await pushBlob(srv.url, 'single/owner', blob);
+      const wrong = await send(srv.url, 'POST', `/v2/single/two/blobs/uploads/?digest=${blob.digest}`, { body: 'not it' });
+      expectError(wrong, 400, 'DIGEST_INVALID');
+      expectError(await getBlob(srv.url, 'single/two', blob.digest), 404, 'BLOB_UNKNOWN');
+      const right = await send(srv.url, 'POST', `/v2/single/two/blobs/uploads/?digest=${blob.digest}`, { body: blob.bytes });
+      expectCreated(right, 'single/two', blob.digest);
+      const read = await getBlob(srv.url, 'single/two', blob.digest);
+      expectStatus(read, 200);
+      assert.deepEqual(read.body, blob.bytes);
+    });
+
+    it('a sha512 digest → 201 with a sha512 Location, readable by that digest', async () => {
+      const blob = content(`sha512-${Math.random()}`, sha512);
+      const response = await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/?digest=${blob.digest}`, { body: blob.bytes });
+      expectCreated(response, N, blob.digest);
+      assert.match(header(response, 'location') ?? '', /\/blobs\/sha512:[0-9a-f]{128}$/);
+      const read = await getBlob(srv.url, N, blob.digest);
+      expectStatus(read, 200);
+      assert.equal(header(read, 'docker-content-digest'), blob.digest);
+      assert.deepEqual(read.body, blob.bytes);
+    });
+
+    it('a chunked body with ?digest= opens a session bound to the digest (body not read)', async () => {
+      const blob = uniqueBlob();
+      const response = await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/?digest=${blob.digest}&digest-algorithm=sha512`, {
+        chunks: [blob.bytes],
+      });
+      const location = expectSession(response, N);
+      expectError(await getBlob(srv.url, N, blob.digest), 404, 'BLOB_UNKNOWN');
+      expectStatus(await patchChunk(srv.url, location, blob.bytes, 0), 202);
+      // The sha512 hint is ignored: the session hashes with the digest's algorithm.
+      expectCreated(await send(srv.url, 'PUT', `${location}?digest=${blob.digest}`), N, blob.digest);
+    });
+  });
+
+  describe('malformed POST queries → 400 UNSUPPORTED', () => {
+    const digest = sha256('x');
+    for (const query of [
+      '?digest=sha256:zz',
+      '?digest=',
+      `?digest=${digest.toUpperCase()}`,
+      `?digest=${digest}&digest=${digest}`,
+      '?digest-algorithm=md5',
+      '?digest-algorithm=',
+      '?digest-algorithm=sha256&digest-algorithm=sha256',
+      '?mount=sha256:zz',
+      `?mount=${digest}&mount=${digest}`,
+      `?mount=${digest}&from=Bad`,
+      '?from=-bad',
+      '?from=a//b',
+    ]) {
+      it(`POST ${query}`, async () => {
+        expectError(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/${query}`), 400, 'UNSUPPORTED');
+      });
+    }
+  });
+
+  describe('digest-algorithm (scenario 9)', () => {
+    it('a sha512-bound session closed with a sha256 digest → 400 DIGEST_INVALID', async () => {
+      const blob = uniqueBlob();
+      const session = await startUpload(srv.url, N, '?digest-algorithm=sha512');
+      expectStatus(await patchChunk(srv.url, session.location, blob.bytes, 0), 202);
+      expectError(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), 400, 'DIGEST_INVALID');
+      expectError(await send(srv.url, 'GET', session.location), 404, 'BLOB_UPLOAD_UNKNOWN');
+      expectError(await getBlob(srv.url, N, blob.digest), 404, 'BLOB_UNKNOWN');
+    });
+
+    it('a sha512-bound session closed with its sha512 digest → 201 at a sha512 Location', async () => {
+      const blob = content(`sha512 body ${Math.random()}`, sha512);
+      const session = await startUpload(srv.url, N, '?digest-algorithm=sha512');
+      expectStatus(await patchChunk(srv.url, session.location, blob.bytes, 0), 202);
+      const done = await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`);
+      expectCreated(done, N, blob.digest);
+      const read = await getBlob(srv.url, N, blob.digest);
+      expectStatus(read, 200);
+      assert.deepEqual(read.body, blob.bytes);
+    });
+
+    it('a sha256-bound session closed with sha256 → 201', async () => {
+      const blob = uniqueBlob();
+      const session = await startUpload(srv.url, N, '?digest-algorithm=sha256');
+      expectStatus(await patchChunk(srv.url, session.location, blob.bytes, 0), 202);
+      expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), N, blob.digest);
+    });
+
+    it('a sha256-bound session closed with a sha512 digest → 400 DIGEST_INVALID', async () => {
+      const blob = content(`bound-256 ${Math.random()}`, sha512);
+      const session = await startUpload(srv.url, N, '?digest-algorithm=sha256');
+      expectStatus(await patchChunk(srv.url, session.location, blob.bytes, 0), 202);
+      expectError(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), 400, 'DIGEST_INVALID');
+    });
+
+    it('an unbound session hashes under both algorithms', async () => {
+      for (const digestOf of [sha256, sha512]) {
+        const blob = content(`unbound ${Math.random()}`, digestOf);
+        const session = await startUpload(srv.url, N);
+        expectStatus(await patchChunk(srv.url, session.location, blob.bytes.subarray(0, 4), 0), 202);
+        expectStatus(await patchChunk(srv.url, session.location, blob.bytes.subarray(4), 4), 202);
+        expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), N, blob.digest);
+        assert.deepEqual((await getBlob(srv.url, N, blob.digest)).body, blob.bytes);
+      }
+    });
+  });
+});
