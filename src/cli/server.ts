@@ -6,7 +6,6 @@ import { createRegistryServer } from '../http/server.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
-import { warnUnevaluatedRules } from '../policy/access-policy.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
 import { openFsStore } from '../storage/open-store.ts';
@@ -25,7 +24,6 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     log.error(`Server error: ${(err as Error).message}`);
     return 1;
   }
-  warnUnevaluatedRules(config);
   const settings = (): RegistrySettings => ({
     maxManifestSize: config.global.maxManifestSize,
     maxBlobSize: config.global.maxBlobSize,

@@ -9,7 +9,7 @@ import type { Action } from '../policy/actions.ts';
 
 /** A request matched to one action, every path piece and query value already parsed (chapter 01 §1.2–1.6). */
 export type Route =
-  | { action: 'get-api-version' | 'healthz' | 'readyz' | 'metrics' | 'get-token' }
+  | { action: 'get-api-version' | 'healthz' | 'readyz' | 'metrics' | 'get-token' | 'list-repositories' | 'ui-config' }
   | { action: 'ui-asset'; path: string }
   | { action: 'list-catalog'; n: number; last: string | undefined }
   | { action: 'get-blob' | 'delete-blob'; ns: Namespace; digest: Digest }
@@ -20,7 +20,19 @@ export type Route =
   | { action: 'get-manifest' | 'delete-manifest'; ns: Namespace; reference: Reference }
   | { action: 'put-manifest'; ns: Namespace; reference: Reference; tags: Tag[] }
   | { action: 'list-tags'; ns: Namespace; n: number; last: string | undefined }
-  | { action: 'get-referrers'; ns: Namespace; digest: Digest; artifactType: string | undefined; last: string | undefined };
+  | { action: 'get-referrers'; ns: Namespace; digest: Digest; artifactType: string | undefined; last: string | undefined }
+  | { action: 'list-namespaces'; repository: string }
+  /** `pulls` set: `pulls/list`, which shares the action of `revisions/list` (chapter 03 §7.4). */
+  | { action: 'list-revisions'; ns: Namespace; pulls: PullTarget | undefined }
+  | { action: 'list-uploads'; ns: Namespace }
+  | { action: 'list-jobs' | 'list-failed-jobs'; queue: JobQueue; n: number; after: string | undefined }
+  | { action: 'retry-job'; queue: JobQueue; key: string }
+  | { action: 'delete-job'; queue: JobQueue; state: 'pending' | 'failed'; key: string };
+
+export type JobQueue = 'cache' | 'replication';
+
+/** What `pulls/list` asks about: exactly one of `?tag=` and `?digest=`. */
+export type PullTarget = { kind: 'tag'; tag: Tag } | { kind: 'digest'; digest: Digest };
 
 export type NamespacedRoute = Extract<Route, { ns: Namespace }>;
 
@@ -56,7 +68,10 @@ export function matchRoute(method: string, url: string): Route & { action: Actio
 
 /** `/v2/<name>/…`: the rightmost marker wins, so `blobs`, `manifests` and `tags` may be name components (§1.4). */
 function matchNamespaced(method: string, rest: string, query: Query): Route & { action: Action } {
-  if (rest.startsWith('_angos/') || rest.includes('/_angos/')) throw new UnmatchedError('extension API not available');
+  const extension = rest.startsWith('_angos/')
+    ? matchRegistryExtension(method, rest.slice('_angos/'.length), query)
+    : matchNamespaceExtension(method, rest, query);
+  if (extension) return extension;
 
   const uploadStart = stripSuffix(rest, '/blobs/uploads/') ?? stripSuffix(rest, '/blobs/uploads');
   const uploadStartNs = uploadStart === undefined ? undefined : parseNamespace(uploadStart);
@@ -119,6 +134,47 @@ function matchNamespaced(method: string, rest: string, query: Query): Route & { 
   throw new UnmatchedError(`${method} /v2/${rest}`);
 }
 
+/** `/v2/_angos/<path>` (chapter 01 §10); undefined when `path` is no extension endpoint. */
+function matchRegistryExtension(method: string, path: string, query: Query): (Route & { action: Action }) | undefined {
+  const endpoint = `${method} ${path}`;
+  switch (endpoint) {
+    case 'GET repositories/list':
+      return { action: 'list-repositories' };
+    case 'GET ui/config':
+      return { action: 'ui-config' };
+    case 'GET namespaces/list': {
+      const repository = query.single('repository');
+      if (repository === undefined) throw new UnmatchedError('missing repository');
+      return { action: 'list-namespaces', repository };
+    }
+    case 'GET jobs/list':
+    case 'GET jobs/failed':
+      return { action: path === 'jobs/list' ? 'list-jobs' : 'list-failed-jobs', queue: query.queue(), n: query.pageSize(), after: query.single('after') };
+    case 'POST jobs/failed':
+      return { action: 'retry-job', queue: query.queue(), key: query.jobKey() };
+    case 'DELETE jobs/failed':
+    case 'DELETE jobs/pending':
+      return { action: 'delete-job', queue: query.queue(), state: path === 'jobs/failed' ? 'failed' : 'pending', key: query.jobKey() };
+  }
+  return undefined;
+}
+
+/** `/v2/<name>/_angos/<path>`, split at the first `/_angos/` (§1.4 step 2); undefined when it is none of them. */
+function matchNamespaceExtension(method: string, rest: string, query: Query): (Route & { action: Action }) | undefined {
+  const at = rest.indexOf('/_angos/');
+  const ns = at > 0 ? parseNamespace(rest.slice(0, at)) : undefined;
+  if (!ns || method !== 'GET') return undefined;
+  switch (rest.slice(at + '/_angos/'.length)) {
+    case 'revisions/list':
+      return { action: 'list-revisions', ns, pulls: undefined };
+    case 'uploads/list':
+      return { action: 'list-uploads', ns };
+    case 'pulls/list':
+      return { action: 'list-revisions', ns, pulls: query.pullTarget() };
+  }
+  return undefined;
+}
+
 function startUpload(ns: Namespace, query: Query): Route & { action: Action } {
   const mount = query.digest('mount', false);
   const fromText = query.single('from');
@@ -168,6 +224,28 @@ class Query {
     const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
     if (!(n <= 65535)) throw new UnmatchedError(`invalid n '${value}'`);
     return n;
+  }
+
+  /** Job actions: `cache` unless `?queue=` names another queue. */
+  queue(): JobQueue {
+    const value = this.single('queue') ?? 'cache';
+    if (value !== 'cache' && value !== 'replication') throw new UnmatchedError(`unknown queue '${value}'`);
+    return value;
+  }
+
+  /** A job's storage key: required, non-empty, without `/` (chapter 01 §1.3). */
+  jobKey(): string {
+    const key = this.single('key');
+    if (key === undefined || key === '' || key.includes('/')) throw new UnmatchedError('missing or invalid job key');
+    return key;
+  }
+
+  pullTarget(): PullTarget {
+    const tag = this.single('tag');
+    const digest = this.single('digest');
+    if (tag !== undefined && digest === undefined && isTag(tag)) return { kind: 'tag', tag };
+    if (digest !== undefined && tag === undefined && isDigest(digest)) return { kind: 'digest', digest };
+    throw new UnmatchedError('pulls/list needs exactly one valid tag or digest');
   }
 
   tags(): Tag[] {

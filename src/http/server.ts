@@ -4,15 +4,18 @@ import type { Config } from '../config/types.ts';
 import { OciError } from '../oci/errors.ts';
 import type { Namespace } from '../oci/name.ts';
 import { logger } from '../observability/logging.ts';
-import { decide } from '../policy/access-policy.ts';
+import { decide, type PolicyInput } from '../policy/access-policy.ts';
 import type { Action } from '../policy/actions.ts';
 import { PULL_ACTIONS, UNCAPPED_ACTIONS } from '../policy/actions.ts';
+import { anonymousIdentity, isAuthenticated, peerIp } from '../policy/identity.ts';
+import { requestVariables } from '../policy/request-variables.ts';
 import type { Registry } from '../registry/registry.ts';
 import { ConcurrencyLimit } from './concurrency.ts';
 import type { HttpContext } from './context.ts';
 import { sendError } from './errors.ts';
 import { apiVersion, healthz, metrics, readyz } from './handlers/base.ts';
 import { deleteBlob, getBlob } from './handlers/blobs.ts';
+import { listJobs, listNamespaces, listPulls, listRepositories, listRevisions, listUploads, uiConfig, unknownJob } from './handlers/extensions.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listings.ts';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
 import { cancelUpload, completeUpload, getUpload, mountBlob, patchUpload, startUpload } from './handlers/uploads.ts';
@@ -63,14 +66,19 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
         extraHeaders['oci-namespace'] = rewrite.header;
       }
     }
-    authorize(config, route.action, 'ns' in route ? route.ns : undefined);
+    // No authentication yet: every caller is anonymous; the auth chain will produce this identity.
+    const identity = anonymousIdentity(peerIp(req.socket.remoteAddress));
+    authorize(config, { identity, request: requestVariables(route) });
+    const mountDigest = route.action === 'mount-blob' ? route.mount : undefined;
     const ctx: HttpContext = {
       req,
       res,
       registry: deps.registry,
       config,
       extraHeaders,
-      mayPerform: async (action: Action, ns: Namespace) => decide(config, action, ns).allowed,
+      // A mount source is judged as a read of the mounted blob there (chapter 03 §10.2).
+      mayPerform: async (action: Action, ns: Namespace) =>
+        decide(config, { identity, request: requestVariables({ action, ns, digest: mountDigest }) }).allowed,
     };
     await dispatch(ctx, route);
   } catch (err) {
@@ -78,10 +86,10 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
   }
 }
 
-/** No authentication yet: every caller is anonymous, so a denial is a 401 with the challenge (decision 3). */
-function authorize(config: Config, action: Action, ns: Namespace | undefined): void {
-  const decision = decide(config, action, ns);
-  if (!decision.allowed) throw new OciError('UNAUTHORIZED', decision.reason);
+/** A denial is a 401 with the challenge for an anonymous caller, 403 for an authenticated one (decision 3). */
+function authorize(config: Config, input: PolicyInput): void {
+  const decision = decide(config, input);
+  if (!decision.allowed) throw new OciError(isAuthenticated(input.identity) ? 'DENIED' : 'UNAUTHORIZED', decision.reason);
 }
 
 function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
@@ -125,6 +133,22 @@ function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
       return listTags(ctx, route.ns, route.n, route.last);
     case 'get-referrers':
       return listReferrers(ctx, route.ns, route.digest, route.artifactType, route.last);
+    case 'list-repositories':
+      return listRepositories(ctx);
+    case 'list-namespaces':
+      return listNamespaces(ctx, route.repository);
+    case 'list-revisions':
+      return route.pulls ? listPulls(ctx, route.pulls) : listRevisions(ctx, route.ns);
+    case 'list-uploads':
+      return listUploads(ctx, route.ns);
+    case 'list-jobs':
+    case 'list-failed-jobs':
+      return listJobs(ctx, route.action === 'list-failed-jobs');
+    case 'retry-job':
+    case 'delete-job':
+      return unknownJob(ctx, route.key);
+    case 'ui-config':
+      return uiConfig(ctx);
   }
 }
 

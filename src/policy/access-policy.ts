@@ -1,46 +1,64 @@
 import type { AccessPolicyConfig, Config } from '../config/types.ts';
 import { owningRepository } from '../config/repository-lookup.ts';
-import type { Action } from './actions.ts';
 import { PUSH_ACTIONS } from './actions.ts';
+import { compileRule } from './cel.ts';
+import { identityVariables, type Identity } from './identity.ts';
+import type { RequestVariables } from './request-variables.ts';
 import { logger } from '../observability/logging.ts';
 
 const log = logger('angos::policy');
 
-export type Decision = { allowed: true } | { allowed: false; reason: string };
+/** What the policy decides on: who asks, and the CEL `request` map of what they ask for. */
+export interface PolicyInput {
+  readonly identity: Identity;
+  readonly request: RequestVariables;
+}
+
+/** `deniedBy` is for logs: the policy key, or `pull-through`; `reason` is what the client is told. */
+export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string; readonly deniedBy: string };
+
+const ACCESS_DENIED = 'Access denied';
 
 /**
- * Access decisions (chapter 03 §7): the global policy always, then the owning repository's when it declares one,
- * then the pull-through write guard. CEL rules arrive with the auth work; until then a policy with rules cannot be
- * evaluated and denies (fail closed).
+ * Access decisions (chapter 03 §7.3): the global policy always, then the owning repository's when it declares
+ * one (both must allow), then the pull-through write guard. Namespace-less actions see the global policy only.
  */
-export function decide(config: Config, action: Action, ns: string | undefined): Decision {
-  const global = evaluate(config.global.accessPolicy);
-  if (!global) return { allowed: false, reason: 'denied by the global access policy' };
-  if (ns === undefined) return { allowed: true };
-  const repo = owningRepository(config, ns);
-  if (repo?.accessPolicy && !evaluate(repo.accessPolicy)) {
-    return { allowed: false, reason: `denied by the access policy of repository '${repo.name}'` };
+export function decide(config: Config, input: PolicyInput): Decision {
+  const variables = { request: input.request, identity: identityVariables(input.identity) };
+  if (!permits(config.global.accessPolicy, variables, 'global.access_policy')) {
+    return denied(ACCESS_DENIED, 'global.access_policy', input);
   }
-  if (repo && repo.upstreams.length > 0 && PUSH_ACTIONS.has(action)) {
-    return { allowed: false, reason: 'Push operations are not supported on pull-through cache repositories' };
+  const ns = input.request.namespace;
+  const repo = ns === undefined ? undefined : owningRepository(config, ns);
+  if (repo?.accessPolicy) {
+    const key = `repository."${repo.name}".access_policy`;
+    if (!permits(repo.accessPolicy, variables, key)) return denied(ACCESS_DENIED, key, input);
+  }
+  if (repo && repo.upstreams.length > 0 && PUSH_ACTIONS.has(input.request.action)) {
+    return denied('Push operations are not supported on pull-through cache repositories', 'pull-through', input);
   }
   return { allowed: true };
 }
 
-function evaluate(policy: AccessPolicyConfig): boolean {
-  if (policy.rules.length > 0) return false;
-  return policy.default === 'allow';
+/**
+ * One policy (§7.2): rules run in order; under `deny` the first true rule grants, under `allow` the first true
+ * rule refuses; an error or a non-boolean result denies at once, whatever the default.
+ */
+function permits(policy: AccessPolicyConfig, variables: Readonly<Record<string, unknown>>, key: string): boolean {
+  const grantsOnMatch = policy.default === 'deny';
+  for (const [index, source] of policy.rules.entries()) {
+    const outcome = compileRule(source).evaluate(variables);
+    if (outcome.kind === 'error') {
+      // Index and error kind only: the request and identity values may be secrets or personal data.
+      log.warn('access policy rule failed to evaluate; request denied', { policy: key, rule: index + 1, error: outcome.error });
+      return false;
+    }
+    if (outcome.value) return grantsOnMatch;
+  }
+  return !grantsOnMatch;
 }
 
-/** One warning per policy whose rules cannot be evaluated yet, so the denials are not a mystery. */
-export function warnUnevaluatedRules(config: Config): void {
-  const policies: Array<[string, AccessPolicyConfig | undefined]> = [
-    ['global.access_policy', config.global.accessPolicy],
-    ...config.repositories.map((repo): [string, AccessPolicyConfig | undefined] => [`repository."${repo.name}".access_policy`, repo.accessPolicy]),
-  ];
-  for (const [key, policy] of policies) {
-    if (policy && policy.rules.length > 0) {
-      log.warn(`${key} has CEL rules, which this version does not evaluate yet: every request it governs is denied`);
-    }
-  }
+function denied(reason: string, deniedBy: string, input: PolicyInput): Decision {
+  log.debug('access denied', { by: deniedBy, action: input.request.action });
+  return { allowed: false, reason, deniedBy };
 }

@@ -19,7 +19,16 @@ export type Action =
   | 'readyz'
   | 'metrics'
   | 'get-token'
-  | 'ui-asset';
+  | 'ui-asset'
+  | 'ui-config'
+  | 'list-repositories'
+  | 'list-namespaces'
+  | 'list-revisions'
+  | 'list-uploads'
+  | 'list-jobs'
+  | 'list-failed-jobs'
+  | 'retry-job'
+  | 'delete-job';
 
 /** Refused on pull-through repositories (chapter 01 §1.1). */
 export const PUSH_ACTIONS: ReadonlySet<Action> = new Set([

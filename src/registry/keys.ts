@@ -1,6 +1,6 @@
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { isNamespace, type Namespace } from '../oci/name.ts';
-import type { SessionId } from '../oci/session-id.ts';
+import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 
 /**
@@ -47,11 +47,24 @@ export const blobKeys = {
 };
 
 export const uploadKeys = {
+  /**
+   * Prefix whose children are `_uploads/` (the sessions of `ns`) and `<component>/` for namespaces below `ns`:
+   * name components never start with `_`, so the two cannot collide.
+   */
+  tree: (ns: Namespace) => `v2/repositories/${ns}`,
   /** Prefix holding every session of a namespace. */
   namespace: (ns: Namespace) => `v2/repositories/${ns}/_uploads`,
   session: (ns: Namespace, id: SessionId) => `v2/repositories/${ns}/_uploads/${id}`,
   data: (ns: Namespace, id: SessionId) => `v2/repositories/${ns}/_uploads/${id}/data`,
   state: (ns: Namespace, id: SessionId) => `v2/repositories/${ns}/_uploads/${id}/session.json`,
+  /** A child of `tree(ns)`: the sessions folder of `ns`, or the namespace one level below it; undefined otherwise. */
+  parseTreeChild(ns: Namespace, child: string): { kind: 'sessions' } | { kind: 'namespace'; ns: Namespace } | undefined {
+    if (child === '_uploads') return { kind: 'sessions' };
+    const below = `${ns}/${child}`;
+    return !child.includes('/') && isNamespace(below) ? { kind: 'namespace', ns: below } : undefined;
+  },
+  /** The session named by a child of `namespace(ns)`, or undefined. */
+  parseSessionChild: (child: string): SessionId | undefined => parseSessionId(child),
 };
 
 /** A reference key's link: why a namespace may read a blob. */
@@ -177,6 +190,8 @@ export const referrerKeys = {
 export const catalogKeys = {
   root: 'v2/cat',
   entry: (ns: Namespace) => `v2/cat/${ns}!`,
+  /** Prefix of the entries of namespaces strictly below `ns` (`ns/…`), not `ns` itself. */
+  below: (ns: Namespace) => `v2/cat/${ns}`,
   parse(key: string): Namespace | undefined {
     if (!key.startsWith('v2/cat/') || !key.endsWith('!')) return undefined;
     const ns = key.slice('v2/cat/'.length, -1);

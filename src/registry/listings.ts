@@ -1,5 +1,5 @@
-import type { Namespace } from '../oci/name.ts';
-import type { Tag } from '../oci/tag.ts';
+import { isNamespace, type Namespace } from '../oci/name.ts';
+import { isTag, type Tag } from '../oci/tag.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { catalogKeys } from './keys.ts';
 import type { Revisions } from './revisions.ts';
@@ -27,10 +27,12 @@ export class Listings {
   async tagPage(ns: Namespace, n: number, last: string | undefined): Promise<Page<Tag>> {
     const items: Tag[] = [];
     if (n === 0) return { items, more: false };
-    let after = last as Tag | undefined;
+    // A cursor that is not a tag cannot be a storage bound; list from the start and compare instead.
+    let after = last !== undefined && isTag(last) ? last : undefined;
     for (;;) {
       const batch = await this.tags.names(ns, after, Math.max(n + 1, 100));
       for (const tag of batch.tags) {
+        if (last !== undefined && tag <= last) continue;
         if (!(await this.isLive(ns, tag))) continue;
         if (items.length === n) return { items, more: true };
         items.push(tag);
@@ -49,12 +51,12 @@ export class Listings {
   async catalogPage(n: number, last: string | undefined): Promise<Page<Namespace>> {
     const items: Namespace[] = [];
     if (n === 0) return { items, more: false };
-    let startAfter = last === undefined ? undefined : `${catalogKeys.root}/${last}!`;
+    let startAfter = last !== undefined && isNamespace(last) ? catalogKeys.entry(last) : undefined;
     for (;;) {
       const page = await this.meta.list(catalogKeys.root, { limit: Math.max(n + 1, 100), ...(startAfter ? { startAfter } : {}) });
       for (const key of page.keys) {
         const ns = catalogKeys.parse(key);
-        if (!ns || !(await this.holdsContent(ns))) continue;
+        if (!ns || (last !== undefined && ns <= last) || !(await this.holdsContent(ns))) continue;
         if (items.length === n) return { items, more: true };
         items.push(ns);
       }

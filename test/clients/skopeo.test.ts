@@ -4,17 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { requireBinary, runBinary, type RunResult } from '../support/binaries.ts';
-import { sha256Digest } from '../support/digests.ts';
+import { expectError, expectStatus, header } from '../support/expect.ts';
 import { singlePlatformImage, twoPlatformIndex, type BuiltImage } from '../support/images.ts';
-import {
-  assertLayoutBlobIntact,
-  layoutClosure,
-  OCI_INDEX_TYPE,
-  OCI_MANIFEST_TYPE,
-  readLayoutBlob,
-  taggedDescriptor,
-} from '../support/oci-layout.ts';
-import { assertStatus, getManifest, send } from '../support/registry-http.ts';
+import { OCI_INDEX, OCI_MANIFEST, sha256 } from '../support/oci.ts';
+import { assertLayoutBlobIntact, layoutClosure, readLayoutBlob, taggedDescriptor } from '../support/oci-layout.ts';
+import { getManifest, headBlob } from '../support/registry.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 // Plain HTTP on loopback, and no retries: a flaky registry answer must fail the test, not be papered over.
@@ -67,10 +61,10 @@ describe('skopeo against the registry', () => {
 
   async function assertServesManifest(repository: string, reference: string, digest: string, mediaType: string): Promise<void> {
     const response = await getManifest(server.url, repository, reference);
-    assertStatus(response, 200);
-    assert.equal(sha256Digest(response.body), digest, `stored bytes of ${repository}:${reference}`);
-    assert.equal(response.headers.get('docker-content-digest'), digest);
-    assert.equal(response.headers.get('content-type'), mediaType);
+    expectStatus(response, 200);
+    assert.equal(sha256(response.body), digest, `stored bytes of ${repository}:${reference}`);
+    assert.equal(header(response, 'docker-content-digest'), digest);
+    assert.equal(header(response, 'content-type'), mediaType);
   }
 
   test('copy --all of a single-platform image round-trips byte for byte', async (t) => {
@@ -78,8 +72,8 @@ describe('skopeo against the registry', () => {
     const image = await singlePlatformImage();
     await push(image, 'clients/single', 'v1');
 
-    await assertServesManifest('clients/single', 'v1', image.root.digest, OCI_MANIFEST_TYPE);
-    await assertServesManifest('clients/single', image.root.digest, image.root.digest, OCI_MANIFEST_TYPE);
+    await assertServesManifest('clients/single', 'v1', image.root.digest, OCI_MANIFEST);
+    await assertServesManifest('clients/single', image.root.digest, image.root.digest, OCI_MANIFEST);
     await assertPullsBackIdentical(t, image, docker('clients/single', 'v1'));
   });
 
@@ -88,13 +82,13 @@ describe('skopeo against the registry', () => {
     const image = await twoPlatformIndex();
     await push(image, 'clients/multi', 'v1');
 
-    await assertServesManifest('clients/multi', 'v1', image.root.digest, OCI_INDEX_TYPE);
+    await assertServesManifest('clients/multi', 'v1', image.root.digest, OCI_INDEX);
     const index = JSON.parse((await readLayoutBlob(image.layoutDir, image.root.digest)).toString('utf8')) as {
       manifests: Array<{ digest: string; platform: { architecture: string } }>;
     };
     assert.deepEqual(index.manifests.map((child) => child.platform.architecture), ['amd64', 'arm64']);
     for (const child of index.manifests) {
-      await assertServesManifest('clients/multi', child.digest, child.digest, OCI_MANIFEST_TYPE);
+      await assertServesManifest('clients/multi', child.digest, child.digest, OCI_MANIFEST);
     }
     await assertPullsBackIdentical(t, image, docker('clients/multi', 'v1'));
   });
@@ -104,7 +98,7 @@ describe('skopeo against the registry', () => {
     for (const image of [await singlePlatformImage(), await twoPlatformIndex()]) {
       await push(image, 'clients/raw', image.tag);
       const byTag = await skopeo(['inspect', '--raw', ...REGISTRY, docker('clients/raw', image.tag)]);
-      assert.equal(sha256Digest(byTag.stdout), image.root.digest, `inspect --raw of tag ${image.tag}`);
+      assert.equal(sha256(byTag.stdout), image.root.digest, `inspect --raw of tag ${image.tag}`);
       const byDigest = await skopeo(['inspect', '--raw', ...REGISTRY, docker('clients/raw', image.root.digest)]);
       assert.ok(byDigest.stdout.equals(byTag.stdout), 'inspect --raw by digest and by tag differ');
     }
@@ -126,7 +120,7 @@ describe('skopeo against the registry', () => {
     assert.deepEqual(inspected.RepoTags, ['v1']);
 
     const config = await skopeo(['inspect', '--config', '--raw', ...REGISTRY, docker('clients/inspect', 'v1')]);
-    assert.equal(sha256Digest(config.stdout), manifest.config.digest);
+    assert.equal(sha256(config.stdout), manifest.config.digest);
   });
 
   test('list-tags lists exactly the pushed tags', async (t) => {
@@ -147,7 +141,7 @@ describe('skopeo against the registry', () => {
 
     // Pushing by digest stores the index untagged: still served, and no tag appears for it.
     await skopeo(['copy', '--all', ...SRC, ...DEST, docker('clients/by-digest', image.root.digest), docker('clients/by-digest-copy', image.root.digest)]);
-    await assertServesManifest('clients/by-digest-copy', image.root.digest, image.root.digest, OCI_INDEX_TYPE);
+    await assertServesManifest('clients/by-digest-copy', image.root.digest, image.root.digest, OCI_INDEX);
     await assertPullsBackIdentical(t, image, docker('clients/by-digest-copy', image.root.digest));
   });
 
@@ -157,17 +151,16 @@ describe('skopeo against the registry', () => {
     await push(image, 'clients/source', 'v1');
     const manifest = JSON.parse((await readLayoutBlob(image.layoutDir, image.root.digest)).toString('utf8')) as ImageManifest;
     const layer = manifest.layers[0]!;
-    const headInTarget = () => send('HEAD', `${server.url}/v2/clients/mounted/blobs/${layer.digest}`);
     // Namespaces are isolated: until the copy, the target cannot read the layer (so skopeo must mount it).
-    assertStatus(await headInTarget(), 404);
+    expectError(await headBlob(server.url, 'clients/mounted', layer.digest), 404, 'BLOB_UNKNOWN', { head: true });
 
     const copy = await skopeo(['--debug', 'copy', '--all', ...SRC, ...DEST, docker('clients/source', 'v1'), docker('clients/mounted', 'v1')]);
     assertMounted(copy.stderr, 'clients/mounted', layer.digest);
 
-    const head = await headInTarget();
-    assertStatus(head, 200);
-    assert.equal(head.headers.get('content-length'), String(layer.size));
-    await assertServesManifest('clients/mounted', 'v1', image.root.digest, OCI_MANIFEST_TYPE);
+    const head = await headBlob(server.url, 'clients/mounted', layer.digest);
+    expectStatus(head, 200);
+    assert.equal(header(head, 'content-length'), String(layer.size));
+    await assertServesManifest('clients/mounted', 'v1', image.root.digest, OCI_MANIFEST);
     await assertPullsBackIdentical(t, image, docker('clients/mounted', 'v1'));
   });
 
@@ -179,7 +172,7 @@ describe('skopeo against the registry', () => {
     // skopeo resolves the tag and deletes the manifest by digest (Distribution has no tag delete).
     await skopeo(['delete', ...REGISTRY, docker('clients/delete-tag', 'a')]);
     for (const reference of ['a', 'b', image.root.digest]) {
-      assertStatus(await getManifest(server.url, 'clients/delete-tag', reference), 404, 'MANIFEST_UNKNOWN');
+      expectError(await getManifest(server.url, 'clients/delete-tag', reference), 404, 'MANIFEST_UNKNOWN');
     }
   });
 
@@ -189,13 +182,13 @@ describe('skopeo against the registry', () => {
     await push(image, 'clients/delete-digest', 'v1');
     await skopeo(['delete', ...REGISTRY, docker('clients/delete-digest', image.root.digest)]);
     for (const reference of [image.root.digest, 'v1']) {
-      assertStatus(await getManifest(server.url, 'clients/delete-digest', reference), 404, 'MANIFEST_UNKNOWN');
+      expectError(await getManifest(server.url, 'clients/delete-digest', reference), 404, 'MANIFEST_UNKNOWN');
     }
     // The children were pushed in their own right and are not part of the deleted index revision.
     const index = JSON.parse((await readLayoutBlob(image.layoutDir, image.root.digest)).toString('utf8')) as {
       manifests: Array<{ digest: string }>;
     };
-    for (const child of index.manifests) assertStatus(await getManifest(server.url, 'clients/delete-digest', child.digest), 200);
+    for (const child of index.manifests) expectStatus(await getManifest(server.url, 'clients/delete-digest', child.digest), 200);
   });
 });
 

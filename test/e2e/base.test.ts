@@ -156,7 +156,9 @@ describe('registry with anonymous access allowed', () => {
     }
 
     it('HEAD of an unmatched path → 404 without body (HEAD /healthz is a UI request)', async () => {
-      for (const path of ['/v2/nope', '/healthz', '/', '/v2/_catalog']) {
+      const session = `/v2/test/app/blobs/uploads/${'123e4567-e89b-42d3-a456-426614174000'}`;
+      const digest = uniqueBlob().digest;
+      for (const path of ['/v2/nope', '/healthz', '/', '/v2/_catalog', '/v2/test/app/tags/list', session, `/v2/test/app/referrers/${digest}`]) {
         expectError(await send(srv.url, 'HEAD', path), 404, 'NAME_UNKNOWN', { head: true });
       }
     });

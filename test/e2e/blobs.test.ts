@@ -97,6 +97,20 @@ describe('blobs', () => {
     });
   });
 
+  describe('manifests are blobs of their namespace (chapter 04 §3.1 `rev`)', () => {
+    it('a revision of N reads as a blob in N only, until the revision is deleted', async () => {
+      const manifest = imageManifest();
+      await pushManifest(srv.url, 'rev/one', 'v1', manifest);
+      const read = await getBlob(srv.url, 'rev/one', manifest.digest);
+      expectStatus(read, 200);
+      assert.deepEqual(read.body, manifest.bytes);
+      assert.equal(header(read, 'docker-content-digest'), manifest.digest);
+      expectError(await getBlob(srv.url, 'rev/two', manifest.digest), 404, 'BLOB_UNKNOWN');
+      expectEmpty(await deleteManifest(srv.url, 'rev/one', manifest.digest), 202);
+      expectError(await getBlob(srv.url, 'rev/one', manifest.digest), 404, 'BLOB_UNKNOWN');
+    });
+  });
+
   describe('Range (scenario 11)', () => {
     const blob = content('0123456789');
     const empty = content('');

@@ -41,6 +41,13 @@ describe('immutable_tags = true with exclusion ^latest$ (scenario 19)', () => {
     expectError(await getManifest(srv.url, N, other.digest), 404, 'MANIFEST_UNKNOWN');
   });
 
+  it('immutability is checked before the body (§6.2 check 5 before 7): garbage moving v1 → 409', async () => {
+    const first = imageManifest();
+    await pushManifest(srv.url, 'imm/order', 'v1', first);
+    expectImmutable(await putManifest(srv.url, 'imm/order', 'v1', first, { body: '{not json' }), 'v1');
+    await expectTagAt('imm/order', 'v1', first);
+  });
+
   it('an excluded tag (latest) stays mutable', async () => {
     const first = imageManifest();
     const second = imageManifest();

@@ -32,6 +32,11 @@ describe('allow_missing_manifest_references = false (strict, scenario 16)', () =
     expectError(await getManifest(srv.url, N, manifest.digest), 404, 'MANIFEST_UNKNOWN');
   });
 
+  it('the by-digest hash is checked before references (§6.2 check 8 before 9) → 400 MANIFEST_INVALID', async () => {
+    const manifest = imageManifest();
+    expectError(await putManifest(srv.url, N, imageManifest().digest, manifest), 400, 'MANIFEST_INVALID');
+  });
+
   it('an unpushed config → 404 MANIFEST_BLOB_UNKNOWN', async () => {
     expectError(await putManifest(srv.url, N, 'strict', imageManifest()), 404, 'MANIFEST_BLOB_UNKNOWN');
   });

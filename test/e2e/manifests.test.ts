@@ -126,6 +126,17 @@ describe('manifests', () => {
       expectError(await getManifest(srv.url, 'never/pushed', 'latest'), 404, 'MANIFEST_UNKNOWN');
     });
 
+    it('an undeclared ns parameter is ignored, without OCI-Namespace (§9)', async () => {
+      const manifest = imageManifest();
+      await pushManifest(srv.url, N, 'ns-ignored', manifest);
+      const read = await request(srv.url, `/v2/${N}/manifests/ns-ignored?ns=docker.io`);
+      expectServed(read, manifest);
+      assert.equal(header(read, 'oci-namespace'), undefined);
+      const pushed = await putManifest(srv.url, N, 'ns-push', imageManifest(), { query: '?ns=docker.io' });
+      expectEmpty(pushed, 201);
+      assert.equal(header(pushed, 'oci-namespace'), undefined);
+    });
+
     it('manifests are per namespace', async () => {
       const manifest = imageManifest();
       await pushManifest(srv.url, 'ns/one', 'v1', manifest);

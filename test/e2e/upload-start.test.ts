@@ -47,6 +47,23 @@ describe('upload start', () => {
     assert.equal(header(status, 'range'), '0-0');
   });
 
+  it('POST without digest does not read a body: the session starts empty', async () => {
+    const location = expectSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`, { body: 'ignored' }), N);
+    const status = await send(srv.url, 'GET', location);
+    expectStatus(status, 204);
+    assert.equal(header(status, 'range'), '0-0');
+  });
+
+  it('a session bound by ?digest= (chunked) cannot be closed with another algorithm', async () => {
+    const blob = uniqueBlob();
+    const location = expectSession(
+      await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/?digest=${blob.digest}`, { chunks: [blob.bytes] }),
+      N,
+    );
+    expectStatus(await patchChunk(srv.url, location, blob.bytes, 0), 202);
+    expectError(await send(srv.url, 'PUT', `${location}?digest=${sha512(blob.bytes)}`), 400, 'DIGEST_INVALID');
+  });
+
   describe('single-request upload (scenario 4)', () => {
     const hello = content('hello');
 

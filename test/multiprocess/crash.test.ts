@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { sha256Digest } from '../support/digests.ts';
-import {
-  assertStatus,
-  committedSize,
-  completeUpload,
-  locationUrl,
-  patchChunk,
-  send,
-  startUpload,
-} from '../support/registry-http.ts';
+import { expectError, expectStatus, header } from '../support/expect.ts';
+import { send } from '../support/http.ts';
+import { sha256 } from '../support/oci.ts';
+import { getBlob, headBlob, patchChunk, startUpload } from '../support/registry.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { committedSize, completeUpload } from '../support/upload-session.ts';
 
 const MiB = 1024 * 1024;
 const NAME = 'crash/app';
@@ -93,9 +87,19 @@ class UnfinishedRequest {
     while (this.sent < until && this.response === undefined) {
       const chunk = body.subarray(this.sent, Math.min(this.sent + STREAM_CHUNK, until));
       this.sent += chunk.length;
-      if (!this.request.write(chunk)) await Promise.race([once(this.request, 'drain'), once(this.request, 'close')]);
+      if (!this.request.write(chunk)) await this.drained();
       if ((await storedBytes(rootDir)) - baseline >= SEEN_ON_DISK) return;
     }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((done) => {
+      const finish = (): void => {
+        this.request.off('drain', finish).off('close', finish);
+        done();
+      };
+      this.request.on('drain', finish).on('close', finish);
+    });
   }
 
   assertStillReading(): void {
@@ -103,72 +107,81 @@ class UnfinishedRequest {
   }
 }
 
-/** Opens a session, commits ACKNOWLEDGED bytes, then SIGKILLs the server in the middle of a chunked PATCH. */
-async function crashMidPatch(t: TestContext, blob: Buffer): Promise<{ server: RunningServer; session: string; sent: number }> {
-  const crashable = await CrashableServer.start(t);
-  const { rootDir, server } = crashable;
-  let session = await startUpload(server.url, NAME);
-  for (let start = 0; start < ACKNOWLEDGED; start += MiB) {
-    const response = await patchChunk(session, blob.subarray(start, start + MiB), start);
-    assertStatus(response, 202);
-    session = locationUrl(server.url, response);
-  }
-  // Chunked, without Content-Range, as docker streams a layer.
-  const patch = new UnfinishedRequest(session, 'PATCH', { 'content-type': 'application/octet-stream' });
-  await patch.streamUntilStored(blob.subarray(ACKNOWLEDGED), rootDir, STREAM_LIMIT);
-  patch.assertStillReading();
-  const restarted = await crashable.killAndRestart();
-  const { pathname, search } = new URL(session);
-  return { server: restarted, session: `${restarted.url}${pathname}${search}`, sent: ACKNOWLEDGED + patch.sent };
+interface CrashedSession {
+  server: RunningServer;
+  /** The session path (`Location`), valid on the restarted server. */
+  location: string;
+  /** Bytes sent in all, acknowledged or not. */
+  sent: number;
 }
 
-async function assertBlobUnknown(server: RunningServer, digest: string): Promise<void> {
-  assertStatus(await send('HEAD', `${server.url}/v2/${NAME}/blobs/${digest}`), 404);
-  assertStatus(await send('GET', `${server.url}/v2/${NAME}/blobs/${digest}`), 404, 'BLOB_UNKNOWN');
+/** Opens a session, commits ACKNOWLEDGED bytes, then SIGKILLs the server in the middle of a chunked PATCH. */
+async function crashMidPatch(t: TestContext, blob: Buffer): Promise<CrashedSession> {
+  const crashable = await CrashableServer.start(t);
+  const { rootDir, server } = crashable;
+  let { location } = await startUpload(server.url, NAME);
+  for (let start = 0; start < ACKNOWLEDGED; start += MiB) {
+    const response = await patchChunk(server.url, location, blob.subarray(start, start + MiB), start);
+    expectStatus(response, 202);
+    location = header(response, 'location') ?? assert.fail('PATCH 202 without Location');
+  }
+  // Chunked, without Content-Range, as docker streams a layer.
+  const patch = new UnfinishedRequest(`${server.url}${location}`, 'PATCH', { 'content-type': 'application/octet-stream' });
+  await patch.streamUntilStored(blob.subarray(ACKNOWLEDGED), rootDir, STREAM_LIMIT);
+  patch.assertStillReading();
+  return { server: await crashable.killAndRestart(), location, sent: ACKNOWLEDGED + patch.sent };
+}
+
+async function expectBlobUnknown(server: RunningServer, digest: string): Promise<void> {
+  expectError(await headBlob(server.url, NAME, digest), 404, 'BLOB_UNKNOWN', { head: true });
+  expectError(await getBlob(server.url, NAME, digest), 404, 'BLOB_UNKNOWN');
 }
 
 /** What the restarted server says is committed: at least what was acknowledged, at most what was sent. */
-async function committedAfterCrash(session: string, sent: number): Promise<number> {
-  const status = await send('GET', session);
-  assertStatus(status, 204);
+async function committedAfterCrash({ server, location, sent }: CrashedSession): Promise<number> {
+  const status = await send(server.url, 'GET', location);
+  expectStatus(status, 204);
   const committed = committedSize(status);
-  assert.ok(committed >= ACKNOWLEDGED && committed <= sent, `committed ${committed} outside [${ACKNOWLEDGED}, ${sent}]: ${status.describe}`);
+  assert.ok(committed >= ACKNOWLEDGED && committed <= sent, `committed ${committed} outside [${ACKNOWLEDGED}, ${sent}]`);
   return committed;
 }
 
 test('a session whose PATCH died with the server resumes from the committed offset', async (t) => {
   const blob = randomBytes(ACKNOWLEDGED + STREAM_LIMIT + MiB);
-  const { server, session, sent } = await crashMidPatch(t, blob);
-  t.diagnostic(`sent ${sent} bytes before SIGKILL`);
+  const crashed = await crashMidPatch(t, blob);
+  const { server, location, sent } = crashed;
 
-  await assertBlobUnknown(server, sha256Digest(blob.subarray(0, sent)));
-  await assertBlobUnknown(server, sha256Digest(blob.subarray(0, ACKNOWLEDGED)));
-  const committed = await committedAfterCrash(session, sent);
+  await expectBlobUnknown(server, sha256(blob.subarray(0, sent)));
+  await expectBlobUnknown(server, sha256(blob.subarray(0, ACKNOWLEDGED)));
+  const committed = await committedAfterCrash(crashed);
+  t.diagnostic(`sent ${sent} bytes before SIGKILL, ${committed} committed after restart`);
 
   const end = sent + MiB;
-  const resumed = await patchChunk(session, blob.subarray(committed, end), committed);
-  assertStatus(resumed, 202);
-  assert.equal(committedSize(resumed), end, resumed.describe);
-  const digest = sha256Digest(blob.subarray(0, end));
-  const done = await completeUpload(locationUrl(server.url, resumed), digest);
-  assertStatus(done, 201);
-  assert.equal(done.headers.get('docker-content-digest'), digest, done.describe);
+  const resumed = await patchChunk(server.url, location, blob.subarray(committed, end), committed);
+  expectStatus(resumed, 202);
+  assert.equal(committedSize(resumed), end);
+  const digest = sha256(blob.subarray(0, end));
+  const done = await completeUpload(server.url, header(resumed, 'location') ?? location, digest);
+  expectStatus(done, 201);
+  assert.equal(header(done, 'docker-content-digest'), digest);
 
-  const read = await send('GET', `${server.url}/v2/${NAME}/blobs/${digest}`);
-  assertStatus(read, 200);
+  const read = await getBlob(server.url, NAME, digest);
+  expectStatus(read, 200);
   assert.equal(read.body.length, end);
-  assert.equal(sha256Digest(read.body), digest, 'the completed blob does not hold the uploaded bytes');
+  assert.equal(sha256(read.body), digest, 'the completed blob does not hold the uploaded bytes');
 });
 
 test('a session whose PATCH died with the server can be cancelled after restart', async (t) => {
   const blob = randomBytes(ACKNOWLEDGED + STREAM_LIMIT);
-  const { server, session, sent } = await crashMidPatch(t, blob);
-  const committed = await committedAfterCrash(session, sent);
+  const crashed = await crashMidPatch(t, blob);
+  const { server, location, sent } = crashed;
+  const committed = await committedAfterCrash(crashed);
 
-  assertStatus(await send('DELETE', session), 204);
-  assertStatus(await send('GET', session), 404, 'BLOB_UPLOAD_UNKNOWN');
-  assertStatus(await patchChunk(session, blob.subarray(committed, committed + MiB), committed), 404, 'BLOB_UPLOAD_UNKNOWN');
-  await assertBlobUnknown(server, sha256Digest(blob.subarray(0, sent)));
+  expectStatus(await send(server.url, 'DELETE', location), 204);
+  expectError(await send(server.url, 'GET', location), 404, 'BLOB_UPLOAD_UNKNOWN');
+  const late = await patchChunk(server.url, location, blob.subarray(committed, committed + MiB), committed);
+  expectError(late, 404, 'BLOB_UPLOAD_UNKNOWN');
+  await expectBlobUnknown(server, sha256(blob.subarray(0, sent)));
 });
 
 test('monolithic uploads killed mid-body leave no blob', async (t) => {
@@ -178,20 +191,18 @@ test('monolithic uploads killed mid-body leave no blob', async (t) => {
   // Both ways of sending a blob in one request: PUT closing a fresh session, and the single-request POST.
   const viaPut = randomBytes(size);
   const viaPost = randomBytes(size);
-  const putUrl = new URL(await startUpload(server.url, NAME));
-  putUrl.searchParams.set('digest', sha256Digest(viaPut));
-  const postUrl = `${server.url}/v2/${NAME}/blobs/uploads/?digest=${sha256Digest(viaPost)}`;
+  const { location } = await startUpload(server.url, NAME);
   const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
 
-  const put = new UnfinishedRequest(putUrl.toString(), 'PUT', headers);
+  const put = new UnfinishedRequest(`${server.url}${location}?digest=${sha256(viaPut)}`, 'PUT', headers);
   await put.streamUntilStored(viaPut, rootDir, size - MiB);
-  const post = new UnfinishedRequest(postUrl, 'POST', headers);
+  const post = new UnfinishedRequest(`${server.url}/v2/${NAME}/blobs/uploads/?digest=${sha256(viaPost)}`, 'POST', headers);
   await post.streamUntilStored(viaPost, rootDir, size - MiB);
   put.assertStillReading();
   post.assertStillReading();
   t.diagnostic(`sent ${put.sent} bytes by PUT and ${post.sent} by POST before SIGKILL`);
 
   const restarted = await crashable.killAndRestart();
-  await assertBlobUnknown(restarted, sha256Digest(viaPut));
-  await assertBlobUnknown(restarted, sha256Digest(viaPost));
+  await expectBlobUnknown(restarted, sha256(viaPut));
+  await expectBlobUnknown(restarted, sha256(viaPost));
 });

@@ -62,3 +62,18 @@ export function header(response: HttpResponse, name: string): string | undefined
   const value = response.headers[name.toLowerCase()];
   return Array.isArray(value) ? value.join(', ') : value;
 }
+
+/**
+ * `Link: <url>; rel="next"` pointing at `path` with exactly the `query` parameters once form-decoded (so
+ * `b/two` and `b%2Ftwo` are the same value, a raw `+` is not). Returns the URL for the next request.
+ */
+export function expectNextLink(response: HttpResponse, path: string, query: Array<[string, string]>): string {
+  const link = header(response, 'link') ?? '';
+  const match = /^<([^>]+)>; rel="next"$/.exec(link);
+  assert.ok(match?.[1], `Link header: ${JSON.stringify(link)}`);
+  const target = match[1];
+  const questionMark = target.indexOf('?');
+  assert.equal(questionMark < 0 ? target : target.slice(0, questionMark), path, `Link path in ${link}`);
+  assert.deepEqual([...new URLSearchParams(questionMark < 0 ? '' : target.slice(questionMark + 1))], query, `Link query in ${link}`);
+  return target;
+}

@@ -3,15 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBinary } from './binaries.ts';
-import { sha256Digest } from './digests.ts';
-import {
-  blobPath,
-  OCI_INDEX_TYPE,
-  readIndexJson,
-  REF_NAME_ANNOTATION,
-  taggedDescriptor,
-  type Descriptor,
-} from './oci-layout.ts';
+import { OCI_INDEX, sha256, type Descriptor } from './oci.ts';
+import { blobPath, readIndexJson, REF_NAME_ANNOTATION, taggedDescriptor } from './oci-layout.ts';
 
 /** An OCI image layout on disk holding one image (manifest or index) under `tag`. Treat as read-only: it is shared. */
 export interface BuiltImage {
@@ -57,10 +50,10 @@ export function twoPlatformIndex(): Promise<BuiltImage> {
       children.push({ mediaType, digest, size, platform: { os: 'linux', architecture } });
     }
     await runBinary('umoci', ['gc', '--layout', layoutDir]);
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: children }));
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children }));
     const descriptor: Descriptor = {
-      mediaType: OCI_INDEX_TYPE,
-      digest: sha256Digest(index),
+      mediaType: OCI_INDEX,
+      digest: sha256(index),
       size: index.length,
       annotations: { [REF_NAME_ANNOTATION]: tag },
     };

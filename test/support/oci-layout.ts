@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256OfFile } from './digests.ts';
+import { pipeline } from 'node:stream/promises';
+import { OCI_INDEX, OCI_MANIFEST, type Descriptor } from './oci.ts';
 
-export const OCI_MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
+// Reading OCI image layouts (the `oci:` side of skopeo and umoci): index.json, blobs, and what an image reaches.
+
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { os: string; architecture: string };
-  annotations?: Record<string, string>;
-}
 
 interface ImageJson {
   mediaType?: string;
@@ -28,7 +23,7 @@ export function blobPath(layoutDir: string, digest: string): string {
   return join(layoutDir, 'blobs', algorithm, hex);
 }
 
-/** Reads a small blob (manifest, index, config) whole; layers go through `sha256OfFile`. */
+/** Reads a small blob (manifest, index, config) whole; layers are only ever hashed as a stream. */
 export function readLayoutBlob(layoutDir: string, digest: string): Promise<Buffer> {
   return readFile(blobPath(layoutDir, digest));
 }
@@ -54,7 +49,7 @@ export async function layoutClosure(layoutDir: string, root: Descriptor): Promis
   const visit = async (descriptor: Descriptor): Promise<void> => {
     if (closure.has(descriptor.digest)) return;
     closure.set(descriptor.digest, descriptor);
-    if (descriptor.mediaType !== OCI_MANIFEST_TYPE && descriptor.mediaType !== OCI_INDEX_TYPE) return;
+    if (descriptor.mediaType !== OCI_MANIFEST && descriptor.mediaType !== OCI_INDEX) return;
     const json = JSON.parse((await readLayoutBlob(layoutDir, descriptor.digest)).toString('utf8')) as ImageJson;
     for (const child of [...(json.manifests ?? []), ...(json.config ? [json.config] : []), ...(json.layers ?? [])]) {
       await visit(child);
@@ -69,4 +64,11 @@ export async function assertLayoutBlobIntact(layoutDir: string, descriptor: Desc
   const path = blobPath(layoutDir, descriptor.digest);
   assert.equal((await stat(path)).size, descriptor.size, `size of ${descriptor.digest} in ${layoutDir}`);
   assert.equal(await sha256OfFile(path), descriptor.digest, `content of ${descriptor.digest} in ${layoutDir}`);
+}
+
+/** `sha256:<hex>` of a file, streamed so multi-MiB layers are never read whole. */
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return `sha256:${hash.digest('hex')}`;
 }

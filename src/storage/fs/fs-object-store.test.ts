@@ -132,8 +132,11 @@ describe('FsObjectStore specifics', () => {
         for (let i = 0; writing; i++) await store.put(`busy/x/y${i % 3}/${name}-${i}`, 'x');
       };
       const deleter = async () => {
-        for (let round = 0; round < 40; round++) await store.deletePrefix('busy/x');
-        writing = false;
+        try {
+          for (let round = 0; round < 40; round++) await store.deletePrefix('busy/x');
+        } finally {
+          writing = false;
+        }
       };
       const results = await Promise.allSettled([deleter(), ...['a', 'b', 'c', 'd'].map(writer)]);
       for (const result of results) if (result.status === 'rejected') throw result.reason;

@@ -125,7 +125,7 @@ export class FsObjectStore implements ObjectStore {
     const dir = this.pathOf(normalized);
     // A key equal to the prefix is not under `prefix/`; only a directory is.
     if (!(await isDirectory(dir))) return;
-    await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
     await pruneEmptyParents(this.rootDir, dirname(dir));
   }
 

@@ -1,0 +1,77 @@
+// CEL rules of the access policies (chapter 03 §7.6), on @marcbachmann/cel-js. Rules compile once, when the
+// configuration loads, and are kept in a cache keyed by their source text: the configuration stays plain data
+// and a hot reload that keeps a rule reuses its program.
+import { Environment, parse, type ParseResult } from '@marcbachmann/cel-js';
+
+/** What one rule evaluated to; `error` is a short kind (library error code), never a value from the request. */
+export type RuleOutcome = { readonly kind: 'boolean'; readonly value: boolean } | { readonly kind: 'error'; readonly error: string };
+
+export interface CompiledRule {
+  readonly source: string;
+  evaluate(variables: Readonly<Record<string, unknown>>): RuleOutcome;
+}
+
+/** A rule the parser refused; `reason` says why and where, without the highlighted source the library adds. */
+export class CelCompileError extends Error {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(reason);
+    this.reason = reason;
+  }
+}
+
+// `x in y` evaluated by the library itself, so `.contains` on lists and maps keeps CEL's equality rules
+// (int 1 equals double 1.0, lists compare element-wise) instead of a hand-written approximation.
+const membership = parse('value in container');
+const isMember = (container: unknown, value: unknown): boolean => membership({ value, container }) === true;
+
+// Only `request` and `identity` are declared; any other name (a retention name such as `image`, a typo) still
+// compiles and fails at evaluation, which denies (§7.6).
+const environment = new Environment()
+  .registerVariable('request', 'map')
+  .registerVariable('identity', 'map')
+  .registerFunction('list.contains(dyn): bool', isMember)
+  .registerFunction('map.contains(dyn): bool', isMember);
+
+const compiled = new Map<string, CompiledRule>();
+
+/** Compiles a rule (cached by source); throws `CelCompileError` on a syntax error. */
+export function compileRule(source: string): CompiledRule {
+  const cached = compiled.get(source);
+  if (cached) return cached;
+  let program: ParseResult;
+  try {
+    program = environment.parse(source);
+  } catch (err) {
+    throw new CelCompileError(describeParseError(err));
+  }
+  const rule: CompiledRule = { source, evaluate: (variables) => run(program, variables) };
+  compiled.set(source, rule);
+  return rule;
+}
+
+function run(program: ParseResult, variables: Readonly<Record<string, unknown>>): RuleOutcome {
+  let result: unknown;
+  try {
+    result = program(variables);
+  } catch (err) {
+    return { kind: 'error', error: errorKind(err) };
+  }
+  if (typeof result === 'boolean') return { kind: 'boolean', value: result };
+  return { kind: 'error', error: 'non_boolean_result' };
+}
+
+function describeParseError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const { summary, range } = err as Error & { summary?: string; range?: { start: number } };
+  const text = summary ?? err.message.split('\n')[0] ?? err.message;
+  return range ? `${text} at position ${range.start}` : text;
+}
+
+/** The library's error code (`no_such_key`, `unknown_variable`, …): it names the failure, not the data. */
+function errorKind(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code !== '') return code;
+  return err instanceof Error ? err.name : 'unknown_error';
+}

@@ -1,0 +1,60 @@
+// Chapter 01 §11 item 2 (`/readyz` 503) and §12 (5xx bodies carry `message: null`, storage faults are never
+// masked as 404); acceptance scenarios 27 (storage down) and 30. The fault is real: the storage root is
+// replaced by a symlink to itself, so every path under it fails with ELOOP.
+import assert from 'node:assert/strict';
+import { rm, symlink } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { registryToml } from '../support/config.ts';
+import { expectError, expectStatus } from '../support/expect.ts';
+import { jsonBody, mediaTypeOf, request, send } from '../support/http.ts';
+import { imageManifest, uniqueBlob } from '../support/oci.ts';
+import { getBlob, getManifest, headBlob, pushBlob, pushManifest } from '../support/registry.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+const N = 'test/app';
+
+describe('storage fault', () => {
+  let srv: RunningServer;
+  const blob = uniqueBlob();
+  const manifest = imageManifest();
+  before(async () => {
+    srv = await startServer({ extraToml: registryToml() });
+    await pushBlob(srv.url, N, blob);
+    await pushManifest(srv.url, N, 'v1', manifest);
+    await rm(srv.rootDir, { recursive: true, force: true });
+    await symlink(srv.rootDir, srv.rootDir);
+  });
+  after(async () => {
+    await srv.stop();
+    await rm(srv.rootDir, { force: true });
+  });
+
+  it('GET /readyz → 503 not_ready with the storage error', async () => {
+    const response = await request(srv.url, '/readyz');
+    expectStatus(response, 503);
+    assert.equal(mediaTypeOf(response), 'application/json');
+    const body = jsonBody(response) as { status?: unknown; error?: unknown };
+    assert.deepEqual(Object.keys(body).sort(), ['error', 'status']);
+    assert.equal(body.status, 'not_ready');
+    assert.match(String(body.error), /^storage backend not ready: /);
+  });
+
+  it('GET /healthz and /v2/ keep answering 200 while serving', async () => {
+    expectStatus(await request(srv.url, '/healthz'), 200);
+    expectStatus(await request(srv.url, '/v2/'), 200);
+  });
+
+  it('reads that hit the fault → 500 INTERNAL_ERROR with message null, never 404 (scenario 30)', async () => {
+    expectError(await getBlob(srv.url, N, uniqueBlob().digest), 500, 'INTERNAL_ERROR');
+    expectError(await headBlob(srv.url, N, uniqueBlob().digest), 500, 'INTERNAL_ERROR', { head: true });
+    expectError(await getManifest(srv.url, N, 'never-cached'), 500, 'INTERNAL_ERROR');
+    expectError(await request(srv.url, `/v2/${N}/tags/list`), 500, 'INTERNAL_ERROR');
+  });
+
+  it('writes that hit the fault → 500 INTERNAL_ERROR with message null', async () => {
+    expectError(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), 500, 'INTERNAL_ERROR');
+    const fresh = uniqueBlob();
+    const single = await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/?digest=${fresh.digest}`, { body: fresh.bytes });
+    expectError(single, 500, 'INTERNAL_ERROR');
+  });
+});
