@@ -6,7 +6,7 @@ export const BASIC_CHALLENGE = 'Basic realm="Angos", charset="UTF-8"';
 
 /** The one translation of any thrown value into an OCI error response (chapter 01 §12). */
 export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
-  if (req.socket.destroyed) {
+  if (!req.socket || req.socket.destroyed) {
     // The client went away mid-request (aborted upload, closed download): nothing to answer, nothing broken.
     log.debug('client disconnected', { method: req.method, url: req.url, error: describe(err) });
     return;

@@ -186,11 +186,56 @@ test('query values are form-decoded and unknown parameters ignored', () => {
   expectRoute('PUT', `/v2/a/manifests/${D}?tag=v%31`, { tags: ['v1'] });
 });
 
-test('extension API paths match nothing until the extension API exists', () => {
-  for (const path of ['/v2/_angos/repositories/list', '/v2/_angos/ui/config', '/v2/library/nginx/_angos/revisions/list', '/v2/x/_angos/uploads/list']) {
-    for (const method of ['GET', 'HEAD', 'POST', 'DELETE']) expectUnmatched(method, path);
+test('extension API: registry-wide endpoints with their query rules', () => {
+  expectRoute('GET', '/v2/_angos/repositories/list', { action: 'list-repositories' });
+  expectRoute('GET', '/v2/_angos/ui/config', { action: 'ui-config' });
+  expectRoute('GET', '/v2/_angos/namespaces/list?repository=library', { action: 'list-namespaces', repository: 'library' });
+  expectUnmatched('GET', '/v2/_angos/namespaces/list');
+  expectUnmatched('GET', '/v2/_angos/namespaces/list?repository=a&repository=b');
+  for (const path of ['/v2/_angos/repositories/list', '/v2/_angos/ui/config', '/v2/_angos/namespaces/list?repository=a']) {
+    for (const method of METHODS.filter((method) => method !== 'GET')) expectUnmatched(method, path);
   }
-  expectUnmatched('POST', '/v2/_angos/jobs/failed?key=abc');
+  for (const path of ['/v2/_angos/', '/v2/_angos/nope', '/v2/_angos/repositories/list/', '/v2/_angos/jobs', '/v2/_ext/repositories/list']) {
+    for (const method of METHODS) expectUnmatched(method, path);
+  }
+});
+
+test('extension API: job endpoints default to the cache queue and need a key without a slash', () => {
+  expectRoute('GET', '/v2/_angos/jobs/list', { action: 'list-jobs', queue: 'cache', n: 100, after: undefined });
+  expectRoute('GET', '/v2/_angos/jobs/failed?queue=replication&n=5&after=k', { action: 'list-failed-jobs', queue: 'replication', n: 5, after: 'k' });
+  expectRoute('POST', '/v2/_angos/jobs/failed?key=abc', { action: 'retry-job', queue: 'cache', key: 'abc' });
+  expectRoute('DELETE', '/v2/_angos/jobs/pending?key=abc&queue=replication', { action: 'delete-job', state: 'pending', queue: 'replication', key: 'abc' });
+  expectRoute('DELETE', '/v2/_angos/jobs/failed?key=abc', { action: 'delete-job', state: 'failed' });
+  for (const query of ['queue=bogus', 'queue=cache&queue=cache', 'n=abc', 'n=65536', 'after=a&after=b']) {
+    expectUnmatched('GET', `/v2/_angos/jobs/list?${query}`);
+    expectUnmatched('GET', `/v2/_angos/jobs/failed?${query}`);
+  }
+  for (const query of ['', '?key=', '?key=a%2Fb', '?key=a/b', '?key=a&key=b', '?key=a&queue=bogus']) {
+    expectUnmatched('POST', `/v2/_angos/jobs/failed${query}`);
+    expectUnmatched('DELETE', `/v2/_angos/jobs/failed${query}`);
+    expectUnmatched('DELETE', `/v2/_angos/jobs/pending${query}`);
+  }
+  expectUnmatched('POST', '/v2/_angos/jobs/pending?key=abc');
+  expectUnmatched('GET', '/v2/_angos/jobs/pending');
+  expectUnmatched('HEAD', '/v2/_angos/jobs/list');
+  expectUnmatched('DELETE', '/v2/_angos/jobs/list?key=abc');
+});
+
+test('extension API: per-namespace endpoints split at the first /_angos/', () => {
+  expectRoute('GET', '/v2/library/nginx/_angos/revisions/list', { action: 'list-revisions', ns: 'library/nginx', pulls: undefined });
+  expectRoute('GET', '/v2/x/_angos/uploads/list', { action: 'list-uploads', ns: 'x' });
+  expectRoute('GET', '/v2/a/manifests/b/_angos/uploads/list', { action: 'list-uploads', ns: 'a/manifests/b' });
+  expectRoute('GET', '/v2/x/_angos/pulls/list?tag=v1', { action: 'list-revisions', ns: 'x', pulls: { kind: 'tag', tag: 'v1' } });
+  expectRoute('GET', `/v2/x/_angos/pulls/list?digest=${D}`, { action: 'list-revisions', pulls: { kind: 'digest', digest: D } });
+  for (const query of ['', `?tag=v1&digest=${D}`, '?tag=bad!', '?digest=sha256:zz', '?tag=a&tag=b']) {
+    expectUnmatched('GET', `/v2/x/_angos/pulls/list${query}`);
+  }
+  for (const path of ['/v2/x/_angos/revisions/list', '/v2/x/_angos/uploads/list', '/v2/x/_angos/pulls/list?tag=v1']) {
+    for (const method of METHODS.filter((method) => method !== 'GET')) expectUnmatched(method, path);
+  }
+  for (const path of ['/v2/Bad/_angos/revisions/list', '/v2/x/_angos/revisions/list/x', '/v2/x/_angos/nope', '/v2/x/_angos/', '/v2/x/_angos/_angos/uploads/list']) {
+    for (const method of METHODS) expectUnmatched(method, path);
+  }
 });
 
 test('precedence: exact operational paths, then /v2/ routes, then the UI', () => {

@@ -36,7 +36,11 @@ export function createRegistryServer(deps: ServerDeps): Server {
   const initial = deps.config();
   const limit = new ConcurrencyLimit(initial.global.maxConcurrentRequests);
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
-    void handle(deps, limit, req, res);
+    handle(deps, limit, req, res).catch((err: unknown) => {
+      // Last line of defence: a fault while answering must cost this request, never the process.
+      log.error('unhandled error while answering a request', { error: String(err) });
+      res.destroy();
+    });
   });
   server.on('connection', (socket) => limitConnectionLifetime(socket, deps.config()));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerMalformed(err, socket));

@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { imageManifest, type Manifest } from '../../test/support/oci.ts';
+import { imageManifest } from '../../test/support/oci.ts';
 import { parseDigest } from '../oci/digest.ts';
-import type { MediaType } from '../oci/media-type.ts';
 import { parseNamespace, type Namespace } from '../oci/name.ts';
-import { parseReference } from '../oci/reference.ts';
 import { parseTag } from '../oci/tag.ts';
-import { openFsStore } from '../storage/open-store.ts';
-import { Registry } from './registry.ts';
+import { openTestRegistry, pushTo } from './registry-fixture.ts';
+import type { Registry } from './registry.ts';
 
 async function openRegistry(t: TestContext): Promise<Registry> {
-  const root = await mkdtemp(join(tmpdir(), 'angos-inventory-'));
-  t.after(() => rm(root, { recursive: true, force: true }));
-  const store = openFsStore(root, false);
-  return new Registry(store, store, () => ({
-    maxManifestSize: 1 << 20,
-    maxBlobSize: 1 << 20,
-    allowMissingManifestReferences: true,
-    isImmutable: () => false,
-  }));
+  const { registry, cleanup } = await openTestRegistry();
+  t.after(cleanup);
+  return registry;
 }
 
 function ns(value: string): Namespace {
@@ -30,24 +19,15 @@ function ns(value: string): Namespace {
   return parsed;
 }
 
-async function push(registry: Registry, name: string, reference: string, manifest: Manifest): Promise<void> {
-  await registry.manifests.push(ns(name), {
-    reference: parseReference(reference)!,
-    contentType: manifest.mediaType as MediaType,
-    body: manifest.bytes,
-    extraTags: [],
-  });
-}
-
 test('a repository lists itself and the namespaces below it that hold content or uploads, sorted', async (t) => {
   const registry = await openRegistry(t);
-  await push(registry, 'lib', 'v1', imageManifest());
-  await push(registry, 'lib/b', 'v1', imageManifest());
-  await push(registry, 'lib/a/deep', 'v1', imageManifest());
+  await pushTo(registry, 'lib', 'v1', imageManifest());
+  await pushTo(registry, 'lib/b', 'v1', imageManifest());
+  await pushTo(registry, 'lib/a/deep', 'v1', imageManifest());
   await registry.uploads.start(ns('lib/uploading/only'));
   // Siblings sharing the text prefix and other repositories are not the repository's.
-  await push(registry, 'libx', 'v1', imageManifest());
-  await push(registry, 'other/lib', 'v1', imageManifest());
+  await pushTo(registry, 'libx', 'v1', imageManifest());
+  await pushTo(registry, 'other/lib', 'v1', imageManifest());
   await registry.uploads.start(ns('lib-x'));
 
   assert.deepEqual(await registry.inventory.namespaces(ns('lib')), ['lib', 'lib/a/deep', 'lib/b', 'lib/uploading/only']);
@@ -58,9 +38,9 @@ test('a repository lists itself and the namespaces below it that hold content or
 test('namespaces whose content or sessions are gone stop counting', async (t) => {
   const registry = await openRegistry(t);
   const manifest = imageManifest();
-  await push(registry, 'repo/gone', 'v1', manifest);
+  await pushTo(registry, 'repo/gone', 'v1', manifest);
   const session = await registry.uploads.start(ns('repo/cancelled'));
-  await push(registry, 'repo/kept', 'v1', imageManifest());
+  await pushTo(registry, 'repo/kept', 'v1', imageManifest());
   assert.deepEqual(await registry.inventory.namespaces(ns('repo')), ['repo/cancelled', 'repo/gone', 'repo/kept']);
 
   await registry.manifests.deleteRevision(ns('repo/gone'), parseDigest(manifest.digest));
@@ -71,11 +51,11 @@ test('namespaces whose content or sessions are gone stop counting', async (t) =>
 test('summaries count live tags, revisions and open sessions', async (t) => {
   const registry = await openRegistry(t);
   const first = imageManifest();
-  await push(registry, 'team/app', 'a', first);
-  await push(registry, 'team/app', 'b', first);
-  await push(registry, 'team/app', 'c', imageManifest());
+  await pushTo(registry, 'team/app', 'a', first);
+  await pushTo(registry, 'team/app', 'b', first);
+  await pushTo(registry, 'team/app', 'c', imageManifest());
   const untagged = imageManifest();
-  await push(registry, 'team/app', untagged.digest, untagged);
+  await pushTo(registry, 'team/app', untagged.digest, untagged);
   await registry.manifests.deleteTag(ns('team/app'), parseTag('c')!);
   await registry.uploads.start(ns('team/app'));
   await registry.uploads.start(ns('team/app'));

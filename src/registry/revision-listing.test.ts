@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import {
   content,
@@ -14,35 +11,18 @@ import {
   type Manifest,
 } from '../../test/support/oci.ts';
 import { parseDigest } from '../oci/digest.ts';
-import type { MediaType } from '../oci/media-type.ts';
-import { parseNamespace, type Namespace } from '../oci/name.ts';
-import { parseReference } from '../oci/reference.ts';
+import { parseNamespace } from '../oci/name.ts';
 import { parseTag } from '../oci/tag.ts';
-import { openFsStore } from '../storage/open-store.ts';
-import { Registry } from './registry.ts';
+import { openTestRegistry, pushTo } from './registry-fixture.ts';
+import type { Registry } from './registry.ts';
 import type { RevisionSummary } from './revision-listing.ts';
 
 const NS = parseNamespace('team/app')!;
 
 async function openRegistry(t: TestContext): Promise<Registry> {
-  const root = await mkdtemp(join(tmpdir(), 'angos-revisions-'));
-  t.after(() => rm(root, { recursive: true, force: true }));
-  const store = openFsStore(root, false);
-  return new Registry(store, store, () => ({
-    maxManifestSize: 1 << 20,
-    maxBlobSize: 1 << 20,
-    allowMissingManifestReferences: true,
-    isImmutable: () => false,
-  }));
-}
-
-async function push(registry: Registry, reference: string, manifest: Manifest, ns: Namespace = NS): Promise<void> {
-  await registry.manifests.push(ns, {
-    reference: parseReference(reference)!,
-    contentType: manifest.mediaType as MediaType,
-    body: manifest.bytes,
-    extraTags: [],
-  });
+  const { registry, cleanup } = await openTestRegistry();
+  t.after(cleanup);
+  return registry;
 }
 
 function entryOf(entries: RevisionSummary[], digest: string): RevisionSummary {
@@ -56,11 +36,11 @@ test('one entry per revision, sorted by digest, with its live tags sorted and it
   const image = imageManifest();
   const other = imageManifest();
   const before = Date.now();
-  for (const tag of ['v2', 'latest', 'v1']) await push(registry, tag, image);
-  await push(registry, 'gone', other);
+  for (const tag of ['v2', 'latest', 'v1']) await pushTo(registry, NS, tag, image);
+  await pushTo(registry, NS, 'gone', other);
   await registry.manifests.deleteTag(NS, parseTag('gone')!);
   // Same manifest in another namespace: its tags are not this namespace's.
-  await push(registry, 'elsewhere', image, parseNamespace('team/other')!);
+  await pushTo(registry, 'team/other', 'elsewhere', image);
 
   const entries = await registry.revisionListing.list(NS);
   assert.deepEqual(
@@ -77,7 +57,7 @@ test('one entry per revision, sorted by digest, with its live tags sorted and it
 test('a deleted revision is no longer listed', async (t) => {
   const registry = await openRegistry(t);
   const image = imageManifest();
-  await push(registry, 'v1', image);
+  await pushTo(registry, NS, 'v1', image);
   await registry.manifests.deleteRevision(NS, parseDigest(image.digest));
   assert.deepEqual(await registry.revisionListing.list(NS), []);
 });
@@ -100,11 +80,11 @@ test('Docker attestations are referrers of the image they attest, not children o
       }),
     ],
   });
-  await push(registry, amd64.digest, amd64);
-  await push(registry, arm64.digest, arm64);
-  await push(registry, attestation.digest, attestation);
-  await push(registry, 'latest', index);
-  await push(registry, 'stable', index);
+  await pushTo(registry, NS, amd64.digest, amd64);
+  await pushTo(registry, NS, arm64.digest, arm64);
+  await pushTo(registry, NS, attestation.digest, attestation);
+  await pushTo(registry, NS, 'latest', index);
+  await pushTo(registry, NS, 'stable', index);
 
   const entries = await registry.revisionListing.list(NS);
   assert.deepEqual(entryOf(entries, amd64.digest).parents, [
@@ -129,7 +109,7 @@ test('Docker attestations are referrers of the image they attest, not children o
 test('referrers show the first page of the referrers API and its cursor', async (t) => {
   const registry = await openRegistry(t);
   const subject = imageManifest();
-  await push(registry, 'v1', subject);
+  await pushTo(registry, NS, 'v1', subject);
   const referrers: Manifest[] = [];
   for (let i = 0; i < 101; i++) {
     const referrer = imageManifest({
@@ -139,7 +119,7 @@ test('referrers show the first page of the referrers API and its cursor', async 
       annotations: { n: String(i) },
     });
     referrers.push(referrer);
-    await push(registry, referrer.digest, referrer);
+    await pushTo(registry, NS, referrer.digest, referrer);
   }
 
   const entry = entryOf(await registry.revisionListing.list(NS), subject.digest);

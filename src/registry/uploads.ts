@@ -89,8 +89,9 @@ export class Uploads {
       const state = await readJson<SessionState>(this.blobs, uploadKeys.state(ns, id));
       const committed = state ? await this.blobs.uploadSize(uploadKeys.data(ns, id)) : 0;
       if (!state) checkWindow(chunk, 0, this.maxBlobSize());
-      if (committed === 0 && (await exists(this.blobs, blobKeys.data(digest)))) {
-        // A retry whose 201 was lost, or content someone else stored: prove possession, then grant.
+      if (committed === 0 && chunk.body && (await exists(this.blobs, blobKeys.data(digest)))) {
+        // Content someone else stored, or a retry whose 201 was lost, sent with its bytes: prove possession,
+        // then grant. A body-less retry of a finished session finds no session below (chapter 04 §2.1).
         await this.verifyBody(digest, chunk);
         await this.grantExisting(ns, digest);
         if (state) await this.discard(ns, id);

@@ -7,7 +7,7 @@ import { requireBinary, runBinary, type RunResult } from '../support/binaries.ts
 import { expectError, expectStatus, header } from '../support/expect.ts';
 import { singlePlatformImage, twoPlatformIndex, type BuiltImage } from '../support/images.ts';
 import { OCI_INDEX, OCI_MANIFEST, sha256 } from '../support/oci.ts';
-import { assertLayoutBlobIntact, layoutClosure, readLayoutBlob, taggedDescriptor } from '../support/oci-layout.ts';
+import { expectLayoutBlobIntact, layoutClosure, readLayoutBlob, taggedDescriptor } from '../support/oci-layout.ts';
 import { getManifest, headBlob } from '../support/registry.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
@@ -45,7 +45,7 @@ describe('skopeo against the registry', () => {
   }
 
   /** Pulls `source` into a fresh layout and asserts it is the same image, every blob byte for byte. */
-  async function assertPullsBackIdentical(t: TestContext, image: BuiltImage, source: string): Promise<void> {
+  async function expectPullsBackIdentical(t: TestContext, image: BuiltImage, source: string): Promise<void> {
     const outDir = await mkdtemp(join(tmpdir(), 'angos-skopeo-out-'));
     t.after(() => rm(outDir, { recursive: true, force: true }));
     await skopeo(['copy', '--all', ...SRC, source, `oci:${outDir}:back`]);
@@ -56,10 +56,10 @@ describe('skopeo against the registry', () => {
     const expected = await layoutClosure(image.layoutDir, image.root);
     const pulled = await layoutClosure(outDir, copied);
     assert.deepEqual([...pulled.keys()].sort(), [...expected.keys()].sort(), 'pulled blob set');
-    for (const descriptor of pulled.values()) await assertLayoutBlobIntact(outDir, descriptor);
+    for (const descriptor of pulled.values()) await expectLayoutBlobIntact(outDir, descriptor);
   }
 
-  async function assertServesManifest(repository: string, reference: string, digest: string, mediaType: string): Promise<void> {
+  async function expectServesManifest(repository: string, reference: string, digest: string, mediaType: string): Promise<void> {
     const response = await getManifest(server.url, repository, reference);
     expectStatus(response, 200);
     assert.equal(sha256(response.body), digest, `stored bytes of ${repository}:${reference}`);
@@ -72,9 +72,9 @@ describe('skopeo against the registry', () => {
     const image = await singlePlatformImage();
     await push(image, 'clients/single', 'v1');
 
-    await assertServesManifest('clients/single', 'v1', image.root.digest, OCI_MANIFEST);
-    await assertServesManifest('clients/single', image.root.digest, image.root.digest, OCI_MANIFEST);
-    await assertPullsBackIdentical(t, image, docker('clients/single', 'v1'));
+    await expectServesManifest('clients/single', 'v1', image.root.digest, OCI_MANIFEST);
+    await expectServesManifest('clients/single', image.root.digest, image.root.digest, OCI_MANIFEST);
+    await expectPullsBackIdentical(t, image, docker('clients/single', 'v1'));
   });
 
   test('copy --all of a two-platform index round-trips index, children and blobs', async (t) => {
@@ -82,15 +82,15 @@ describe('skopeo against the registry', () => {
     const image = await twoPlatformIndex();
     await push(image, 'clients/multi', 'v1');
 
-    await assertServesManifest('clients/multi', 'v1', image.root.digest, OCI_INDEX);
+    await expectServesManifest('clients/multi', 'v1', image.root.digest, OCI_INDEX);
     const index = JSON.parse((await readLayoutBlob(image.layoutDir, image.root.digest)).toString('utf8')) as {
       manifests: Array<{ digest: string; platform: { architecture: string } }>;
     };
     assert.deepEqual(index.manifests.map((child) => child.platform.architecture), ['amd64', 'arm64']);
     for (const child of index.manifests) {
-      await assertServesManifest('clients/multi', child.digest, child.digest, OCI_MANIFEST);
+      await expectServesManifest('clients/multi', child.digest, child.digest, OCI_MANIFEST);
     }
-    await assertPullsBackIdentical(t, image, docker('clients/multi', 'v1'));
+    await expectPullsBackIdentical(t, image, docker('clients/multi', 'v1'));
   });
 
   test('inspect --raw returns the exact pushed manifest and index bytes', async (t) => {
@@ -137,12 +137,12 @@ describe('skopeo against the registry', () => {
     if (!requireBinary(t, 'skopeo', 'umoci')) return;
     const image = await twoPlatformIndex();
     await push(image, 'clients/by-digest', 'v1');
-    await assertPullsBackIdentical(t, image, docker('clients/by-digest', image.root.digest));
+    await expectPullsBackIdentical(t, image, docker('clients/by-digest', image.root.digest));
 
     // Pushing by digest stores the index untagged: still served, and no tag appears for it.
     await skopeo(['copy', '--all', ...SRC, ...DEST, docker('clients/by-digest', image.root.digest), docker('clients/by-digest-copy', image.root.digest)]);
-    await assertServesManifest('clients/by-digest-copy', image.root.digest, image.root.digest, OCI_INDEX);
-    await assertPullsBackIdentical(t, image, docker('clients/by-digest-copy', image.root.digest));
+    await expectServesManifest('clients/by-digest-copy', image.root.digest, image.root.digest, OCI_INDEX);
+    await expectPullsBackIdentical(t, image, docker('clients/by-digest-copy', image.root.digest));
   });
 
   test('copy between two namespaces mounts the layer instead of uploading it again', async (t) => {
@@ -155,13 +155,13 @@ describe('skopeo against the registry', () => {
     expectError(await headBlob(server.url, 'clients/mounted', layer.digest), 404, 'BLOB_UNKNOWN', { head: true });
 
     const copy = await skopeo(['--debug', 'copy', '--all', ...SRC, ...DEST, docker('clients/source', 'v1'), docker('clients/mounted', 'v1')]);
-    assertMounted(copy.stderr, 'clients/mounted', layer.digest);
+    expectMounted(copy.stderr, 'clients/mounted', layer.digest);
 
     const head = await headBlob(server.url, 'clients/mounted', layer.digest);
     expectStatus(head, 200);
     assert.equal(header(head, 'content-length'), String(layer.size));
-    await assertServesManifest('clients/mounted', 'v1', image.root.digest, OCI_MANIFEST);
-    await assertPullsBackIdentical(t, image, docker('clients/mounted', 'v1'));
+    await expectServesManifest('clients/mounted', 'v1', image.root.digest, OCI_MANIFEST);
+    await expectPullsBackIdentical(t, image, docker('clients/mounted', 'v1'));
   });
 
   test('delete by tag removes the revision, so every tag on it reads 404', async (t) => {
@@ -197,7 +197,7 @@ describe('skopeo against the registry', () => {
  * debug log tells whether the registry honoured the mount. containers/image logs "Trying to mount <path>"
  * then either "... mount OK" (201) or "... started an upload instead of mounting" (202).
  */
-function assertMounted(debugLog: string, targetRepository: string, digest: string): void {
+function expectMounted(debugLog: string, targetRepository: string, digest: string): void {
   const lines = debugLog.split('\n');
   const hex = digest.slice('sha256:'.length);
   const attempt = lines.findIndex(

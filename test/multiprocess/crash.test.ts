@@ -81,7 +81,7 @@ class UnfinishedRequest {
     this.request.flushHeaders();
   }
 
-  /** Streams `body[from..]` in chunks with backpressure until the root holds `SEEN_ON_DISK` more bytes or `until` is sent. */
+  /** Streams `body` in chunks with backpressure until the root holds `SEEN_ON_DISK` more bytes or `until` bytes are sent. */
   async streamUntilStored(body: Buffer, rootDir: string, until: number): Promise<void> {
     const baseline = await storedBytes(rootDir);
     while (this.sent < until && this.response === undefined) {
@@ -102,7 +102,7 @@ class UnfinishedRequest {
     });
   }
 
-  assertStillReading(): void {
+  expectStillReading(): void {
     assert.equal(this.response?.statusCode, undefined, `${this.description} was answered before the crash`);
   }
 }
@@ -128,7 +128,7 @@ async function crashMidPatch(t: TestContext, blob: Buffer): Promise<CrashedSessi
   // Chunked, without Content-Range, as docker streams a layer.
   const patch = new UnfinishedRequest(`${server.url}${location}`, 'PATCH', { 'content-type': 'application/octet-stream' });
   await patch.streamUntilStored(blob.subarray(ACKNOWLEDGED), rootDir, STREAM_LIMIT);
-  patch.assertStillReading();
+  patch.expectStillReading();
   return { server: await crashable.killAndRestart(), location, sent: ACKNOWLEDGED + patch.sent };
 }
 
@@ -198,8 +198,8 @@ test('monolithic uploads killed mid-body leave no blob', async (t) => {
   await put.streamUntilStored(viaPut, rootDir, size - MiB);
   const post = new UnfinishedRequest(`${server.url}/v2/${NAME}/blobs/uploads/?digest=${sha256(viaPost)}`, 'POST', headers);
   await post.streamUntilStored(viaPost, rootDir, size - MiB);
-  put.assertStillReading();
-  post.assertStillReading();
+  put.expectStillReading();
+  post.expectStillReading();
   t.diagnostic(`sent ${put.sent} bytes by PUT and ${post.sent} by POST before SIGKILL`);
 
   const restarted = await crashable.killAndRestart();

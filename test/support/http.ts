@@ -19,6 +19,7 @@ export interface RequestOptions {
 
 /** Bodies go out in slices so an early answer (413, 400...) is seen before the server closes the socket. */
 const SLICE = 64 * 1024;
+const HANG_MS = 60_000;
 
 /**
  * One request over a fresh loopback connection. `path` goes on the wire untouched (no normalization of `//`,
@@ -57,6 +58,9 @@ export function request(baseUrl: string, path: string, options: RequestOptions =
       agent.destroy();
       if (!answered && !finished) reject(error);
     });
+    // Not a timing assertion: a registry that never answers should fail with a message naming the request
+    // instead of stalling the file until the runner's timeout.
+    req.setTimeout(HANG_MS, () => req.destroy(new Error(`no response to ${options.method ?? 'GET'} ${path} within ${HANG_MS} ms`)));
     void writeBody(req, options, () => answered || req.destroyed);
   });
 }
@@ -117,6 +121,7 @@ export function rawRequest(baseUrl: string, bytes: Buffer | string): Promise<Htt
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname);
+    socket.setTimeout(HANG_MS, () => socket.destroy(new Error(`no answer to a raw request within ${HANG_MS} ms`)));
     const parts: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => parts.push(chunk));
     socket.on('error', (error) => {

@@ -60,7 +60,7 @@ export async function layoutClosure(layoutDir: string, root: Descriptor): Promis
 }
 
 /** Asserts that a blob file in a layout has exactly the bytes its descriptor names (streamed hash and size). */
-export async function assertLayoutBlobIntact(layoutDir: string, descriptor: Descriptor): Promise<void> {
+export async function expectLayoutBlobIntact(layoutDir: string, descriptor: Descriptor): Promise<void> {
   const path = blobPath(layoutDir, descriptor.digest);
   assert.equal((await stat(path)).size, descriptor.size, `size of ${descriptor.digest} in ${layoutDir}`);
   assert.equal(await sha256OfFile(path), descriptor.digest, `content of ${descriptor.digest} in ${layoutDir}`);

@@ -20,7 +20,7 @@ export interface RunningServer {
   logs: Array<Record<string, unknown>>;
   /** SIGTERM and wait for exit (resolves with the exit code). */
   stop(): Promise<number | null>;
-  /** SIGKILL and wait for exit (leaves the temp dir for a restart on the same root). */
+  /** SIGKILL and wait for exit (a default root, inside the temp dir, is left for a restart on it). */
   kill(): Promise<void>;
 }
 
@@ -90,6 +90,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     async kill() {
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
+      // With a caller-owned root the temp dir holds only the config: nothing a restart needs.
+      if (options.rootDir !== undefined) await rm(workDir, { recursive: true, force: true });
     },
   };
 }

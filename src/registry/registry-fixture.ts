@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MediaType } from '../oci/media-type.ts';
+import { parseNamespace } from '../oci/name.ts';
+import { parseReference } from '../oci/reference.ts';
+import { openFsStore } from '../storage/open-store.ts';
+import { Registry } from './registry.ts';
+
+/**
+ * Test support: a registry over a real filesystem store in a fresh directory, which `cleanup` removes.
+ * Manifest references need not exist, so tests push manifests without uploading their blobs.
+ */
+export async function openTestRegistry(): Promise<{ registry: Registry; cleanup: () => Promise<void> }> {
+  const rootDir = await mkdtemp(join(tmpdir(), 'angos-registry-'));
+  const store = openFsStore(rootDir, false);
+  const registry = new Registry(store, store, () => ({
+    maxManifestSize: 1 << 20,
+    maxBlobSize: 1 << 20,
+    allowMissingManifestReferences: true,
+    isImmutable: () => false,
+  }));
+  return { registry, cleanup: () => rm(rootDir, { recursive: true, force: true }) };
+}
+
+/** Pushes a manifest straight to the domain, as a client's PUT or a cache fill would store it. */
+export async function pushTo(registry: Registry, ns: string, reference: string, manifest: { mediaType: string; bytes: Buffer }): Promise<void> {
+  const name = parseNamespace(ns);
+  const parsed = parseReference(reference);
+  if (!name || !parsed) throw new Error(`bad namespace or reference: ${ns} ${reference}`);
+  await registry.manifests.push(name, { reference: parsed, contentType: manifest.mediaType as MediaType, body: manifest.bytes, extraTags: [] });
+}
