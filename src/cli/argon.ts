@@ -35,6 +35,8 @@ function writePrompt(text: string): void {
 
 function readHiddenLine(): Promise<string> {
   const stdin = process.stdin;
+  // Echo goes off before the prompt appears, so nothing typed after seeing it is ever shown.
+  stdin.setRawMode(true);
   writePrompt(PROMPT);
   return new Promise((resolve, reject) => {
     let password = '';
@@ -56,7 +58,6 @@ function readHiddenLine(): Promise<string> {
       }
     };
     stdin.setEncoding('utf8');
-    stdin.setRawMode(true);
     stdin.on('data', onData);
     stdin.resume();
   });

@@ -129,6 +129,8 @@ function addScrubAliases(program: Command, select: (flags: ScrubFlags) => void):
     .action((flags: { dryRun?: boolean }) => select({ links: true, mediaTypes: true, dryRun: flags.dryRun }));
 }
 
+const USAGE = '[-c <path>]... <command> [options]';
+
 function buildProgram(choose: (invocation: Invocation) => void): Command {
   const program = new Command('angos');
   const configPaths = () => {
@@ -137,11 +139,11 @@ function buildProgram(choose: (invocation: Invocation) => void): Command {
   };
   program
     .description('Angos: an OCI-compliant, Docker-compatible container registry')
-    .usage('[-c <path>]... <command> [options]')
+    .usage(USAGE)
     // Global options only before the command word: `angos server -c x.toml` is a usage error.
     .enablePositionalOptions()
     .exitOverride()
-    .showHelpAfterError('(run `angos --help` for usage)')
+    .showHelpAfterError(`Usage: angos ${USAGE}\nRun \`angos --help\` for the commands.`)
     .option('-c, --config <path>', `configuration file (default: ${DEFAULT_CONFIG_PATH}); repeatable, later files override earlier ones`, collect)
     .addHelpText(
       'after',
@@ -175,6 +177,10 @@ function buildProgram(choose: (invocation: Invocation) => void): Command {
     .action(() => choose({ command: 'argon' }));
 
   addScrubAliases(program, selectScrub);
+  // Usage errors end with the usage line of the command they concern, as the original's did.
+  for (const command of program.commands) {
+    command.showHelpAfterError(`Usage: angos ${command.name()} ${command.usage()}\nRun \`angos help ${command.name()}\` for its options.`);
+  }
   return program;
 }
 

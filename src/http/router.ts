@@ -123,8 +123,11 @@ function matchNamespaced(method: string, rest: string, query: Query): Route & { 
   if (referrersNs && referrers && method === 'GET') {
     // Referrers never answer 404: a bad digest or filter is DIGEST_INVALID (§1.5).
     if (!isDigest(referrers.piece)) throw new OciError('DIGEST_INVALID', 'invalid subject digest');
-    const artifactType = query.single('artifactType');
-    if (artifactType !== undefined && !isMediaType(artifactType)) throw new OciError('DIGEST_INVALID', 'invalid artifactType');
+    const artifactTypes = query.all('artifactType');
+    const artifactType = artifactTypes[0];
+    if (artifactTypes.length > 1 || (artifactType !== undefined && !isMediaType(artifactType))) {
+      throw new OciError('DIGEST_INVALID', 'invalid artifactType');
+    }
     return { action: 'get-referrers', ns: referrersNs, digest: referrers.piece, artifactType, last: query.single('last') };
   }
 
@@ -205,6 +208,10 @@ class Query {
     this.params = new URLSearchParams(text);
   }
 
+  all(name: string): string[] {
+    return this.params.getAll(name);
+  }
+
   single(name: string): string | undefined {
     const values = this.params.getAll(name);
     if (values.length > 1) throw new UnmatchedError(`repeated query parameter '${name}'`);
@@ -221,7 +228,7 @@ class Query {
   pageSize(): number {
     const value = this.single('n');
     if (value === undefined) return DEFAULT_PAGE;
-    const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!(n <= 65535)) throw new UnmatchedError(`invalid n '${value}'`);
     return n;
   }

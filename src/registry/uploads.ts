@@ -8,6 +8,7 @@ import { newSessionId, type SessionId } from '../oci/session-id.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Access } from './access.ts';
 import { awaitNoReclamation } from './gc-fence.ts';
+import { feedFrom } from './borrowed-source.ts';
 import { hashingLimiter, RunningHash } from './hashing.ts';
 import { exists, readJson } from './json-record.ts';
 import { blobKeys, uploadKeys } from './keys.ts';
@@ -182,10 +183,10 @@ export class Uploads {
     if (!body) return 0;
     const limiter = hashingLimiter(hash, allowance);
     const source = new PassThrough({ highWaterMark: 1 << 20 });
-    const feeding = pipeline(body, limiter, source);
+    feedFrom(body, limiter);
+    const feeding = pipeline(limiter, source);
     const storing = this.blobs.writeUpload(dataKey, source).catch((err: unknown) => {
-      source.destroy();
-      body.destroy();
+      limiter.destroy(err instanceof Error ? err : new Error(String(err)));
       throw err;
     });
     const [written] = await Promise.all([storing, feeding]);
@@ -195,7 +196,11 @@ export class Uploads {
   /** Reads a body to the end through the hash of `digest`'s algorithm, without storing it, and checks it. */
   private async verifyBody(digest: Digest, chunk: Chunk): Promise<void> {
     const hash = new RunningHash(digestAlgorithm(digest));
-    if (chunk.body) await pipeline(chunk.body, hashingLimiter(hash, this.maxBlobSize()), drain());
+    if (chunk.body) {
+      const limiter = hashingLimiter(hash, this.maxBlobSize());
+      feedFrom(chunk.body, limiter);
+      await pipeline(limiter, drain());
+    }
     const declared = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.length;
     if (declared !== undefined && hash.offset !== declared) {
       throw new OciError('SIZE_INVALID', `received ${hash.offset} bytes, declared ${declared}`);

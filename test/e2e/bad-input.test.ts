@@ -2,24 +2,17 @@
 // message before any route runs, a 4xx) and the process keeps serving — every case ends with a `/v2/` 200.
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { expectAlive, expectError, expectStatus, header } from '../support/expect.ts';
 import { rawRequest, request, send } from '../support/http.ts';
 import { imageManifest, OCI_MANIFEST, sessionId } from '../support/oci.ts';
 import { patchChunk, putManifest, startUpload } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
 describe('bad input', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   describe('paths and queries the router must refuse', () => {
     const gets = [

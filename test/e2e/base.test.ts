@@ -1,22 +1,15 @@
 // Chapter 01 §1 (routing, grammars, unmatched requests, API/UI precedence), §3 (`/v2/`), §11 (health, token),
 // §12 (error shape); acceptance scenarios 1, 2, 27, 28 (UI off), 29 (unconfigured token).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { expectChallenge, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { jsonBody, mediaTypeOf, request, send } from '../support/http.ts';
 import { imageManifest, UUID_V4, uniqueBlob } from '../support/oci.ts';
 import { getBlob, getManifest, pushBlob, pushManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 describe('registry with anonymous access allowed', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   describe('GET|HEAD /v2/ (scenario 1)', () => {
     for (const method of ['GET', 'HEAD']) {
@@ -222,13 +215,7 @@ describe('registry with anonymous access allowed', () => {
 });
 
 describe('registry with a default-deny policy and no rules (scenarios 1, 27)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml({ accessPolicy: { default: 'deny' } }) });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer({ accessPolicy: { default: 'deny' } });
 
   it('GET /v2/ → 401 UNAUTHORIZED with the Basic challenge', async () => {
     expectChallenge(await request(srv.url, '/v2/'));

@@ -1,13 +1,12 @@
 // Chapter 01 §4 (blob HEAD/GET/Range/DELETE, visibility) and chapter 04 §3.1 (read rule);
 // acceptance scenarios 11 and 22.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { before, describe, it } from 'node:test';
 import { errorMessage, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { send, type HttpResponse } from '../support/http.ts';
 import { content, descriptorOf, imageManifest, OCI_CONFIG, OCI_LAYER, uniqueBlob, type Content } from '../support/oci.ts';
 import { deleteManifest, getBlob, headBlob, pushBlob, pushManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
@@ -18,13 +17,7 @@ function expectBlobHeaders(response: HttpResponse, blob: Content, length: number
 }
 
 describe('blobs', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   describe('HEAD and GET (§4.2, §4.3)', () => {
     it('HEAD → 200 with digest, length and Accept-Ranges, no body', async () => {

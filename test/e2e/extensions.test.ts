@@ -1,13 +1,12 @@
 // Chapter 01 §10 (extension API) for a registry without repositories; acceptance scenario 26: uploads/list and
 // revisions/list shapes, namespaces/list without or with an unknown repository, jobs query validation.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { expectError, expectStatus } from '../support/expect.ts';
 import { jsonBody, mediaTypeOf, request, send, type HttpResponse } from '../support/http.ts';
 import { content, descriptorOf, imageIndex, imageManifest, manifestDescriptor, OCI_EMPTY } from '../support/oci.ts';
 import { patchChunk, pushManifest, startUpload } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -18,13 +17,7 @@ function json(response: HttpResponse): Record<string, unknown> {
 }
 
 describe('extension API', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   it('uploads/list shows open sessions sorted by uuid with size and start time', async () => {
     const before = Date.now() - 1000;

@@ -1,24 +1,15 @@
 // Chapter 01 §6.4 with 00-overview decision 2 (write-once immutable tags, code DENIED); acceptance scenario 19.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { errorMessage, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { imageManifest, type Manifest } from '../support/oci.ts';
 import { deleteManifest, getManifest, pushManifest, putManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
 describe('immutable_tags = true with exclusion ^latest$ (scenario 19)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({
-      extraToml: registryToml({ global: { immutable_tags: true, immutable_tags_exclusions: ['^latest$'] } }),
-    });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer({ global: { immutable_tags: true, immutable_tags_exclusions: ['^latest$'] } });
 
   async function expectTagAt(name: string, tag: string, manifest: Manifest): Promise<void> {
     const read = await getManifest(srv.url, name, tag);

@@ -1,12 +1,11 @@
 // Chapter 01 §7 (tags list, catalog, paging, Link) and chapter 04 §3.6 (catalog content); acceptance scenario 20.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { before, describe, it } from 'node:test';
 import { expectEmpty, expectError, expectNextLink, expectStatus, header } from '../support/expect.ts';
 import { jsonBody, mediaTypeOf, request, type HttpResponse } from '../support/http.ts';
 import { imageManifest, uniqueBlob } from '../support/oci.ts';
 import { deleteManifest, pushBlob, pushManifest, startUpload } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 /** A 200 JSON listing; `next` is the expected Link target (path and form-decoded query), absent on the last page. */
 function expectJson(response: HttpResponse, body: unknown, next?: [string, Array<[string, string]>]): void {
@@ -18,14 +17,10 @@ function expectJson(response: HttpResponse, body: unknown, next?: [string, Array
 }
 
 describe('tags list (§7.1)', () => {
-  let srv: RunningServer;
+  const srv = useServer();
   before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
     const manifest = imageManifest();
     await pushManifest(srv.url, 'test/app', manifest.digest, manifest, { query: '?tag=c&tag=a&tag=b' });
-  });
-  after(async () => {
-    await srv.stop();
   });
 
   it('lists every tag in byte order', async () => {
@@ -114,13 +109,7 @@ describe('tags list (§7.1)', () => {
 });
 
 describe('catalog (§7.2)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   it('an empty registry → 200 {"repositories":[]}', async () => {
     expectJson(await request(srv.url, '/v2/_catalog'), { repositories: [] });

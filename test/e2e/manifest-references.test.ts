@@ -1,24 +1,17 @@
 // Chapter 01 §6.2 references (strict and permissive) and chapter 04 §3.1 (the read rule applied to manifest
 // references); acceptance scenario 16.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { expectError, expectStatus } from '../support/expect.ts';
 import { send } from '../support/http.ts';
 import { descriptorOf, imageIndex, imageManifest, manifestDescriptor, OCI_CONFIG, OCI_LAYER, uniqueBlob } from '../support/oci.ts';
 import { getBlob, getManifest, pushBlob, pushManifest, putManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
 describe('allow_missing_manifest_references = false (strict, scenario 16)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml({ global: { allow_missing_manifest_references: false } }) });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer({ global: { allow_missing_manifest_references: false } });
 
   it('an unpushed layer → 404 MANIFEST_BLOB_UNKNOWN, nothing stored', async () => {
     const config = uniqueBlob('config');
@@ -88,13 +81,7 @@ describe('allow_missing_manifest_references = false (strict, scenario 16)', () =
 });
 
 describe('allow_missing_manifest_references = true (default, scenario 16)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   it('an unpushed layer → 201, but the layer reads 404 in N', async () => {
     const layer = uniqueBlob('layer');

@@ -1,10 +1,9 @@
 // Chapter 01 §6.2 checks 3, 4, 7 and 8 (Content-Type, size, JSON shape, by-digest hash); acceptance
 // scenarios 14 and 15, plus garbage bodies that must be refused without harming the process.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { expectAlive, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
-import { rawRequest } from '../support/http.ts';
+import { rawRequest, send } from '../support/http.ts';
 import {
   content,
   descriptorOf,
@@ -20,7 +19,7 @@ import {
   type Manifest,
 } from '../support/oci.ts';
 import { getManifest, putManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
@@ -33,13 +32,7 @@ function manifestOfSize(size: number): Manifest {
 }
 
 describe('manifest validation', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   describe('Content-Type and mediaType (scenario 14)', () => {
     it('a body mediaType that differs from Content-Type → 400 MANIFEST_INVALID', async () => {
@@ -165,13 +158,7 @@ describe('manifest validation', () => {
 });
 
 describe('max_manifest_size = 1024 (scenario 15)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml({ global: { max_manifest_size: 1024 } }) });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer({ global: { max_manifest_size: 1024 } });
 
   it('1025 bytes → 413 MANIFEST_INVALID, nothing stored', async () => {
     expectError(await putManifest(srv.url, N, 'over', manifestOfSize(1025)), 413, 'MANIFEST_INVALID');
@@ -191,11 +178,21 @@ describe('max_manifest_size = 1024 (scenario 15)', () => {
   });
 
   it('an oversized chunked body → 413 and the server keeps serving', async () => {
-    const response = await rawRequest(
-      srv.url,
-      `PUT /v2/${N}/manifests/chunked HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${OCI_MANIFEST}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n800\r\n${'x'.repeat(2048)}\r\n0\r\n\r\n`,
-    );
-    expectError(response, 413, 'MANIFEST_INVALID');
-    await expectAlive(srv.url);
+    for (const chunks of [['x'.repeat(2048)], ['x'.repeat(1000), 'x'.repeat(1000), 'x'.repeat(48)]]) {
+      const response = await send(srv.url, 'PUT', `/v2/${N}/manifests/chunked`, { headers: { 'content-type': OCI_MANIFEST }, chunks });
+      expectError(response, 413, 'MANIFEST_INVALID');
+      await expectAlive(srv.url);
+    }
+  });
+
+  it('a chunked body within the limit is accepted', async () => {
+    const manifest = manifestOfSize(1000);
+    const half = manifest.size / 2;
+    const response = await send(srv.url, 'PUT', `/v2/${N}/manifests/chunked-ok`, {
+      headers: { 'content-type': OCI_MANIFEST },
+      chunks: [manifest.bytes.subarray(0, half), manifest.bytes.subarray(half)],
+    });
+    expectEmpty(response, 201);
+    assert.deepEqual((await getManifest(srv.url, N, 'chunked-ok')).body, manifest.bytes);
   });
 });

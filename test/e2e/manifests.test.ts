@@ -1,7 +1,6 @@
 // Chapter 01 §6.1–§6.3 (manifest GET/HEAD/PUT/DELETE, `?tag=`, tag grammar); acceptance scenarios 13, 17, 21.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { request, send, type HttpResponse } from '../support/http.ts';
 import {
@@ -20,7 +19,7 @@ import {
   type Manifest,
 } from '../support/oci.ts';
 import { deleteManifest, getManifest, pushManifest, putManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
@@ -39,13 +38,7 @@ function expectServed(response: HttpResponse, manifest: Manifest, mediaType = ma
 }
 
 describe('manifests', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   async function expectHead(name: string, reference: string, manifest: Manifest): Promise<void> {
     const head = await getManifest(srv.url, name, reference, 'HEAD');

@@ -1,48 +1,25 @@
 // Chapter 01 §5.2 (cross-namespace mount) and chapter 04 §3.1 (grants); acceptance scenario 12, including
 // its policy half for an anonymous caller (the authenticated 403 half needs auth configured).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
-import { expectChallenge, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
+import { describe, it } from 'node:test';
+import { expectBlobCreated, expectChallenge, expectEmpty, expectError, expectNewSession, expectStatus } from '../support/expect.ts';
 import { send, type HttpResponse } from '../support/http.ts';
-import { UUID_V4, uniqueBlob } from '../support/oci.ts';
+import { uniqueBlob } from '../support/oci.ts';
 import { getBlob, headBlob, pushBlob } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
-
-function expectMounted(response: HttpResponse, name: string, digest: string): void {
-  expectEmpty(response, 201);
-  assert.equal(header(response, 'location'), `/v2/${name}/blobs/${digest}`);
-  assert.equal(header(response, 'docker-content-digest'), digest);
-}
-
-function expectFallbackSession(response: HttpResponse, name: string): void {
-  expectEmpty(response, 202);
-  const location = header(response, 'location') ?? '';
-  const prefix = `/v2/${name}/blobs/uploads/`;
-  assert.ok(location.startsWith(prefix), `Location ${location}`);
-  assert.match(location.slice(prefix.length), UUID_V4);
-  assert.equal(header(response, 'docker-upload-uuid'), location.slice(prefix.length));
-  assert.equal(header(response, 'range'), '0-0');
-}
+import { useServer } from '../support/registry-server.ts';
 
 function mount(baseUrl: string, target: string, query: string): Promise<HttpResponse> {
   return send(baseUrl, 'POST', `/v2/${target}/blobs/uploads/${query}`);
 }
 
 describe('blob mount (scenario 12)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   it('a blob of a/one is 404 via a/two until mounted from a/one → 201, then readable', async () => {
     const blob = uniqueBlob();
     await pushBlob(srv.url, 'a/one', blob);
     expectError(await getBlob(srv.url, 'a/two', blob.digest), 404, 'BLOB_UNKNOWN');
-    expectMounted(await mount(srv.url, 'a/two', `?mount=${blob.digest}&from=a/one`), 'a/two', blob.digest);
+    expectBlobCreated(await mount(srv.url, 'a/two', `?mount=${blob.digest}&from=a/one`), 'a/two', blob.digest);
     const read = await getBlob(srv.url, 'a/two', blob.digest);
     expectStatus(read, 200);
     assert.deepEqual(read.body, blob.bytes);
@@ -50,21 +27,21 @@ describe('blob mount (scenario 12)', () => {
 
   it('an unknown digest → 202 session, never an error', async () => {
     const { digest } = uniqueBlob();
-    expectFallbackSession(await mount(srv.url, 'a/two', `?mount=${digest}&from=a/one`), 'a/two');
-    expectFallbackSession(await mount(srv.url, 'a/two', `?mount=${digest}`), 'a/two');
+    expectNewSession(await mount(srv.url, 'a/two', `?mount=${digest}&from=a/one`), 'a/two');
+    expectNewSession(await mount(srv.url, 'a/two', `?mount=${digest}`), 'a/two');
   });
 
   it('without from, any namespace holding the digest is a source → 201', async () => {
     const blob = uniqueBlob();
     await pushBlob(srv.url, 'a/three', blob);
-    expectMounted(await mount(srv.url, 'a/four', `?mount=${blob.digest}`), 'a/four', blob.digest);
+    expectBlobCreated(await mount(srv.url, 'a/four', `?mount=${blob.digest}`), 'a/four', blob.digest);
     expectStatus(await headBlob(srv.url, 'a/four', blob.digest), 200);
   });
 
   it('a from that does not hold the digest → 202 and the blob stays unreadable', async () => {
     const blob = uniqueBlob();
     await pushBlob(srv.url, 'a/five', blob);
-    expectFallbackSession(await mount(srv.url, 'a/six', `?mount=${blob.digest}&from=a/seven`), 'a/six');
+    expectNewSession(await mount(srv.url, 'a/six', `?mount=${blob.digest}&from=a/seven`), 'a/six');
     expectError(await getBlob(srv.url, 'a/six', blob.digest), 404, 'BLOB_UNKNOWN');
   });
 
@@ -77,13 +54,13 @@ describe('blob mount (scenario 12)', () => {
       'b/two',
       `?digest=${other.digest}&digest-algorithm=sha512&mount=${blob.digest}&from=b/one`,
     );
-    expectMounted(response, 'b/two', blob.digest);
+    expectBlobCreated(response, 'b/two', blob.digest);
   });
 
   it('a mounted grant survives the source deleting its own', async () => {
     const blob = uniqueBlob();
     await pushBlob(srv.url, 'c/one', blob);
-    expectMounted(await mount(srv.url, 'c/two', `?mount=${blob.digest}&from=c/one`), 'c/two', blob.digest);
+    expectBlobCreated(await mount(srv.url, 'c/two', `?mount=${blob.digest}&from=c/one`), 'c/two', blob.digest);
     expectEmpty(await send(srv.url, 'DELETE', `/v2/c/one/blobs/${blob.digest}`), 202);
     expectError(await getBlob(srv.url, 'c/one', blob.digest), 404, 'BLOB_UNKNOWN');
     expectStatus(await getBlob(srv.url, 'c/two', blob.digest), 200);
@@ -93,7 +70,7 @@ describe('blob mount (scenario 12)', () => {
     const blob = uniqueBlob();
     await pushBlob(srv.url, 'd/one', blob);
     expectEmpty(await send(srv.url, 'DELETE', `/v2/d/one/blobs/${blob.digest}`), 202);
-    expectFallbackSession(await mount(srv.url, 'd/two', `?mount=${blob.digest}&from=d/one`), 'd/two');
+    expectNewSession(await mount(srv.url, 'd/two', `?mount=${blob.digest}&from=d/one`), 'd/two');
     expectError(await getBlob(srv.url, 'd/two', blob.digest), 404, 'BLOB_UNKNOWN');
   });
 
@@ -104,33 +81,25 @@ describe('blob mount (scenario 12)', () => {
 });
 
 describe('blob mount under an access policy (scenario 12, anonymous caller)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({
-      extraToml: registryToml({
-        accessPolicy: {
-          // Under default "allow" a rule that evaluates true denies.
-          default: 'allow',
-          rules: [
-            "request.action == 'get-blob' && request.namespace == 'locked/src'",
-            "request.action == 'mount-blob' && request.namespace == 'locked/target'",
-          ],
-        },
-      }),
-    });
-  });
-  after(async () => {
-    await srv.stop();
+  const srv = useServer({
+    accessPolicy: {
+      // Under default "allow" a rule that evaluates true denies.
+      default: 'allow',
+      rules: [
+        "request.action == 'get-blob' && request.namespace == 'locked/src'",
+        "request.action == 'mount-blob' && request.namespace == 'locked/target'",
+      ],
+    },
   });
 
   it('a source the caller may not read → 202 session and the blob stays 404', async () => {
     const blob = uniqueBlob();
     await pushBlob(srv.url, 'locked/src', blob);
     expectChallenge(await headBlob(srv.url, 'locked/src', blob.digest), { head: true });
-    expectFallbackSession(await mount(srv.url, 'open/dst', `?mount=${blob.digest}&from=locked/src`), 'open/dst');
+    expectNewSession(await mount(srv.url, 'open/dst', `?mount=${blob.digest}&from=locked/src`), 'open/dst');
     expectError(await getBlob(srv.url, 'open/dst', blob.digest), 404, 'BLOB_UNKNOWN');
     // Without from the only candidate is skipped silently as well.
-    expectFallbackSession(await mount(srv.url, 'open/dst', `?mount=${blob.digest}`), 'open/dst');
+    expectNewSession(await mount(srv.url, 'open/dst', `?mount=${blob.digest}`), 'open/dst');
     expectError(await getBlob(srv.url, 'open/dst', blob.digest), 404, 'BLOB_UNKNOWN');
   });
 
@@ -138,7 +107,7 @@ describe('blob mount under an access policy (scenario 12, anonymous caller)', ()
     const blob = uniqueBlob();
     await pushBlob(srv.url, 'locked/src', blob);
     await pushBlob(srv.url, 'open/src', blob);
-    expectMounted(await mount(srv.url, 'open/dst2', `?mount=${blob.digest}`), 'open/dst2', blob.digest);
+    expectBlobCreated(await mount(srv.url, 'open/dst2', `?mount=${blob.digest}`), 'open/dst2', blob.digest);
     expectStatus(await getBlob(srv.url, 'open/dst2', blob.digest), 200);
   });
 

@@ -1,8 +1,7 @@
 // Chapter 01 §8 (referrers: descriptors, artifactType filter, paging, fallback tag) and §6.2 `OCI-Subject`;
 // acceptance scenario 18.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { before, describe, it } from 'node:test';
 import { expectEmpty, expectError, expectNextLink, expectStatus, header } from '../support/expect.ts';
 import { jsonBody, mediaTypeOf, request, type HttpResponse } from '../support/http.ts';
 import {
@@ -19,7 +18,7 @@ import {
   type Manifest,
 } from '../support/oci.ts';
 import { deleteManifest, inParallel, pushManifest, putManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 const SIG = 'application/vnd.test.sig+json';
@@ -59,13 +58,7 @@ function artifact(subject: Manifest, artifactType: string | undefined, annotatio
 }
 
 describe('referrers', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   function referrers(name: string, digest: string, query = ''): Promise<HttpResponse> {
     return request(srv.url, `/v2/${name}/referrers/${digest}${query}`);

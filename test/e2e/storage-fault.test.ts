@@ -3,30 +3,23 @@
 // replaced by a symlink to itself, so every path under it fails with ELOOP.
 import assert from 'node:assert/strict';
 import { rm, symlink } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { before, describe, it } from 'node:test';
 import { expectError, expectStatus } from '../support/expect.ts';
 import { jsonBody, mediaTypeOf, request, send } from '../support/http.ts';
 import { imageManifest, uniqueBlob } from '../support/oci.ts';
 import { getBlob, getManifest, headBlob, pushBlob, pushManifest } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
 describe('storage fault', () => {
-  let srv: RunningServer;
-  const blob = uniqueBlob();
-  const manifest = imageManifest();
+  const srv = useServer();
   before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-    await pushBlob(srv.url, N, blob);
-    await pushManifest(srv.url, N, 'v1', manifest);
+    // Content first, so the fault hits a store the server has already used.
+    await pushBlob(srv.url, N, uniqueBlob());
+    await pushManifest(srv.url, N, 'v1', imageManifest());
     await rm(srv.rootDir, { recursive: true, force: true });
     await symlink(srv.rootDir, srv.rootDir);
-  });
-  after(async () => {
-    await srv.stop();
-    await rm(srv.rootDir, { force: true });
   });
 
   it('GET /readyz → 503 not_ready with the storage error', async () => {

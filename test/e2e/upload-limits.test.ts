@@ -1,23 +1,16 @@
 // Chapter 01 §5 `global.max_blob_size` (cumulative bytes per upload); acceptance scenario 7.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
+import { describe, it } from 'node:test';
 import { expectAlive, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { send } from '../support/http.ts';
 import { content } from '../support/oci.ts';
 import { getBlob, headBlob, patchChunk, startUpload, type Session } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
 describe('max_blob_size = 10 bytes (scenario 7)', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml({ global: { max_blob_size: 10 } }) });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer({ global: { max_blob_size: 10 } });
 
   async function expectGone(session: Session): Promise<void> {
     expectError(await send(srv.url, 'GET', session.location), 404, 'BLOB_UPLOAD_UNKNOWN');

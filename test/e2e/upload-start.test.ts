@@ -1,46 +1,21 @@
 // Chapter 01 §5.1 (POST …/blobs/uploads/: sessions, single-request uploads, digest-algorithm) and
 // chapter 04 §2.2; acceptance scenarios 3, 4 and 9.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
-import { expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
-import { send, type HttpResponse } from '../support/http.ts';
-import { content, sha256, sha512, uniqueBlob, UUID_V4 } from '../support/oci.ts';
+import { describe, it } from 'node:test';
+import { expectBlobCreated, expectError, expectNewSession, expectStatus, header } from '../support/expect.ts';
+import { send } from '../support/http.ts';
+import { content, sha256, sha512, uniqueBlob } from '../support/oci.ts';
 import { getBlob, headBlob, patchChunk, pushBlob, startUpload } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
-function expectSession(response: HttpResponse, name: string): string {
-  expectEmpty(response, 202);
-  const location = header(response, 'location') ?? '';
-  const prefix = `/v2/${name}/blobs/uploads/`;
-  assert.ok(location.startsWith(prefix), `Location ${location}`);
-  const id = location.slice(prefix.length);
-  assert.match(id, UUID_V4);
-  assert.equal(header(response, 'docker-upload-uuid'), id);
-  assert.equal(header(response, 'range'), '0-0');
-  return location;
-}
-
-function expectCreated(response: HttpResponse, name: string, digest: string): void {
-  expectEmpty(response, 201);
-  assert.equal(header(response, 'location'), `/v2/${name}/blobs/${digest}`);
-  assert.equal(header(response, 'docker-content-digest'), digest);
-}
-
 describe('upload start', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   it('POST → 202 with a lower-case UUID session, Range 0-0 (scenario 3)', async () => {
-    const first = expectSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
-    const second = expectSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
+    const first = expectNewSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
+    const second = expectNewSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
     assert.notEqual(first, second, 'every session has its own id');
     const status = await send(srv.url, 'GET', first);
     expectStatus(status, 204);
@@ -48,7 +23,7 @@ describe('upload start', () => {
   });
 
   it('POST without digest does not read a body: the session starts empty', async () => {
-    const location = expectSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`, { body: 'ignored' }), N);
+    const location = expectNewSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`, { body: 'ignored' }), N);
     const status = await send(srv.url, 'GET', location);
     expectStatus(status, 204);
     assert.equal(header(status, 'range'), '0-0');
@@ -56,7 +31,7 @@ describe('upload start', () => {
 
   it('a session bound by ?digest= (chunked) cannot be closed with another algorithm', async () => {
     const blob = uniqueBlob();
-    const location = expectSession(
+    const location = expectNewSession(
       await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/?digest=${blob.digest}`, { chunks: [blob.bytes] }),
       N,
     );
@@ -76,7 +51,7 @@ describe('upload start', () => {
 
     it('the matching body → 201, then HEAD → 200 Content-Length 5', async () => {
       const response = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${hello.digest}`, { body: 'hello' });
-      expectCreated(response, 'single/one', hello.digest);
+      expectBlobCreated(response, 'single/one', hello.digest);
       const head = await headBlob(srv.url, 'single/one', hello.digest);
       expectStatus(head, 200);
       assert.equal(header(head, 'content-length'), '5');
@@ -86,9 +61,9 @@ describe('upload start', () => {
 
     it('an owned digest again → 201; its body is not read', async () => {
       const again = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${hello.digest}`, { body: 'hello' });
-      expectCreated(again, 'single/one', hello.digest);
+      expectBlobCreated(again, 'single/one', hello.digest);
       const ignored = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${hello.digest}`, { body: 'other bytes' });
-      expectCreated(ignored, 'single/one', hello.digest);
+      expectBlobCreated(ignored, 'single/one', hello.digest);
       const read = await getBlob(srv.url, 'single/one', hello.digest);
       assert.equal(read.body.toString(), 'hello');
     });
@@ -98,7 +73,7 @@ describe('upload start', () => {
       const response = await send(srv.url, 'POST', `/v2/single/one/blobs/uploads/?digest=${empty}`, {
         headers: { 'content-length': '0' },
       });
-      expectCreated(response, 'single/one', empty);
+      expectBlobCreated(response, 'single/one', empty);
       const head = await headBlob(srv.url, 'single/one', empty);
       expectStatus(head, 200);
       assert.equal(header(head, 'content-length'), '0');
@@ -111,7 +86,7 @@ describe('upload start', () => {
       expectError(wrong, 400, 'DIGEST_INVALID');
       expectError(await getBlob(srv.url, 'single/two', blob.digest), 404, 'BLOB_UNKNOWN');
       const right = await send(srv.url, 'POST', `/v2/single/two/blobs/uploads/?digest=${blob.digest}`, { body: blob.bytes });
-      expectCreated(right, 'single/two', blob.digest);
+      expectBlobCreated(right, 'single/two', blob.digest);
       const read = await getBlob(srv.url, 'single/two', blob.digest);
       expectStatus(read, 200);
       assert.deepEqual(read.body, blob.bytes);
@@ -120,7 +95,7 @@ describe('upload start', () => {
     it('a sha512 digest → 201 with a sha512 Location, readable by that digest', async () => {
       const blob = content(`sha512-${Math.random()}`, sha512);
       const response = await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/?digest=${blob.digest}`, { body: blob.bytes });
-      expectCreated(response, N, blob.digest);
+      expectBlobCreated(response, N, blob.digest);
       assert.match(header(response, 'location') ?? '', /\/blobs\/sha512:[0-9a-f]{128}$/);
       const read = await getBlob(srv.url, N, blob.digest);
       expectStatus(read, 200);
@@ -133,11 +108,11 @@ describe('upload start', () => {
       const response = await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/?digest=${blob.digest}&digest-algorithm=sha512`, {
         chunks: [blob.bytes],
       });
-      const location = expectSession(response, N);
+      const location = expectNewSession(response, N);
       expectError(await getBlob(srv.url, N, blob.digest), 404, 'BLOB_UNKNOWN');
       expectStatus(await patchChunk(srv.url, location, blob.bytes, 0), 202);
       // The sha512 hint is ignored: the session hashes with the digest's algorithm.
-      expectCreated(await send(srv.url, 'PUT', `${location}?digest=${blob.digest}`), N, blob.digest);
+      expectBlobCreated(await send(srv.url, 'PUT', `${location}?digest=${blob.digest}`), N, blob.digest);
     });
   });
 
@@ -178,7 +153,7 @@ describe('upload start', () => {
       const session = await startUpload(srv.url, N, '?digest-algorithm=sha512');
       expectStatus(await patchChunk(srv.url, session.location, blob.bytes, 0), 202);
       const done = await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`);
-      expectCreated(done, N, blob.digest);
+      expectBlobCreated(done, N, blob.digest);
       const read = await getBlob(srv.url, N, blob.digest);
       expectStatus(read, 200);
       assert.deepEqual(read.body, blob.bytes);
@@ -188,7 +163,7 @@ describe('upload start', () => {
       const blob = uniqueBlob();
       const session = await startUpload(srv.url, N, '?digest-algorithm=sha256');
       expectStatus(await patchChunk(srv.url, session.location, blob.bytes, 0), 202);
-      expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), N, blob.digest);
+      expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), N, blob.digest);
     });
 
     it('a sha256-bound session closed with a sha512 digest → 400 DIGEST_INVALID', async () => {
@@ -204,7 +179,7 @@ describe('upload start', () => {
         const session = await startUpload(srv.url, N);
         expectStatus(await patchChunk(srv.url, session.location, blob.bytes.subarray(0, 4), 0), 202);
         expectStatus(await patchChunk(srv.url, session.location, blob.bytes.subarray(4), 4), 202);
-        expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), N, blob.digest);
+        expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`), N, blob.digest);
         assert.deepEqual((await getBlob(srv.url, N, blob.digest)).body, blob.bytes);
       }
     });

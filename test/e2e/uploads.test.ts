@@ -1,12 +1,11 @@
 // Chapter 01 §5.3–§5.6 (upload session GET/PATCH/PUT/DELETE); acceptance scenarios 5, 6, 8 and 10.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { registryToml } from '../support/config.ts';
-import { expectAlive, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
+import { describe, it } from 'node:test';
+import { expectAlive, expectBlobCreated, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { rawRequest, send, type HttpResponse } from '../support/http.ts';
 import { content, sessionId, uniqueBlob } from '../support/oci.ts';
 import { getBlob, patchChunk, pushBlob, startUpload, type Session } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
@@ -17,20 +16,8 @@ function expectProgress(response: HttpResponse, session: Session, range: string)
   assert.equal(header(response, 'range'), range);
 }
 
-function expectCreated(response: HttpResponse, name: string, digest: string): void {
-  expectEmpty(response, 201);
-  assert.equal(header(response, 'location'), `/v2/${name}/blobs/${digest}`);
-  assert.equal(header(response, 'docker-content-digest'), digest);
-}
-
 describe('upload sessions', () => {
-  let srv: RunningServer;
-  before(async () => {
-    srv = await startServer({ extraToml: registryToml() });
-  });
-  after(async () => {
-    await srv.stop();
-  });
+  const srv = useServer();
 
   async function expectCommitted(session: Session, range: string): Promise<void> {
     const response = await send(srv.url, 'GET', session.location);
@@ -57,7 +44,7 @@ describe('upload sessions', () => {
     expectProgress(await patchChunk(srv.url, session.location, 'world', 5), session, '0-9');
     await expectCommitted(session, '0-9');
     const digest = content('helloworld').digest;
-    expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`), N, digest);
+    expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`), N, digest);
     assert.equal((await getBlob(srv.url, N, digest)).body.toString(), 'helloworld');
     await expectGone(session);
   });
@@ -67,7 +54,7 @@ describe('upload sessions', () => {
     expectProgress(await send(srv.url, 'PATCH', session.location, { body: 'abc' }), session, '0-2');
     expectProgress(await send(srv.url, 'PATCH', session.location, { body: 'def' }), session, '0-5');
     const digest = content('abcdef').digest;
-    expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`), N, digest);
+    expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`), N, digest);
   });
 
   it('PUT carries the final chunk', async () => {
@@ -77,17 +64,17 @@ describe('upload sessions', () => {
       headers: { 'content-range': '5-11' },
       body: ', final',
     });
-    expectCreated(done, N, digest);
+    expectBlobCreated(done, N, digest);
     assert.equal((await getBlob(srv.url, N, digest)).body.toString(), 'hello, final');
   });
 
   it('monolithic POST + PUT with the whole body, and a retried PUT after the session is gone → 201', async () => {
     const blob = uniqueBlob();
     const session = await startUpload(srv.url, N);
-    expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`, { body: blob.bytes }), N, blob.digest);
+    expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`, { body: blob.bytes }), N, blob.digest);
     await expectGone(session);
     // §5.5 step 3: the retry proves possession again, so it succeeds even though the session is gone.
-    expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`, { body: blob.bytes }), N, blob.digest);
+    expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`, { body: blob.bytes }), N, blob.digest);
   });
 
   it('a PUT of bytes owned elsewhere through an unknown session proves possession and grants ownership', async () => {
@@ -96,7 +83,7 @@ describe('upload sessions', () => {
     const location = `/v2/own/here/blobs/uploads/${sessionId()}`;
     expectError(await send(srv.url, 'PUT', `${location}?digest=${blob.digest}`, { body: 'wrong' }), 400, 'DIGEST_INVALID');
     expectError(await getBlob(srv.url, 'own/here', blob.digest), 404, 'BLOB_UNKNOWN');
-    expectCreated(await send(srv.url, 'PUT', `${location}?digest=${blob.digest}`, { body: blob.bytes }), 'own/here', blob.digest);
+    expectBlobCreated(await send(srv.url, 'PUT', `${location}?digest=${blob.digest}`, { body: blob.bytes }), 'own/here', blob.digest);
     expectStatus(await getBlob(srv.url, 'own/here', blob.digest), 200);
   });
 
@@ -109,7 +96,7 @@ describe('upload sessions', () => {
       '0-7',
     );
     const digest = content('abcdefghij').digest;
-    expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`, { chunks: ['i', 'j'] }), N, digest);
+    expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`, { chunks: ['i', 'j'] }), N, digest);
   });
 
   describe('PATCH errors (scenario 6)', () => {
@@ -260,7 +247,7 @@ describe('upload sessions', () => {
       const digest = content('hello').digest;
       expectError(await send(srv.url, 'PUT', `${foreign}?digest=${uniqueBlob().digest}`), 404, 'BLOB_UPLOAD_UNKNOWN');
       await expectCommitted(session, '0-4');
-      expectCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`), N, digest);
+      expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`), N, digest);
     });
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { jsonBody, mediaTypeOf, request, type HttpResponse } from './http.ts';
+import { UUID_V4 } from './oci.ts';
 
 export const BASIC_CHALLENGE = 'Basic realm="Angos", charset="UTF-8"';
 
@@ -76,4 +77,24 @@ export function expectNextLink(response: HttpResponse, path: string, query: Arra
   assert.equal(questionMark < 0 ? target : target.slice(0, questionMark), path, `Link path in ${link}`);
   assert.deepEqual([...new URLSearchParams(questionMark < 0 ? '' : target.slice(questionMark + 1))], query, `Link query in ${link}`);
   return target;
+}
+
+/** 201 of an upload endpoint (single-request, PUT, mount): empty, with the blob's Location and digest. */
+export function expectBlobCreated(response: HttpResponse, name: string, digest: string): void {
+  expectEmpty(response, 201);
+  assert.equal(header(response, 'location'), `/v2/${name}/blobs/${digest}`);
+  assert.equal(header(response, 'docker-content-digest'), digest);
+}
+
+/** 202 of a new upload session: `Location`, matching `Docker-Upload-UUID`, `Range: 0-0`. Returns the Location. */
+export function expectNewSession(response: HttpResponse, name: string): string {
+  expectEmpty(response, 202);
+  const location = header(response, 'location') ?? '';
+  const prefix = `/v2/${name}/blobs/uploads/`;
+  assert.ok(location.startsWith(prefix), `Location ${location}`);
+  const id = location.slice(prefix.length);
+  assert.match(id, UUID_V4, 'a lower-case v4 UUID');
+  assert.equal(header(response, 'docker-upload-uuid'), id);
+  assert.equal(header(response, 'range'), '0-0');
+  return location;
 }

@@ -68,14 +68,8 @@ export function putManifest(
 }
 
 /** Manifest push expecting 201. */
-export async function pushManifest(
-  baseUrl: string,
-  name: string,
-  reference: string,
-  manifest: Manifest,
-  options: ManifestPushOptions = {},
-): Promise<HttpResponse> {
-  const response = await putManifest(baseUrl, name, reference, manifest, options);
+export async function pushManifest(...args: Parameters<typeof putManifest>): Promise<HttpResponse> {
+  const response = await putManifest(...args);
   expectStatus(response, 201);
   return response;
 }

@@ -52,17 +52,30 @@ export async function deleteManifest({ req, res, registry }: HttpContext, ns: Na
   sendEmpty(res, 202);
 }
 
-/** Reads a bounded body: over `limit` bytes (declared or received) is `413 MANIFEST_INVALID`; at the limit passes. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads a bounded body: over `limit` bytes (declared or received) is `413 MANIFEST_INVALID`; at the limit passes.
+ * An oversized body is drained, not destroyed, so the 413 still reaches the client.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new OciError('MANIFEST_INVALID', `manifest exceeds the maximum size of ${limit} bytes`, { status: 413 });
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.resume();
+      reject(tooLarge());
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
 }
