@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { isImmutableTag } from '../config/repository-lookup.ts';
-import type { Config, FsStoreConfig } from '../config/types.ts';
+import { readFile } from 'node:fs/promises';
+import type { ServerOptions as TlsServerOptions } from 'node:https';
+import type { Config, FsStoreConfig, TlsConfig } from '../config/types.ts';
+import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
 import { createRegistryServer } from '../http/server.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
@@ -31,7 +34,20 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     isImmutable: (ns: Namespace, tag: Tag) => isImmutableTag(config, ns, tag),
   });
   const registry = new Registry(blobStore, metaStore, settings);
-  const server = createRegistryServer({ registry, config: () => config });
+  let tls: TlsServerOptions | undefined;
+  try {
+    tls = config.server.tls && (await readTlsFiles(config.server.tls));
+  } catch (err) {
+    log.error(`Server error: cannot read TLS files: ${(err as Error).message}`);
+    return 1;
+  }
+  const unsafe = refuseUnsafe(config);
+  if (unsafe) {
+    log.error(`Server error: ${unsafe}`);
+    return 1;
+  }
+  warnUnsupported(config);
+  const server = createRegistryServer({ registry, config: () => config, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;
   try {
@@ -42,7 +58,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     return 1;
   }
   const actual = (server.address() as AddressInfo).port;
-  log.info(`Listening on ${bindAddress}:${actual} (non-TLS)`, {
+  log.info(`Listening on ${bindAddress}:${actual} (${tls ? 'mTLS' : 'non-TLS'})`, {
     blob_store: describeStore(config.blobStore),
     metadata_store: describeStore(config.metadataStore),
   });
@@ -68,6 +84,17 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
   }
   log.info('Server stopped');
   return 0;
+}
+
+/** `[server.tls]`: the certificate chain and key, and the client CA bundle for mTLS. */
+async function readTlsFiles(tls: TlsConfig): Promise<TlsServerOptions> {
+  const [cert, key, ca] = await Promise.all([
+    readFile(tls.serverCertificateBundle),
+    readFile(tls.serverPrivateKey),
+    tls.clientCaBundle === undefined ? undefined : readFile(tls.clientCaBundle),
+  ]);
+  if (!ca) return { cert, key };
+  return { cert, key, ca, requestCert: true, rejectUnauthorized: tls.clientAuth === 'required' };
 }
 
 function openStore(store: Config['blobStore'], key: string): ObjectStore {

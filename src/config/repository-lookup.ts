@@ -1,8 +1,9 @@
+import { belongsTo } from './repository-section.ts';
 import type { Config, RepositoryConfig } from './types.ts';
 
 /** The configured repository owning a namespace: its name equals the namespace or prefixes it at a `/`. */
 export function owningRepository(config: Config, ns: string): RepositoryConfig | undefined {
-  return config.repositories.find((repo) => ns === repo.name || ns.startsWith(`${repo.name}/`));
+  return config.repositories.find((repo) => belongsTo(ns, repo.name));
 }
 
 /** Immutable-tag rule (decision 2): repository OR global flag, exempt when an effective exclusion matches. */

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/types.ts';
 import { OciError } from '../oci/errors.ts';
@@ -29,20 +30,24 @@ export interface ServerDeps {
   registry: Registry;
   /** The live configuration; read per request so a reload applies to the next one. */
   config: () => Config;
+  /** Certificates and keys when `[server.tls]` is configured: the server then speaks only HTTPS. */
+  tls?: TlsServerOptions;
 }
 
 /** The registry's HTTP server: route, authorize, then hand over to one handler per resource. */
 export function createRegistryServer(deps: ServerDeps): Server {
   const initial = deps.config();
   const limit = new ConcurrencyLimit(initial.global.maxConcurrentRequests);
-  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(deps, limit, req, res).catch((err: unknown) => {
       // Last line of defence: a fault while answering must cost this request, never the process.
       log.error('unhandled error while answering a request', { error: String(err) });
       res.destroy();
     });
-  });
-  server.on('connection', (socket) => limitConnectionLifetime(socket, deps.config()));
+  };
+  // Large uploads may take longer than Node's default request timeout; `query_timeout` bounds connections.
+  const server: Server = deps.tls ? createTlsServer({ ...deps.tls, requestTimeout: 0 }, listener) : createServer({ requestTimeout: 0 }, listener);
+  server.on(deps.tls ? 'secureConnection' : 'connection', (socket: Socket) => limitConnectionLifetime(socket, deps.config()));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerMalformed(err, socket));
   return server;
 }

@@ -2,7 +2,7 @@
 // §12 (error shape); acceptance scenarios 1, 2, 27, 28 (UI off), 29 (unconfigured token).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expectChallenge, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
+import { expectBody, expectChallenge, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { jsonBody, mediaTypeOf, request, send } from '../support/http.ts';
 import { imageManifest, UUID_V4, uniqueBlob } from '../support/oci.ts';
 import { getBlob, getManifest, pushBlob, pushManifest } from '../support/registry.ts';
@@ -91,9 +91,7 @@ describe('registry with anonymous access allowed', () => {
     it('takes the rightmost /manifests/ marker: a/blobs/b is a namespace', async () => {
       const manifest = imageManifest();
       await pushManifest(srv.url, 'a/blobs/b', 'v1', manifest);
-      const read = await request(srv.url, '/v2/a/blobs/b/manifests/v1');
-      expectStatus(read, 200);
-      assert.deepEqual(read.body, manifest.bytes);
+      expectBody(await request(srv.url, '/v2/a/blobs/b/manifests/v1'), manifest.bytes);
     });
 
     it('lets tags/list be name components', async () => {

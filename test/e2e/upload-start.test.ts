@@ -2,7 +2,7 @@
 // chapter 04 §2.2; acceptance scenarios 3, 4 and 9.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expectBlobCreated, expectError, expectNewSession, expectStatus, header } from '../support/expect.ts';
+import { expectBlobCreated, expectBody, expectError, expectNewSession, expectStatus, header } from '../support/expect.ts';
 import { send } from '../support/http.ts';
 import { content, sha256, sha512, uniqueBlob } from '../support/oci.ts';
 import { getBlob, headBlob, patchChunk, pushBlob, startUpload } from '../support/registry.ts';
@@ -154,9 +154,7 @@ describe('upload start', () => {
       expectStatus(await patchChunk(srv.url, session.location, blob.bytes, 0), 202);
       const done = await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`);
       expectBlobCreated(done, N, blob.digest);
-      const read = await getBlob(srv.url, N, blob.digest);
-      expectStatus(read, 200);
-      assert.deepEqual(read.body, blob.bytes);
+      expectBody(await getBlob(srv.url, N, blob.digest), blob.bytes);
     });
 
     it('a sha256-bound session closed with sha256 → 201', async () => {

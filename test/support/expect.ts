@@ -98,3 +98,9 @@ export function expectNewSession(response: HttpResponse, name: string): string {
   assert.equal(header(response, 'range'), '0-0');
   return location;
 }
+
+/** 200 carrying exactly `bytes`. */
+export function expectBody(response: HttpResponse, bytes: Buffer): void {
+  expectStatus(response, 200);
+  assert.deepEqual(response.body, bytes);
+}

@@ -1,0 +1,39 @@
+import type { Config } from '../config/types.ts';
+import { logger } from '../observability/logging.ts';
+
+const log = logger('angos::command::server');
+
+/**
+ * Configured features this version accepts but does not act on yet: one warning each at start-up, so an
+ * operator is never surprised by a silently ignored section. None of them fails open: without authentication
+ * every caller is anonymous to the access policy, and pull-through repositories still refuse pushes.
+ */
+export function warnUnsupported(config: Config): void {
+  const { later } = config;
+  const notices: Array<[boolean, string]> = [
+    [later.auth !== undefined, '[auth] is not supported yet: every caller is anonymous to the access policy'],
+    [later.cache !== undefined, '[cache] is not supported yet: nothing is cached'],
+    [later.eventWebhook !== undefined, '[event_webhook] is not supported yet: no events are delivered'],
+    [later.observability !== undefined, '[observability] is not supported yet: no traces are exported'],
+    [later.jobQueue !== undefined, '[global.job_queue] is not supported yet'],
+    [later.retentionPolicy !== undefined || config.repositories.some((r) => r.retentionPolicy), 'retention policies are enforced by `scrub --retention`, which is not supported yet'],
+    [config.repositories.some((r) => r.upstreams.length > 0), 'pull-through upstreams are not supported yet: such repositories refuse pushes and serve only what they hold'],
+    [config.repositories.some((r) => r.downstreams.length > 0), 'replication downstreams are not supported yet: nothing is replicated'],
+    [config.ui.enabled, 'the web UI is not supported yet'],
+  ];
+  for (const [configured, message] of notices) if (configured) log.warn(message);
+}
+
+/**
+ * Configured features whose absence would let through requests the operator meant to refuse: the server does
+ * not start with them. Returns the reason, or undefined when there is none.
+ */
+export function refuseUnsafe(config: Config): string | undefined {
+  const webhooks = [config.global.authorizationWebhook, ...config.repositories.map((r) => r.authorizationWebhook)].filter(
+    (name): name is string => name !== undefined && name !== '',
+  );
+  if (webhooks.length > 0) {
+    return `authorization webhooks are not supported by this version (referenced: ${[...new Set(webhooks)].join(', ')}); refusing to start rather than skip the check`;
+  }
+  return undefined;
+}
