@@ -248,3 +248,16 @@ describe('registry with a default-deny policy and no rules (scenarios 1, 27)', (
     expectChallenge(await request(srv.url, `/v2/test/app/referrers/${blob.digest}`));
   });
 });
+
+describe('default-deny with a rule granting the health probes (decision 8)', () => {
+  const srv = useServer({ accessPolicy: { default: 'deny', rules: ["request.action in ['healthz', 'readyz']"] } });
+
+  it('the probes answer 200 while the API still challenges', async () => {
+    const health = await request(srv.url, '/healthz');
+    expectStatus(health, 200);
+    assert.deepEqual(jsonBody(health), { status: 'ok' });
+    expectStatus(await request(srv.url, '/readyz'), 200);
+    expectChallenge(await request(srv.url, '/v2/'));
+    expectChallenge(await request(srv.url, '/metrics'));
+  });
+});

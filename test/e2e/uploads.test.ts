@@ -197,6 +197,19 @@ describe('upload sessions', () => {
       expectError(await send(srv.url, 'PUT', `${session.location}?digest=${digest}&digest=${digest}`), 400, 'UNSUPPORTED');
     });
 
+    it('a chunked final chunk that does not fill its Content-Range → 416 and the session is deleted', async () => {
+      const session = await sessionWithHello();
+      const tail = `, ${sessionId()}`;
+      const digest = content(`hello${tail}`).digest;
+      const response = await send(srv.url, 'PUT', `${session.location}?digest=${digest}`, {
+        headers: { 'content-range': `5-${4 + tail.length}` },
+        chunks: [tail.slice(0, 4)],
+      });
+      expectError(response, 416, 'SIZE_INVALID');
+      await expectGone(session);
+      expectError(await getBlob(srv.url, N, digest), 404, 'BLOB_UNKNOWN');
+    });
+
     it('a final chunk at the wrong offset → 416, nothing committed', async () => {
       const session = await sessionWithHello();
       const digest = content('helloXY').digest;

@@ -96,6 +96,7 @@ export function expectNewSession(response: HttpResponse, name: string): string {
   assert.match(id, UUID_V4, 'a lower-case v4 UUID');
   assert.equal(header(response, 'docker-upload-uuid'), id);
   assert.equal(header(response, 'range'), '0-0');
+  assert.equal(header(response, 'oci-chunk-min-length'), undefined, 'no minimum chunk length is announced');
   return location;
 }
 
