@@ -1,4 +1,4 @@
-import type { HttpClient } from './http-client.ts';
+import { encodeRequest, RawConnection } from './raw-connection.ts';
 
 export interface LoadRequest {
   method: 'GET' | 'HEAD';
@@ -27,24 +27,34 @@ export interface LoadResult {
  * Requests per second with `connections` concurrent keep-alive loops, each sending its next request as soon as
  * the previous answer is read (closed loop, like autocannon). Bounded by time and by count.
  */
-export async function measureRate(client: HttpClient, request: LoadRequest, options: LoadOptions): Promise<LoadResult> {
-  const headers = request.headers ?? {};
+export async function measureRate(baseUrl: URL, request: LoadRequest, options: LoadOptions): Promise<LoadResult> {
+  const port = Number(baseUrl.port);
+  const encoded = encodeRequest(request.method, baseUrl.host, request.path, request.headers ?? {});
+  const connections = await Promise.all(Array.from({ length: options.connections }, () => RawConnection.open(baseUrl.hostname, port)));
   const started = performance.now();
   const deadline = started + options.seconds * 1000;
   let issued = 0;
   let busyMs = 0;
-  const loop = async (): Promise<void> => {
+  const loop = async (index: number): Promise<void> => {
     while (issued < options.maxRequests && performance.now() < deadline) {
       issued += 1;
       const sent = performance.now();
-      const reply = await client.drain(request.method, request.path, headers);
+      const head = await connections[index]!.send(request.method, encoded);
       busyMs += performance.now() - sent;
-      if (reply.status !== request.status) {
-        throw new Error(`${request.method} ${request.path}: expected HTTP ${request.status}, got ${reply.status}`);
+      if (head.status !== request.status) {
+        throw new Error(`${request.method} ${request.path}: expected HTTP ${request.status}, got ${head.status}`);
+      }
+      if (head.close || !connections[index]!.usable) {
+        connections[index]!.close();
+        connections[index] = await RawConnection.open(baseUrl.hostname, port);
       }
     }
   };
-  await Promise.all(Array.from({ length: options.connections }, loop));
+  try {
+    await Promise.all(connections.map((_, index) => loop(index)));
+  } finally {
+    for (const connection of connections) connection.close();
+  }
   const seconds = (performance.now() - started) / 1000;
   return { requests: issued, seconds, perSecond: issued / seconds, meanMs: busyMs / issued };
 }

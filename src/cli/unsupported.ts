@@ -1,17 +1,19 @@
-import type { Config } from '../config/types.ts';
+import type { Config, RawTable } from '../config/types.ts';
 import { logger } from '../observability/logging.ts';
 
 const log = logger('angos::command::server');
 
 /**
  * Configured features this version accepts but does not act on yet: one warning each at start-up, so an
- * operator is never surprised by a silently ignored section. None of them fails open: without authentication
- * every caller is anonymous to the access policy, and pull-through repositories still refuse pushes.
+ * operator is never surprised by a silently ignored section. None of them fails open: an unsupported credential
+ * leaves the caller anonymous to the access policy, and pull-through repositories still refuse pushes.
  */
 export function warnUnsupported(config: Config): void {
   const { later } = config;
   const notices: Array<[boolean, string]> = [
-    [later.auth !== undefined, '[auth] is not supported yet: every caller is anonymous to the access policy'],
+    [authPart(later.auth, 'oidc'), '[auth.oidc] is not supported yet: Bearer tokens are ignored (the caller is anonymous) and Basic logins with a provider name are refused'],
+    [authPart(later.auth, 'token_service'), '[auth.token_service] is not supported yet: GET /token answers 404'],
+    [authPart(later.auth, 'webhook'), '[auth.webhook] is not supported yet: referencing one from authorization_webhook refuses to start'],
     [later.cache !== undefined, '[cache] is not supported yet: nothing is cached'],
     [later.eventWebhook !== undefined, '[event_webhook] is not supported yet: no events are delivered'],
     [later.observability !== undefined, '[observability] is not supported yet: no traces are exported'],
@@ -22,6 +24,10 @@ export function warnUnsupported(config: Config): void {
     [config.ui.enabled, 'the web UI is not supported yet'],
   ];
   for (const [configured, message] of notices) if (configured) log.warn(message);
+}
+
+function authPart(auth: RawTable | undefined, key: string): boolean {
+  return auth !== undefined && Object.hasOwn(auth, key);
 }
 
 /**

@@ -12,6 +12,7 @@ export interface Config {
   /** In file order. A namespace belongs to the entry whose name equals it or prefixes it at a `/`. */
   readonly repositories: readonly RepositoryConfig[];
   readonly ui: UiConfig;
+  readonly auth: AuthConfig;
   readonly later: LaterSections;
   /** Warn-level messages (unknown keys, deprecated keys) for the caller to log once logging is up. */
   readonly warnings: readonly string[];
@@ -141,6 +142,20 @@ export interface DownstreamConfig extends RemoteClientConfig {
 export interface UiConfig {
   readonly enabled: boolean;
   readonly name: string;
+}
+
+/** The validated parts of `[auth]`; the rest stays raw in `later.auth`. */
+export interface AuthConfig {
+  /** `[auth.identity.<id>]` in file order; usernames are unique and name no OIDC provider. */
+  readonly identities: readonly BasicIdentityConfig[];
+}
+
+export interface BasicIdentityConfig {
+  /** The table key, `identity.id` to policies. */
+  readonly id: string;
+  readonly username: string;
+  /** An Argon2 PHC string, checked at load; a secret, never logged. */
+  readonly passwordHash: string;
 }
 
 /** Sections validated by later work; present only when configured. */

@@ -1,5 +1,6 @@
 // Turns the merged TOML document into the typed, frozen Config. Every rule of chapter 02 §3 that
 // needs only the document runs here; checks needing I/O run when components are built.
+import { readAuth } from './auth-section.ts';
 import { readGlobal } from './global-section.ts';
 import { checkJobQueue, readLaterSections } from './later-sections.ts';
 import { checkReferences } from './references.ts';
@@ -29,6 +30,7 @@ export function validateConfig(document: TomlTableValue): Config {
   const metadataStore = readMetadataStore(root, blobStore);
   const repositories = readRepositories(root);
   const ui = readUi(root);
+  const auth = readAuth(root);
   const later: LaterSections = { ...readLaterSections(root), jobQueue, retentionPolicy };
   root.finish();
 
@@ -37,5 +39,5 @@ export function validateConfig(document: TomlTableValue): Config {
 
   const warnings = [...context.warnings];
   if (context.unknownKeys.length > 0) warnings.unshift(`Unknown configuration keys ignored: ${context.unknownKeys.join(', ')}`);
-  return deepFreeze({ server, global, blobStore, metadataStore, repositories, ui, later, warnings });
+  return deepFreeze({ server, global, blobStore, metadataStore, repositories, ui, auth, later, warnings });
 }

@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { authenticate, type AuthMethod } from '../auth/authenticate.ts';
+import { refuseUnverifiedCertificate } from '../auth/mtls.ts';
 import type { Config } from '../config/types.ts';
 import { OciError } from '../oci/errors.ts';
 import type { Namespace } from '../oci/name.ts';
@@ -8,7 +11,7 @@ import { logger } from '../observability/logging.ts';
 import { decide, type PolicyInput } from '../policy/access-policy.ts';
 import type { Action } from '../policy/actions.ts';
 import { PULL_ACTIONS, UNCAPPED_ACTIONS } from '../policy/actions.ts';
-import { anonymousIdentity, isAuthenticated, peerIp } from '../policy/identity.ts';
+import { isAuthenticated } from '../policy/identity.ts';
 import { requestVariables } from '../policy/request-variables.ts';
 import type { Registry } from '../registry/registry.ts';
 import { ConcurrencyLimit } from './concurrency.ts';
@@ -34,7 +37,7 @@ export interface ServerDeps {
   tls?: TlsServerOptions;
 }
 
-/** The registry's HTTP server: route, authorize, then hand over to one handler per resource. */
+/** The registry's HTTP server: route, authenticate, authorize, then hand over to one handler per resource. */
 export function createRegistryServer(deps: ServerDeps): Server {
   const initial = deps.config();
   const limit = new ConcurrencyLimit(initial.global.maxConcurrentRequests);
@@ -47,7 +50,13 @@ export function createRegistryServer(deps: ServerDeps): Server {
   };
   // Large uploads may take longer than Node's default request timeout; `query_timeout` bounds connections.
   const server: Server = deps.tls ? createTlsServer({ ...deps.tls, requestTimeout: 0 }, listener) : createServer({ requestTimeout: 0 }, listener);
-  server.on(deps.tls ? 'secureConnection' : 'connection', (socket: Socket) => limitConnectionLifetime(socket, deps.config()));
+  if (deps.tls) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (!refuseUnverifiedCertificate(socket)) limitConnectionLifetime(socket, deps.config());
+    });
+  } else {
+    server.on('connection', (socket: Socket) => limitConnectionLifetime(socket, deps.config()));
+  }
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerMalformed(err, socket));
   return server;
 }
@@ -75,9 +84,9 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
         extraHeaders['oci-namespace'] = rewrite.header;
       }
     }
-    // No authentication yet: every caller is anonymous; the auth chain will produce this identity.
-    const identity = anonymousIdentity(peerIp(req.socket.remoteAddress));
-    authorize(config, { identity, request: requestVariables(route) });
+    // After the `ns` rewrite, so policies see the namespace actually served (chapter 01 §1.1).
+    const { identity, method } = await authenticate(config, req);
+    authorize(config, { identity, request: requestVariables(route) }, method);
     const mountDigest = route.action === 'mount-blob' ? route.mount : undefined;
     const ctx: HttpContext = {
       req,
@@ -96,9 +105,22 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
 }
 
 /** A denial is a 401 with the challenge for an anonymous caller, 403 for an authenticated one (decision 3). */
-function authorize(config: Config, input: PolicyInput): void {
+function authorize(config: Config, input: PolicyInput, method: AuthMethod): void {
   const decision = decide(config, input);
-  if (!decision.allowed) throw new OciError(isAuthenticated(input.identity) ? 'DENIED' : 'UNAUTHORIZED', decision.reason);
+  if (decision.allowed) return;
+  const { identity } = input;
+  // One audit line per denial (chapter 03 §2.7): who was refused and by which scope, never credentials.
+  log.info('access denied', {
+    by: decision.deniedBy,
+    action: input.request.action,
+    method,
+    id: identity.id,
+    username: identity.username,
+    client_ip: identity.clientIp,
+    certificate_cn: identity.certificate.commonNames,
+    certificate_o: identity.certificate.organizations,
+  });
+  throw new OciError(isAuthenticated(identity) ? 'DENIED' : 'UNAUTHORIZED', decision.reason);
 }
 
 function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {

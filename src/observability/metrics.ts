@@ -25,3 +25,10 @@ export const httpRequestsInFlight = new Gauge({
   help: 'Requests being handled',
   registers: [metricsRegistry],
 });
+
+export const authAttemptsTotal = new Counter({
+  name: 'auth_attempts_total',
+  help: 'Authentication attempts by method (basic, mtls, oidc, token) and result (success, failed); anonymous requests are not counted',
+  labelNames: ['method', 'result'] as const,
+  registers: [metricsRegistry],
+});

@@ -1,0 +1,30 @@
+import { accessSync, constants } from 'node:fs';
+import { DISTRIBUTION_BIN } from './systems/distribution.ts';
+import { NGINX_BIN } from './systems/nginx.ts';
+
+const REQUIRED = [
+  { binary: DISTRIBUTION_BIN, debianPackage: 'docker-registry' },
+  { binary: NGINX_BIN, debianPackage: 'nginx-light' },
+];
+
+/** The peers the benchmark compares against; nothing is installed behind the user's back. */
+export function missingPrerequisites(): string[] {
+  const problems: string[] = [];
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 24) problems.push(`Node.js ${process.versions.node} cannot run the .ts sources: use node_modules/.bin/node (npm run bench)`);
+  const missing = REQUIRED.filter(({ binary }) => !executable(binary));
+  for (const { binary, debianPackage } of missing) problems.push(`${binary} not found (Debian package '${debianPackage}')`);
+  if (missing.length > 0) {
+    problems.push(`install with: apt-get install -y ${missing.map((entry) => entry.debianPackage).join(' ')}`);
+  }
+  return problems;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

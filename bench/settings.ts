@@ -1,0 +1,50 @@
+const MiB = 1024 * 1024;
+
+/** Every knob of a benchmark run; read from the environment so a run can be shortened without code edits. */
+export interface BenchSettings {
+  quick: boolean;
+  /** Measurements per figure; the report shows their median. */
+  runs: number;
+  blobBytes: number;
+  chunkBytes: number;
+  pullStreams: number;
+  connections: number;
+  /** Length of one request-rate measurement. */
+  loadSeconds: number;
+  maxRequestsPerLoad: number;
+  tagCount: number;
+  namespaceCount: number;
+  smallImages: number;
+  smallImagesParallel: number;
+}
+
+/**
+ * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB override either mode.
+ * Defaults keep a full run (both registries and nginx) within about ten minutes on a 2-core machine.
+ */
+export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
+  const quick = env.BENCH_QUICK === '1';
+  const blobMiB = positiveInt(env, 'BENCH_BLOB_MIB', quick ? 32 : 256);
+  return {
+    quick,
+    runs: positiveInt(env, 'BENCH_RUNS', quick ? 1 : 3),
+    blobBytes: blobMiB * MiB,
+    chunkBytes: 8 * MiB,
+    pullStreams: 4,
+    connections: 32,
+    loadSeconds: positiveInt(env, 'BENCH_SECONDS', quick ? 1 : 4),
+    maxRequestsPerLoad: 2_000_000,
+    tagCount: quick ? 50 : 1000,
+    namespaceCount: quick ? 50 : 1000,
+    smallImages: quick ? 20 : 200,
+    smallImagesParallel: 8,
+  };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return value;
+}

@@ -1,0 +1,38 @@
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { freePort, startProcess, type RunningSystem } from './system.ts';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+/** The project's Node 24 (the machine's `node` may be older and cannot run the .ts sources). */
+export const nodeBin = join(repoRoot, 'node_modules/.bin/node');
+const cliMain = join(repoRoot, 'src/cli/main.ts');
+
+/**
+ * This registry on filesystem storage, run from source as `angos server`. Logging is at `warn`, like
+ * Distribution's, so neither pays for a log line per request.
+ */
+export async function startAngos(workDir: string): Promise<RunningSystem> {
+  const port = await freePort();
+  const config = join(workDir, 'angos.toml');
+  await writeFile(
+    config,
+    [
+      '[server]',
+      'bind_address = "127.0.0.1"',
+      `port = ${port}`,
+      '',
+      '[blob_store.fs]',
+      `root_dir = ${JSON.stringify(join(workDir, 'angos-data'))}`,
+      '',
+      '[global.access_policy]',
+      'default = "allow"',
+      '',
+    ].join('\n'),
+  );
+  return startProcess('angos', nodeBin, [cliMain, '-c', config, 'server'], {
+    workDir,
+    port,
+    probePath: '/v2/',
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+}

@@ -1,0 +1,21 @@
+import { pushChunked, pushMonolithic } from '../client/oci.ts';
+import { MB, type WorkloadContext } from '../figures.ts';
+
+let pushes = 0;
+
+/** Blob push throughput, both ways a client uploads a large layer; every push sends a blob new to the registry. */
+export async function runBlobPush(ctx: WorkloadContext): Promise<void> {
+  const { client, settings, blobs } = ctx;
+  for (let run = 1; run <= settings.runs; run++) {
+    for (const mode of ['monolithic', 'chunked'] as const) {
+      const blob = blobs.variant(++pushes);
+      const ns = `bench/push-${mode}`;
+      const started = performance.now();
+      if (mode === 'monolithic') await pushMonolithic(client, ns, blob);
+      else await pushChunked(client, ns, blob, settings.chunkBytes);
+      const rate = blob.size / MB / ((performance.now() - started) / 1000);
+      ctx.record(`push.${mode}`, rate);
+      ctx.progress(`push ${mode} run ${run}: ${rate.toFixed(0)} MB/s`);
+    }
+  }
+}

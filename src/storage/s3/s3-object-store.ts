@@ -1,0 +1,255 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Readable } from 'node:stream';
+import { logger } from '../../observability/logging.ts';
+import type { ByteRange, ChildrenPage, ListOptions, ListPage, ObjectMeta, ObjectStore } from '../object-store.ts';
+import { NotFoundError } from '../object-store.ts';
+import { ConditionalCreate } from './conditional-create.ts';
+import { httpStatus, isMissing, S3Gateway, type Call } from './s3-gateway.ts';
+import { S3Keys } from './s3-keys.ts';
+import { bucketKeys, childrenAfter } from './s3-listing.ts';
+import { copySource, MultipartUploads } from './s3-multipart.ts';
+import { checkPartSize, S3_DEFAULTS, type S3StoreOptions } from './s3-options.ts';
+
+const log = logger('angos::storage::s3');
+
+const DEFAULT_LIST_LIMIT = 1000;
+const DELETE_BATCH = 1000;
+
+/**
+ * An object store on one S3 bucket (AWS S3 or a compatible server), under an optional key prefix. Whole objects
+ * are single PutObject calls, so readers see the old or the new object; uploads are multipart uploads whose
+ * state lives in the bucket (see `MultipartUploads`).
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly bucket: string;
+  readonly presignTtlSecs: number;
+  readonly #gateway: S3Gateway;
+  readonly #keys: S3Keys;
+  readonly #uploads: MultipartUploads;
+  readonly #create: ConditionalCreate;
+
+  constructor(options: S3StoreOptions) {
+    const partSize = options.multipartPartSize ?? S3_DEFAULTS.multipartPartSize;
+    checkPartSize(partSize);
+    this.bucket = options.bucket;
+    this.presignTtlSecs = options.presignTtlSecs ?? S3_DEFAULTS.presignTtlSecs;
+    this.#gateway = new S3Gateway({
+      endpoint: options.endpoint,
+      region: options.region,
+      accessKeyId: options.accessKeyId,
+      secretKey: options.secretKey,
+      maxAttempts: options.maxAttempts ?? S3_DEFAULTS.maxAttempts,
+      operationTimeoutMs: (options.operationTimeoutSecs ?? S3_DEFAULTS.operationTimeoutSecs) * 1000,
+      attemptTimeoutMs: (options.operationAttemptTimeoutSecs ?? S3_DEFAULTS.operationAttemptTimeoutSecs) * 1000,
+      breakerThreshold: options.circuitBreakerThreshold ?? S3_DEFAULTS.circuitBreakerThreshold,
+      breakerCooldownMs: (options.circuitBreakerCooldownSecs ?? S3_DEFAULTS.circuitBreakerCooldownSecs) * 1000,
+    });
+    this.#keys = new S3Keys(options.keyPrefix ?? S3_DEFAULTS.keyPrefix);
+    this.#uploads = new MultipartUploads({ gateway: this.#gateway, bucket: this.bucket, keys: this.#keys, partSize });
+    this.#create = new ConditionalCreate(this.#gateway, this.bucket, this.#keys, log);
+  }
+
+  /** True while the circuit breaker fails calls fast. */
+  get circuitOpen(): boolean {
+    return this.#gateway.breaker.isOpen;
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const result = await this.#read(key, (signal) => this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.#keys.full(key) }), { abortSignal: signal }));
+    return Buffer.from((await result.Body?.transformToByteArray()) ?? []);
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    const start = range?.start ?? 0;
+    const end = range?.end;
+    if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+      throw new RangeError(`invalid byte range ${start}-${end ?? ''} for ${key}`);
+    }
+    const header = start === 0 && end === undefined ? undefined : `bytes=${start}-${end ?? ''}`;
+    try {
+      const result = await this.#read(key, (signal) =>
+        this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.#keys.full(key), ...(header ? { Range: header } : {}) }), {
+          abortSignal: signal,
+        }),
+      );
+      // The SDK's Node body is the response stream itself: bytes flow as the consumer reads them.
+      return result.Body as Readable;
+    } catch (err) {
+      // A range starting at or past the end: nothing to read, as on the filesystem.
+      if (httpStatus(err) === 416) return Readable.from([]);
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<ObjectMeta> {
+    const result = await this.#read(key, (signal) => this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.#keys.full(key) }), { abortSignal: signal }));
+    return { size: result.ContentLength ?? 0, ...(result.LastModified ? { lastModified: result.LastModified } : {}) };
+  }
+
+  async put(key: string, body: Buffer | string): Promise<void> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    await this.#send((signal) =>
+      this.#client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.#keys.full(key), Body: bytes, ContentLength: bytes.length }), {
+        abortSignal: signal,
+      }),
+    );
+  }
+
+  async createIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
+    return this.#create.create(key, typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#send((signal) => this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#keys.full(key) }), { abortSignal: signal }));
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+    if (trimmed === '') return;
+    let batch: string[] = [];
+    for await (const bucketKey of bucketKeys(this.#gateway, this.bucket, this.#keys.under(trimmed))) {
+      batch.push(bucketKey);
+      if (batch.length === DELETE_BATCH) {
+        await this.#deleteBatch(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.#deleteBatch(batch);
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const limit = pageLimit(options.limit);
+    const startAfter = options.startAfter === undefined || options.startAfter === '' ? undefined : this.#keys.position(options.startAfter);
+    // One key beyond the page tells whether another exists, so the last page carries no `next`.
+    const keys: string[] = [];
+    for await (const bucketKey of bucketKeys(this.#gateway, this.bucket, this.#keys.under(prefix), startAfter)) {
+      keys.push(this.#keys.strip(bucketKey));
+      if (keys.length > limit) break;
+    }
+    if (keys.length <= limit) return { keys };
+    keys.length = limit;
+    return { keys, next: keys[limit - 1]! };
+  }
+
+  async listChildren(prefix: string, options: ListOptions = {}): Promise<ChildrenPage> {
+    const limit = pageLimit(options.limit);
+    const dir = this.#keys.under(prefix);
+    const after = options.startAfter === undefined ? '' : await this.#childOrder(dir, options.startAfter);
+    const found = await childrenAfter(this.#gateway, this.bucket, dir, after, limit + 1);
+    const children = found.slice(0, limit).map(({ name, isPrefix }) => ({ name, isPrefix }));
+    return found.length > limit ? { children, next: found[limit - 1]!.order } : { children };
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    try {
+      await this.#send((signal) =>
+        this.#client.send(
+          new CopyObjectCommand({ Bucket: this.bucket, Key: this.#keys.full(to), CopySource: copySource(this.bucket, this.#keys.full(from)) }),
+          { abortSignal: signal },
+        ),
+      );
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(from);
+      throw err;
+    }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    await this.copy(from, to);
+    await this.delete(from);
+  }
+
+  createUpload(key: string): Promise<void> {
+    return this.#uploads.create(key);
+  }
+
+  writeUpload(key: string, body: Readable): Promise<number> {
+    return this.#uploads.write(key, body);
+  }
+
+  uploadSize(key: string): Promise<number> {
+    return this.#uploads.size(key);
+  }
+
+  completeUpload(key: string): Promise<number> {
+    return this.#uploads.complete(key);
+  }
+
+  abortUpload(key: string): Promise<void> {
+    return this.#uploads.abort(key);
+  }
+
+  /** Presigning is local computation: it never contacts S3 and bypasses the breaker. */
+  async presign(key: string, ttlSeconds: number, responseContentType?: string): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: this.#keys.full(key),
+      ...(responseContentType !== undefined ? { ResponseContentType: responseContentType } : {}),
+    });
+    return getSignedUrl(this.#client, command, { expiresIn: ttlSeconds });
+  }
+
+  /** Closes the client's pooled connections. */
+  destroy(): void {
+    this.#gateway.destroy();
+  }
+
+  /**
+   * A bare `startAfter` that names a prefix child means "after that whole prefix" (callers pass back names they
+   * were given); `name/` says so outright.
+   */
+  async #childOrder(dir: string, startAfter: string): Promise<string> {
+    if (startAfter === '' || startAfter.includes('/')) return startAfter;
+    const probe = await this.#send((signal) =>
+      this.#client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${dir}${startAfter}/`, MaxKeys: 1 }), { abortSignal: signal }),
+    );
+    return (probe.Contents ?? []).length > 0 ? `${startAfter}/` : startAfter;
+  }
+
+  async #deleteBatch(bucketKeys: string[]): Promise<void> {
+    const result = await this.#send((signal) =>
+      this.#client.send(
+        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: bucketKeys.map((Key) => ({ Key })), Quiet: true } }),
+        { abortSignal: signal },
+      ),
+    );
+    const failed = (result.Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
+    if (failed.length > 0) {
+      const first = failed[0]!;
+      throw new Error(`S3 DeleteObjects failed for ${failed.length} keys, first ${first.Key}: ${first.Code} ${first.Message ?? ''}`);
+    }
+  }
+
+  /** A read whose absence is `NotFoundError(key)`. */
+  async #read<T>(key: string, call: Call<T>): Promise<T> {
+    try {
+      return await this.#send(call);
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(key);
+      throw err;
+    }
+  }
+
+  get #client() {
+    return this.#gateway.client;
+  }
+
+  #send<T>(call: Call<T>): Promise<T> {
+    return this.#gateway.send(call);
+  }
+}
+
+function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIST_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+  return limit;
+}
