@@ -25,6 +25,10 @@ export function renderMarkdown(result: BenchResult): string {
       `| ${figure.label} | ${figure.unit} | ${num(angos)} | ${num(distribution)} | ${num(nginx)} | ${ratio(angos, distribution)} | ${ratio(angos, nginx)} |`,
     );
   }
+  lines.push('', 'Peak RSS (MiB) after each phase, in run order:', '');
+  for (const [system, phases] of Object.entries(result.peakRssByPhase)) {
+    lines.push(`- ${system}: ${Object.entries(phases).map(([phase, mib]) => `${phase} ${mib}`).join(', ')}`);
+  }
   lines.push('', '## Targets (issue 5)', '', '| Goal | Figure | Actual | Met |', '|---|---|---:|:---:|');
   for (const check of checkTargets(result)) lines.push(`| ${check.goal} | ${check.figure} | ${actual(check)} | ${check.met ? 'yes' : 'no'} |`);
   lines.push('');

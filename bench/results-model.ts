@@ -13,6 +13,8 @@ export interface BenchResult {
   figures: FigureSpec[];
   /** Every measurement, per system and figure. */
   samples: Record<SystemName, Partial<Record<FigureId, number[]>>>;
+  /** A registry's high-water RSS in MiB after each workload phase, in phase order. */
+  peakRssByPhase: Partial<Record<SystemName, Record<string, number>>>;
 }
 
 export function median(values: readonly number[]): number | undefined {

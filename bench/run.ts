@@ -30,9 +30,22 @@ function progress(system: SystemName, message: string): void {
   process.stderr.write(`[${seconds}s] ${system}: ${message}\n`);
 }
 
+type Phase = [label: string, run: (ctx: WorkloadContext) => Promise<void>];
+
+/** A registry gets the whole workload, listings first so the catalog is measured on a fresh store. */
+const REGISTRY_PHASES: Phase[] = [
+  ['listings', runListings],
+  ['manifests', runManifests],
+  ['small images', runSmallImages],
+  ['blob push', runBlobPush],
+  ['blob pull', async (ctx) => runBlobPull(ctx, await preparePull(ctx))],
+];
+/** nginx is only the ceiling for a download. */
+const NGINX_PHASES: Phase[] = [['blob pull', (ctx) => runBlobPull(ctx, NGINX_BLOB_PATH)]];
+
 /**
- * One system at a time, so the servers never compete for the two cores. A registry gets the whole workload
- * (listings first, on a fresh store); nginx only serves the pull.
+ * One system at a time, so the servers never compete for the two cores. The server's high-water RSS is read
+ * after every phase, which tells which workload drove the peak.
  */
 async function benchSystem(
   name: SystemName,
@@ -40,27 +53,30 @@ async function benchSystem(
   start: (dir: string) => Promise<RunningSystem>,
   settings: BenchSettings,
   blobs: BlobSource,
-  samples: BenchResult['samples'],
+  result: Pick<BenchResult, 'samples' | 'peakRssByPhase'>,
 ): Promise<void> {
   const system = await start(dir);
   const client = new HttpClient(system.url, Math.max(settings.connections, settings.pullStreams));
   const record = (id: FigureId, value: number): void => {
-    (samples[name][id] ??= []).push(value);
+    (result.samples[name][id] ??= []).push(value);
   };
   const ctx: WorkloadContext = { system: name, client, settings, blobs, record, progress: (m) => progress(name, m) };
   progress(name, `started at ${system.url} (pid ${system.pid})`);
+  const rssByPhase: Record<string, number> = {};
+  const startupRss = peakRssBytes(system.pid);
+  if (startupRss !== undefined) rssByPhase['start-up'] = Math.round(startupRss / 1024 / 1024);
   try {
-    if (name === 'nginx') {
-      await runBlobPull(ctx, NGINX_BLOB_PATH);
-    } else {
-      await runListings(ctx);
-      await runManifests(ctx);
-      await runSmallImages(ctx);
-      await runBlobPush(ctx);
-      await runBlobPull(ctx, await preparePull(ctx));
+    for (const [label, run] of name === 'nginx' ? NGINX_PHASES : REGISTRY_PHASES) {
+      await run(ctx);
       const rss = peakRssBytes(system.pid);
-      if (rss !== undefined) record('rss.peak', rss / 1024 / 1024);
+      if (rss === undefined) continue;
+      rssByPhase[label] = Math.round(rss / 1024 / 1024);
+      progress(name, `peak RSS after ${label}: ${rssByPhase[label]} MiB`);
     }
+    // nginx's master process is not where it serves from; only the registries' single process is comparable.
+    const peak = peakRssBytes(system.pid);
+    if (name !== 'nginx' && peak !== undefined) record('rss.peak', peak / 1024 / 1024);
+    if (name !== 'nginx') result.peakRssByPhase[name] = rssByPhase;
   } catch (error) {
     process.stderr.write(`--- last lines of the ${name} log ---\n${await logTail(join(dir, `${name}.log`))}\n`);
     throw error;
@@ -91,7 +107,10 @@ async function main(): Promise<number> {
     const staticDir = join(workDir, 'static');
     await mkdir(staticDir);
     const blobs = await BlobSource.create(settings.blobBytes, join(staticDir, NGINX_BLOB_PATH.slice(1)));
-    const samples: BenchResult['samples'] = { angos: {}, distribution: {}, nginx: {} };
+    const collected: Pick<BenchResult, 'samples' | 'peakRssByPhase'> = {
+      samples: { angos: {}, distribution: {}, nginx: {} },
+      peakRssByPhase: {},
+    };
     const systems: Array<[SystemName, (dir: string) => Promise<RunningSystem>]> = [
       ['angos', startAngos],
       ['distribution', startDistribution],
@@ -100,7 +119,7 @@ async function main(): Promise<number> {
     for (const [name, start] of systems) {
       const dir = join(workDir, name);
       await mkdir(dir);
-      await benchSystem(name, dir, start, settings, blobs, samples);
+      await benchSystem(name, dir, start, settings, blobs, collected);
       // Gigabytes of pushed blobs: drop them before the next system so disk and page cache start alike.
       await rm(dir, { recursive: true, force: true });
     }
@@ -111,7 +130,7 @@ async function main(): Promise<number> {
       settings,
       loadGenerator: LOAD_GENERATOR,
       figures: figureSpecs(settings),
-      samples,
+      ...collected,
     };
     const written = await writeResults(resultsDir, result);
     process.stdout.write(`${renderMarkdown(result)}\n${summarizeTargets(result)}\n\nwritten: ${relative(process.cwd(), written)}\n`);

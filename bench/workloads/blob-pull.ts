@@ -1,3 +1,4 @@
+import { clientCpuMeter } from '../client/client-cpu.ts';
 import { pushMonolithic } from '../client/oci.ts';
 import { encodeRequest, RawConnection } from '../client/raw-connection.ts';
 import { MB, type WorkloadContext } from '../figures.ts';
@@ -34,11 +35,12 @@ export async function runBlobPull(ctx: WorkloadContext, path: string): Promise<v
   await download(); // warm-up: the first read may come from disk for one system only
   for (let run = 1; run <= settings.runs; run++) {
     for (const streams of [1, settings.pullStreams]) {
+      const clientCores = clientCpuMeter();
       const started = performance.now();
       await Promise.all(Array.from({ length: streams }, download));
       const rate = (streams * blobs.base.size) / MB / ((performance.now() - started) / 1000);
       ctx.record(streams === 1 ? 'pull.single' : 'pull.parallel', rate);
-      ctx.progress(`pull ${streams} stream(s) run ${run}: ${rate.toFixed(0)} MB/s`);
+      ctx.progress(`pull ${streams} stream(s) run ${run}: ${rate.toFixed(0)} MB/s, client ${clientCores().toFixed(2)} cores`);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { clientCpuMeter } from '../client/client-cpu.ts';
 import { pushChunked, pushMonolithic } from '../client/oci.ts';
 import { MB, type WorkloadContext } from '../figures.ts';
 
@@ -10,12 +11,13 @@ export async function runBlobPush(ctx: WorkloadContext): Promise<void> {
     for (const mode of ['monolithic', 'chunked'] as const) {
       const blob = blobs.variant(++pushes);
       const ns = `bench/push-${mode}`;
+      const clientCores = clientCpuMeter();
       const started = performance.now();
       if (mode === 'monolithic') await pushMonolithic(client, ns, blob);
       else await pushChunked(client, ns, blob, settings.chunkBytes);
       const rate = blob.size / MB / ((performance.now() - started) / 1000);
       ctx.record(`push.${mode}`, rate);
-      ctx.progress(`push ${mode} run ${run}: ${rate.toFixed(0)} MB/s`);
+      ctx.progress(`push ${mode} run ${run}: ${rate.toFixed(0)} MB/s, client ${clientCores().toFixed(2)} cores`);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { clientCpuMeter } from '../client/client-cpu.ts';
 import { measureRate, type LoadRequest } from '../client/load.ts';
 import type { FigureId, WorkloadContext } from '../figures.ts';
 
@@ -6,13 +7,14 @@ export async function measureRates(ctx: WorkloadContext, cases: Array<[FigureId,
   const { client, settings } = ctx;
   for (let run = 1; run <= settings.runs; run++) {
     for (const [id, request] of cases) {
+      const clientCores = clientCpuMeter();
       const result = await measureRate(client.baseUrl, request, {
         connections: settings.connections,
         seconds: settings.loadSeconds,
         maxRequests: settings.maxRequestsPerLoad,
       });
       ctx.record(id, result.perSecond);
-      ctx.progress(`${id} run ${run}: ${result.perSecond.toFixed(0)} req/s (${result.meanMs.toFixed(2)} ms mean)`);
+      ctx.progress(`${id} run ${run}: ${result.perSecond.toFixed(0)} req/s (${result.meanMs.toFixed(2)} ms mean, client ${clientCores().toFixed(2)} cores)`);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { clientCpuMeter } from '../client/client-cpu.ts';
 import { makeSmallImage, pushImage } from '../client/image.ts';
 import { forEachLimited } from '../client/load.ts';
 import type { WorkloadContext } from '../figures.ts';
@@ -9,11 +10,12 @@ export async function runSmallImages(ctx: WorkloadContext): Promise<void> {
     for (const parallel of [1, settings.smallImagesParallel]) {
       const id = parallel === 1 ? 'images.sequential' : 'images.parallel';
       const images = Array.from({ length: settings.smallImages }, (_, i) => makeSmallImage(`${id}-${run}-${i}`));
+      const clientCores = clientCpuMeter();
       const started = performance.now();
       await forEachLimited(images.length, parallel, (i) => pushImage(client, `bench/images/${id}-${run}/app-${i % 10}`, `v${i}`, images[i]!));
       const rate = images.length / ((performance.now() - started) / 1000);
       ctx.record(id, rate);
-      ctx.progress(`${id} run ${run}: ${rate.toFixed(1)} images/s`);
+      ctx.progress(`${id} run ${run}: ${rate.toFixed(1)} images/s, client ${clientCores().toFixed(2)} cores`);
     }
   }
 }

@@ -41,7 +41,7 @@ export class S3Gateway {
       // Flexible checksums would wrap bodies in aws-chunked framing that S3-compatible servers may store verbatim.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      // requestTimeout is a socket idle timeout, so it also bounds a download stream that stalls.
+      // Bounds the wait for response headers; a body that stalls afterwards is caught by `guardStalls`.
       requestHandler: { requestTimeout: settings.attemptTimeoutMs, connectionTimeout: settings.attemptTimeoutMs },
     });
     this.breaker = new CircuitBreaker({ threshold: settings.breakerThreshold, cooldownMs: settings.breakerCooldownMs });
@@ -79,6 +79,10 @@ export class S3Gateway {
       }
       await sleep(backoff(attempt), undefined, { signal: deadline });
     }
+  }
+
+  get attemptTimeoutMs(): number {
+    return this.#settings.attemptTimeoutMs;
   }
 
   destroy(): void {

@@ -33,7 +33,10 @@ export class S3Keys {
     return bucketKey.slice(this.#root.length);
   }
 
-  /** Where an upload parks its remainder: beside the upload key, never under it (a key is never a directory). */
+  /**
+   * Where an upload parks its remainder (§1.4 `…/_uploads/<uuid>/staged/<offset>`): beside the upload key, never
+   * under it, since a key is never a directory. One upload per directory, as the session layout guarantees.
+   */
   stagedDir(uploadKey: string): string {
     const full = this.full(uploadKey);
     const slash = full.lastIndexOf('/');

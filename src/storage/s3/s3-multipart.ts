@@ -17,6 +17,7 @@ import { NotFoundError } from '../object-store.ts';
 import { isMissing, type S3Gateway } from './s3-gateway.ts';
 import type { S3Keys } from './s3-keys.ts';
 import { bucketKeys } from './s3-listing.ts';
+import { PartWriter, toBuffer } from './part-writer.ts';
 
 export interface MultipartContext {
   gateway: S3Gateway;
@@ -38,6 +39,13 @@ interface Staged {
   size: number;
   /** Every staged object, the current one included, for cleanup. */
   all: string[];
+}
+
+export interface OpenUpload {
+  bucketKey: string;
+  uploadId: string;
+  /** Absent when the server does not say; age gates treat that as young. */
+  initiated?: Date;
 }
 
 interface Part {
@@ -118,7 +126,7 @@ export class MultipartUploads {
       await this.#abortAll(bucketKey, uploadIds);
     } else {
       const [uploadId, ...stale] = uploadIds;
-      if (uploadId === undefined) throw new Error(`upload ${key}: ${staged.offset} bytes committed but no multipart upload found`);
+      if (uploadId === undefined) return this.#finishInterrupted(key, staged);
       const parts = await this.committedParts(bucketKey, uploadId, staged.offset);
       if (staged.size > 0) {
         const remainder = await this.#getBytes(staged.bucketKey);
@@ -141,6 +149,21 @@ export class MultipartUploads {
     return staged.offset + staged.size;
   }
 
+  /**
+   * Parts committed, no multipart open: an earlier completion got as far as CompleteMultipartUpload and died before
+   * removing the staged object. The object of the right size is that completion's result.
+   */
+  async #finishInterrupted(key: string, staged: Staged): Promise<number> {
+    const expected = staged.offset + staged.size;
+    const size = await this.#sizeOfObject(key).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (size !== expected) throw new Error(`upload ${key}: ${staged.offset} bytes committed but no multipart upload found`);
+    await this.#deleteAll(staged.all);
+    return expected;
+  }
+
   async abort(key: string): Promise<void> {
     const bucketKey = this.#context.keys.full(key);
     await this.#discard(key, bucketKey);
@@ -149,6 +172,12 @@ export class MultipartUploads {
   /** Multipart uploads open for exactly this bucket key (ListMultipartUploads matches by prefix). */
   async uploadIdsOf(bucketKey: string): Promise<string[]> {
     const ids: string[] = [];
+    for await (const upload of this.openUploads(bucketKey)) if (upload.bucketKey === bucketKey) ids.push(upload.uploadId);
+    return ids;
+  }
+
+  /** Every multipart upload open under a bucket prefix, a page of ListMultipartUploads at a time. */
+  async *openUploads(bucketPrefix: string): AsyncGenerator<OpenUpload> {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
@@ -156,18 +185,26 @@ export class MultipartUploads {
         this.#client.send(
           new ListMultipartUploadsCommand({
             Bucket: this.#bucket,
-            Prefix: bucketKey,
+            Prefix: bucketPrefix,
             ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
             ...(uploadIdMarker !== undefined ? { UploadIdMarker: uploadIdMarker } : {}),
           }),
           { abortSignal: signal },
         ),
       );
-      for (const upload of page.Uploads ?? []) if (upload.Key === bucketKey && upload.UploadId) ids.push(upload.UploadId);
-      if (!page.IsTruncated) return ids;
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key === undefined || upload.UploadId === undefined) continue;
+        yield { bucketKey: upload.Key, uploadId: upload.UploadId, ...(upload.Initiated ? { initiated: upload.Initiated } : {}) };
+      }
+      if (!page.IsTruncated) return;
       keyMarker = page.NextKeyMarker;
       uploadIdMarker = page.NextUploadIdMarker;
     }
+  }
+
+  /** Aborts one multipart upload; an already-gone one is fine. */
+  async abortOne(bucketKey: string, uploadId: string): Promise<void> {
+    await this.#abortAll(bucketKey, [uploadId]);
   }
 
   async openMultipart(bucketKey: string): Promise<string> {
@@ -318,86 +355,7 @@ export class MultipartUploads {
   }
 }
 
-/**
- * Cuts the bytes of one write into parts of exactly `partSize`, holding at most one part plus one incoming chunk.
- * The multipart upload and its next part number are looked up only when the first part is ready.
- */
-class PartWriter {
-  readonly #uploads: MultipartUploads;
-  readonly #bucketKey: string;
-  readonly #partSize: number;
-  readonly #chunks: Buffer[] = [];
-  #cursor: { uploadId: string; nextPart: number } | undefined;
-  offset: number;
-  buffered = 0;
-  storageFailed = false;
-
-  constructor(uploads: MultipartUploads, bucketKey: string, offset: number, partSize: number) {
-    this.#uploads = uploads;
-    this.#bucketKey = bucketKey;
-    this.offset = offset;
-    this.#partSize = partSize;
-  }
-
-  prepend(bytes: Buffer): void {
-    this.#chunks.unshift(bytes);
-    this.buffered += bytes.length;
-  }
-
-  async append(bytes: Buffer): Promise<void> {
-    if (bytes.length === 0) return;
-    this.#chunks.push(bytes);
-    this.buffered += bytes.length;
-    while (this.buffered >= this.#partSize) {
-      const part = this.#take(this.#partSize);
-      try {
-        const cursor = await this.#open();
-        await this.#uploads.uploadPart(this.#bucketKey, cursor.uploadId, cursor.nextPart, part);
-        cursor.nextPart++;
-      } catch (err) {
-        this.storageFailed = true;
-        throw err;
-      }
-      this.offset += part.length;
-    }
-  }
-
-  remainder(): Buffer {
-    return this.#take(this.buffered);
-  }
-
-  async #open(): Promise<{ uploadId: string; nextPart: number }> {
-    if (this.#cursor !== undefined) return this.#cursor;
-    const uploadId = await this.#uploads.openMultipart(this.#bucketKey);
-    const committed = await this.#uploads.committedParts(this.#bucketKey, uploadId, this.offset);
-    this.#cursor = { uploadId, nextPart: committed.length + 1 };
-    return this.#cursor;
-  }
-
-  #take(count: number): Buffer {
-    const out = Buffer.allocUnsafe(count);
-    let filled = 0;
-    while (filled < count) {
-      const head = this.#chunks[0]!;
-      const take = Math.min(head.length, count - filled);
-      head.copy(out, filled, 0, take);
-      if (take === head.length) this.#chunks.shift();
-      else this.#chunks[0] = head.subarray(take);
-      filled += take;
-    }
-    this.buffered -= count;
-    return out;
-  }
-}
-
 /** CopySource is `bucket/key`, URL-encoded per path segment. */
 export function copySource(bucket: string, bucketKey: string): string {
   return `${bucket}/${bucketKey.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk);
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError(`upload body yielded a ${typeof chunk}, expected bytes`);
 }

@@ -107,6 +107,25 @@ describe('S3ObjectStore on s3rver', () => {
     b.destroy();
   });
 
+  it('completeUpload retried after an interrupted completion (object written, staged remainder left) finishes cleanly', async () => {
+    const store = await freshStore();
+    const key = 'v2/repositories/app/_uploads/u5/data';
+    const sent = createHash('sha256');
+    await store.createUpload(key);
+    await store.writeUpload(key, generated(6 * MiB, MiB, 11, sent));
+    const [staged] = (await store.list('v2/repositories/app/_uploads/u5/staged')).keys;
+    assert.equal(staged, 'v2/repositories/app/_uploads/u5/staged/0000000005242880', 'the offset names the remainder');
+    const remainder = await store.get(staged);
+    assert.equal(await store.completeUpload(key), 6 * MiB);
+    // What a process dying right after CompleteMultipartUpload leaves behind.
+    await store.put(staged, remainder);
+    assert.equal(await store.completeUpload(key), 6 * MiB);
+    assert.deepEqual((await store.list('v2/repositories/app/_uploads/u5')).keys, [key]);
+    assert.equal(await store.completeUpload(key), 6 * MiB, 'completing a completed upload reports its size');
+    assert.equal(await sha256OfStream(await store.getStream(key)), sent.digest('hex'));
+    store.destroy();
+  });
+
   it('abortUpload removes the multipart upload and staged bytes, and is idempotent', async () => {
     const fixture = await server();
     const store = new S3ObjectStore(fixture.options({ keyPrefix: 'aborted' }));
@@ -114,10 +133,21 @@ describe('S3ObjectStore on s3rver', () => {
     await store.createUpload(key);
     await store.writeUpload(key, generated(6 * MiB, MiB, 9, createHash('sha256')));
     assert.equal((await uploadsOf(fixture, `aborted/${key}`)).length, 1);
+    const listed = await store.listMultipartUploads('v2/repositories');
+    assert.deepEqual(listed.map((upload) => upload.key), [key]);
+    assert.ok(listed[0]!.initiated instanceof Date);
+    assert.deepEqual(await store.listMultipartUploads('v2/repositories/other'), []);
     await store.abortUpload(key);
     await store.abortUpload(key);
     assert.deepEqual(await uploadsOf(fixture, `aborted/${key}`), []);
     assert.deepEqual((await store.list('')).keys, []);
+
+    await store.createUpload(key);
+    await store.writeUpload(key, generated(6 * MiB, MiB, 10, createHash('sha256')));
+    const [leaked] = await store.listMultipartUploads('');
+    await store.abortMultipartUpload(leaked!.key, leaked!.uploadId);
+    await store.abortMultipartUpload(leaked!.key, leaked!.uploadId);
+    assert.deepEqual(await store.listMultipartUploads(''), []);
     store.destroy();
   });
 
@@ -158,6 +188,19 @@ describe('S3ObjectStore on s3rver', () => {
     for (const store of [a, b, whole]) store.destroy();
   });
 
+  it('a reader pausing longer than the attempt timeout (backpressure) is not taken for a stalled download', async () => {
+    const store = await freshStore({ operationAttemptTimeoutSecs: 0.2 });
+    const body = randomBytes(2 * MiB);
+    await store.put('big', body);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.getStream('big')) {
+      chunks.push(chunk as Buffer);
+      if (chunks.length === 1) await sleep(500);
+    }
+    assert.deepEqual(Buffer.concat(chunks), body);
+    store.destroy();
+  });
+
   it('getStream past the end is empty; an invalid range or limit is a RangeError', async () => {
     const store = await freshStore();
     await store.put('r', '0123');
@@ -165,6 +208,39 @@ describe('S3ObjectStore on s3rver', () => {
     await assert.rejects(store.getStream('r', { start: 3, end: 1 }), RangeError);
     await assert.rejects(store.list('', { limit: 0 }), RangeError);
     await assert.rejects(store.put('a//b', 'x'), /invalid storage key/);
+    store.destroy();
+  });
+});
+
+describe('S3ObjectStore uploads across a storage outage', () => {
+  let fixture: S3rverFixture;
+  before(async () => {
+    fixture = await S3rverFixture.start();
+  });
+  after(() => fixture.close());
+
+  it('a write failing on storage commits nothing; parts it left are replaced by the next write', async () => {
+    const store = new S3ObjectStore(fixture.options({ maxAttempts: 1 }));
+    const key = 'v2/repositories/app/_uploads/u6/data';
+    const kept = createHash('sha256');
+    await store.createUpload(key);
+    await store.writeUpload(key, generated(1 * MiB, MiB, 12, kept));
+    // The stream reads ahead, so the second chunk waits until part 1 (old remainder + 4 MiB) has landed; the outage
+    // starts then, and part 2 meets a stopped server.
+    const partLanded = async () => (await fixture.uploads()).some((upload) => upload.parts[0] === 5 * MiB);
+    async function* outageMidWrite(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(5 * MiB, 1);
+      for (let tries = 0; tries < 500 && !(await partLanded()); tries++) await sleep(10);
+      await fixture.stop();
+      yield Buffer.alloc(5 * MiB, 2);
+    }
+    await assert.rejects(store.writeUpload(key, Readable.from(outageMidWrite())));
+    await fixture.resume();
+    assert.equal(await store.uploadSize(key), 1 * MiB, 'the failed write committed nothing');
+    assert.deepEqual((await fixture.uploads()).map((upload) => upload.parts), [[5 * MiB]], 'it did leave a part');
+    await store.writeUpload(key, generated(7 * MiB, MiB, 13, kept));
+    assert.equal(await store.completeUpload(key), 8 * MiB);
+    assert.equal(await sha256OfStream(await store.getStream(key)), kept.digest('hex'));
     store.destroy();
   });
 });

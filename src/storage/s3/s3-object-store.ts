@@ -17,7 +17,14 @@ import { httpStatus, isMissing, S3Gateway, type Call } from './s3-gateway.ts';
 import { S3Keys } from './s3-keys.ts';
 import { bucketKeys, childrenAfter } from './s3-listing.ts';
 import { copySource, MultipartUploads } from './s3-multipart.ts';
+import { guardStalls } from './stall-guard.ts';
 import { checkPartSize, S3_DEFAULTS, type S3StoreOptions } from './s3-options.ts';
+
+export interface MultipartUpload {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
+}
 
 const log = logger('angos::storage::s3');
 
@@ -82,7 +89,7 @@ export class S3ObjectStore implements ObjectStore {
         }),
       );
       // The SDK's Node body is the response stream itself: bytes flow as the consumer reads them.
-      return result.Body as Readable;
+      return guardStalls(result.Body as Readable, this.#gateway.attemptTimeoutMs);
     } catch (err) {
       // A range starting at or past the end: nothing to read, as on the filesystem.
       if (httpStatus(err) === 416) return Readable.from([]);
@@ -186,6 +193,23 @@ export class S3ObjectStore implements ObjectStore {
 
   abortUpload(key: string): Promise<void> {
     return this.#uploads.abort(key);
+  }
+
+  /**
+   * Multipart uploads open below `prefix/` (S3 only; `scrub --orphan-multipart` style cleanup decides by age and
+   * by the upload's session record). Keys are store keys.
+   */
+  async listMultipartUploads(prefix: string): Promise<MultipartUpload[]> {
+    const uploads: MultipartUpload[] = [];
+    for await (const upload of this.#uploads.openUploads(this.#keys.under(prefix))) {
+      uploads.push({ key: this.#keys.strip(upload.bucketKey), uploadId: upload.uploadId, ...(upload.initiated ? { initiated: upload.initiated } : {}) });
+    }
+    return uploads;
+  }
+
+  /** Aborts one multipart upload found by `listMultipartUploads`; idempotent. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    return this.#uploads.abortOne(this.#keys.full(key), uploadId);
   }
 
   /** Presigning is local computation: it never contacts S3 and bypasses the breaker. */

@@ -126,14 +126,15 @@ export class S3rverFixture {
   }
 
   /** Multipart uploads s3rver holds, read from its upload directory: `{ key, uploadId, parts: [sizes] }`. */
-  async uploads(): Promise<{ key: string; uploadId: string; parts: number[] }[]> {
+  async uploads(): Promise<{ key: string; uploadId: string; initiated: Date; parts: number[] }[]> {
     const root = this.#uploadsDir();
-    const result: { key: string; uploadId: string; parts: number[] }[] = [];
+    const result: { key: string; uploadId: string; initiated: Date; parts: number[] }[] = [];
     for (const uploadId of await readdirOrEmpty(root)) {
       const key = await readFile(join(root, uploadId, 'key'), 'utf8').catch(() => undefined);
       if (key === undefined) continue;
       const parts = await this.#parts(uploadId);
-      result.push({ key, uploadId, parts: parts.map((part) => part.size) });
+      const initiated = (await stat(join(root, uploadId, 'key'))).mtime;
+      result.push({ key, uploadId, initiated, parts: parts.map((part) => part.size) });
     }
     return result;
   }
@@ -203,7 +204,7 @@ export class S3rverFixture {
     uploads.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
     const body = uploads.map(
       (upload) =>
-        `<Upload><Key>${xml(upload.key)}</Key><UploadId>${upload.uploadId}</UploadId><Initiated>${new Date().toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+        `<Upload><Key>${xml(upload.key)}</Key><UploadId>${upload.uploadId}</UploadId><Initiated>${upload.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
     );
     sendXml(
       res,
