@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { ServerOptions as TlsServerOptions } from 'node:https';
 import type { Config, FsStoreConfig, TlsConfig } from '../config/types.ts';
 import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
+import { MemoryCache } from '../cache/memory-cache.ts';
 import { createRegistryServer } from '../http/server.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
@@ -47,7 +48,8 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     return 1;
   }
   warnUnsupported(config);
-  const server = createRegistryServer({ registry, config: () => config, ...(tls ? { tls } : {}) });
+  const cache = new MemoryCache();
+  const server = createRegistryServer({ registry, cache, config: () => config, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;
   try {

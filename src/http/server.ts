@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { authenticate, type AuthMethod } from '../auth/authenticate.ts';
 import { refuseUnverifiedCertificate } from '../auth/mtls.ts';
+import type { Cache } from '../cache/cache.ts';
 import type { Config } from '../config/types.ts';
 import { OciError } from '../oci/errors.ts';
 import type { Namespace } from '../oci/name.ts';
@@ -33,6 +34,8 @@ export interface ServerDeps {
   registry: Registry;
   /** The live configuration; read per request so a reload applies to the next one. */
   config: () => Config;
+  /** The registry cache (`[cache]`): shared state of authentication and authorization. */
+  cache: Cache;
   /** Certificates and keys when `[server.tls]` is configured: the server then speaks only HTTPS. */
   tls?: TlsServerOptions;
 }

@@ -15,6 +15,7 @@ import { parseNamespace } from '../../oci/name.ts';
 import { openTestRegistry, pushTo } from '../../registry/registry-fixture.ts';
 import type { Registry } from '../../registry/registry.ts';
 import { createRegistryServer } from '../server.ts';
+import { MemoryCache } from '../../cache/memory-cache.ts';
 
 // `local` comes first in the file: repositories/list must still answer in name order.
 const REPOSITORIES = `
@@ -77,7 +78,7 @@ describe('extension API over configured repositories', () => {
     await push('local/app', 'v2');
     await registry.uploads.start(parseNamespace('local/app')!);
     await push('unowned/app', 'v1');
-    server = createRegistryServer({ registry, config: () => current });
+    server = createRegistryServer({ registry, cache: new MemoryCache(), config: () => current });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
