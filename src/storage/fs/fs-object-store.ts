@@ -29,6 +29,8 @@ import { keyPath, normalizePrefix, tempName } from './key-path.ts';
 import { childrenOf, keysUnder } from './listing.ts';
 
 const DEFAULT_LIST_LIMIT = 1000;
+/** Blob reads in 1 MiB chunks: far fewer syscalls and socket writes per byte than the 64 KiB default. */
+const READ_CHUNK = 1 << 20;
 
 export interface FsObjectStoreOptions {
   rootDir: string;
@@ -62,7 +64,7 @@ export class FsObjectStore implements ObjectStore {
     }
     // Opening first makes absence reject this promise instead of erroring the stream later.
     const handle = await this.openObject(key, 'r');
-    return handle.createReadStream({ start, ...(end !== undefined ? { end } : {}) });
+    return handle.createReadStream({ start, highWaterMark: READ_CHUNK, ...(end !== undefined ? { end } : {}) });
   }
 
   async head(key: string): Promise<ObjectMeta> {
