@@ -54,4 +54,7 @@ export interface WorkloadContext {
   progress(message: string): void;
 }
 
+/** One measurement of a workload's figures, after its set-up; `run` counts from 1. */
+export type Measure = (run: number) => Promise<void>;
+
 export const MB = 1_000_000;

@@ -3,21 +3,21 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { BlobSource } from './blob-source.ts';
 import { HttpClient } from './client/http-client.ts';
-import { figureSpecs, type FigureId, type WorkloadContext } from './figures.ts';
+import { figureSpecs, type FigureId, type Measure, type WorkloadContext } from './figures.ts';
 import { describeMachine, peakRssBytes } from './machine.ts';
 import { missingPrerequisites } from './prerequisites.ts';
-import { writeResults, renderMarkdown, summarizeTargets } from './report.ts';
+import { renderMarkdown, summarizeTargets, writeResults } from './report.ts';
 import type { BenchResult } from './results-model.ts';
 import { readSettings, type BenchSettings } from './settings.ts';
 import { startAngos } from './systems/angos.ts';
 import { startDistribution } from './systems/distribution.ts';
 import { NGINX_BLOB_PATH, startNginx } from './systems/nginx.ts';
 import type { RunningSystem, SystemName } from './systems/system.ts';
-import { preparePull, runBlobPull } from './workloads/blob-pull.ts';
-import { runBlobPush } from './workloads/blob-push.ts';
-import { runListings } from './workloads/listings.ts';
-import { runManifests } from './workloads/manifests.ts';
-import { runSmallImages } from './workloads/small-images.ts';
+import { prepareBlobPull } from './workloads/blob-pull.ts';
+import { prepareBlobPush } from './workloads/blob-push.ts';
+import { prepareListings } from './workloads/listings.ts';
+import { prepareManifests } from './workloads/manifests.ts';
+import { prepareSmallImages } from './workloads/small-images.ts';
 
 const LOAD_GENERATOR =
   'in-process raw keep-alive sockets (one closed loop per connection, bodies skipped in reused buffers); ' +
@@ -25,64 +25,57 @@ const LOAD_GENERATOR =
 const resultsDir = resolve(import.meta.dirname, 'results');
 const began = performance.now();
 
+interface Phase {
+  label: string;
+  systems: SystemName[];
+  prepare(ctx: WorkloadContext): Promise<Measure>;
+}
+
+const REGISTRIES: SystemName[] = ['angos', 'distribution'];
+/** Listings come first, so the catalog is measured on a store holding exactly its namespaces. */
+const PHASES: Phase[] = [
+  { label: 'listings', systems: REGISTRIES, prepare: prepareListings },
+  { label: 'manifests', systems: REGISTRIES, prepare: prepareManifests },
+  { label: 'small images', systems: REGISTRIES, prepare: prepareSmallImages },
+  { label: 'blob push', systems: REGISTRIES, prepare: prepareBlobPush },
+  {
+    label: 'blob pull',
+    systems: [...REGISTRIES, 'nginx'],
+    prepare: (ctx) => prepareBlobPull(ctx, ctx.system === 'nginx' ? NGINX_BLOB_PATH : undefined),
+  },
+];
+
+interface Target {
+  system: RunningSystem;
+  dir: string;
+  client: HttpClient;
+  ctx: WorkloadContext;
+}
+
 function progress(system: SystemName, message: string): void {
   const seconds = ((performance.now() - began) / 1000).toFixed(0).padStart(4);
   process.stderr.write(`[${seconds}s] ${system}: ${message}\n`);
 }
 
-type Phase = [label: string, run: (ctx: WorkloadContext) => Promise<void>];
-
-/** A registry gets the whole workload, listings first so the catalog is measured on a fresh store. */
-const REGISTRY_PHASES: Phase[] = [
-  ['listings', runListings],
-  ['manifests', runManifests],
-  ['small images', runSmallImages],
-  ['blob push', runBlobPush],
-  ['blob pull', async (ctx) => runBlobPull(ctx, await preparePull(ctx))],
-];
-/** nginx is only the ceiling for a download. */
-const NGINX_PHASES: Phase[] = [['blob pull', (ctx) => runBlobPull(ctx, NGINX_BLOB_PATH)]];
-
 /**
- * One system at a time, so the servers never compete for the two cores. The server's high-water RSS is read
- * after every phase, which tells which workload drove the peak.
+ * Runs every phase with the systems' runs interleaved (A B, then B A, ...): this machine is shared, and a busy
+ * minute must land on every system alike rather than on whichever happened to be measured then. Set-ups run
+ * one system at a time; all servers stay up, idle when not measured.
  */
-async function benchSystem(
-  name: SystemName,
-  dir: string,
-  start: (dir: string) => Promise<RunningSystem>,
-  settings: BenchSettings,
-  blobs: BlobSource,
-  result: Pick<BenchResult, 'samples' | 'peakRssByPhase'>,
-): Promise<void> {
-  const system = await start(dir);
-  const client = new HttpClient(system.url, Math.max(settings.connections, settings.pullStreams));
-  const record = (id: FigureId, value: number): void => {
-    (result.samples[name][id] ??= []).push(value);
-  };
-  const ctx: WorkloadContext = { system: name, client, settings, blobs, record, progress: (m) => progress(name, m) };
-  progress(name, `started at ${system.url} (pid ${system.pid})`);
-  const rssByPhase: Record<string, number> = {};
-  const startupRss = peakRssBytes(system.pid);
-  if (startupRss !== undefined) rssByPhase['start-up'] = Math.round(startupRss / 1024 / 1024);
-  try {
-    for (const [label, run] of name === 'nginx' ? NGINX_PHASES : REGISTRY_PHASES) {
-      await run(ctx);
-      const rss = peakRssBytes(system.pid);
-      if (rss === undefined) continue;
-      rssByPhase[label] = Math.round(rss / 1024 / 1024);
-      progress(name, `peak RSS after ${label}: ${rssByPhase[label]} MiB`);
+async function runPhases(targets: Map<SystemName, Target>, settings: BenchSettings, result: Pick<BenchResult, 'peakRssByPhase'>): Promise<void> {
+  for (const phase of PHASES) {
+    const measures: Array<[SystemName, Measure]> = [];
+    for (const name of phase.systems) measures.push([name, await phase.prepare(targets.get(name)!.ctx)]);
+    for (let run = 1; run <= settings.runs; run++) {
+      const order = run % 2 === 1 ? measures : [...measures].reverse();
+      for (const [, measure] of order) await measure(run);
     }
-    // nginx's master process is not where it serves from; only the registries' single process is comparable.
-    const peak = peakRssBytes(system.pid);
-    if (name !== 'nginx' && peak !== undefined) record('rss.peak', peak / 1024 / 1024);
-    if (name !== 'nginx') result.peakRssByPhase[name] = rssByPhase;
-  } catch (error) {
-    process.stderr.write(`--- last lines of the ${name} log ---\n${await logTail(join(dir, `${name}.log`))}\n`);
-    throw error;
-  } finally {
-    client.close();
-    await system.stop();
+    for (const name of REGISTRIES) {
+      const rss = peakRssBytes(targets.get(name)!.system.pid);
+      if (rss === undefined) continue;
+      (result.peakRssByPhase[name] ??= {})[phase.label] = Math.round(rss / 1024 / 1024);
+      progress(name, `peak RSS after ${phase.label}: ${Math.round(rss / 1024 / 1024)} MiB`);
+    }
   }
 }
 
@@ -101,27 +94,47 @@ async function main(): Promise<number> {
   const settings = readSettings(process.env);
   const startedAt = new Date().toISOString();
   const workDir = await mkdtemp(join(tmpdir(), 'angos-bench-'));
+  const targets = new Map<SystemName, Target>();
+  const collected: Pick<BenchResult, 'samples' | 'peakRssByPhase'> = {
+    samples: { angos: {}, distribution: {}, nginx: {} },
+    peakRssByPhase: {},
+  };
   try {
     // nginx started as root serves as `nobody`, which must be able to reach the blob file in our temp dir.
     await chmod(workDir, 0o755);
     const staticDir = join(workDir, 'static');
     await mkdir(staticDir);
     const blobs = await BlobSource.create(settings.blobBytes, join(staticDir, NGINX_BLOB_PATH.slice(1)));
-    const collected: Pick<BenchResult, 'samples' | 'peakRssByPhase'> = {
-      samples: { angos: {}, distribution: {}, nginx: {} },
-      peakRssByPhase: {},
-    };
-    const systems: Array<[SystemName, (dir: string) => Promise<RunningSystem>]> = [
+    const starters: Array<[SystemName, (dir: string) => Promise<RunningSystem>]> = [
       ['angos', startAngos],
       ['distribution', startDistribution],
       ['nginx', (dir) => startNginx(dir, staticDir)],
     ];
-    for (const [name, start] of systems) {
+    for (const [name, start] of starters) {
       const dir = join(workDir, name);
       await mkdir(dir);
-      await benchSystem(name, dir, start, settings, blobs, collected);
-      // Gigabytes of pushed blobs: drop them before the next system so disk and page cache start alike.
-      await rm(dir, { recursive: true, force: true });
+      const system = await start(dir);
+      const client = new HttpClient(system.url, Math.max(settings.connections, settings.pullStreams));
+      const record = (id: FigureId, value: number): void => {
+        (collected.samples[name][id] ??= []).push(value);
+      };
+      const ctx: WorkloadContext = { system: name, client, settings, blobs, record, progress: (m) => progress(name, m) };
+      targets.set(name, { system, dir, client, ctx });
+      const rss = peakRssBytes(system.pid);
+      if (name !== 'nginx' && rss !== undefined) (collected.peakRssByPhase[name] ??= {})['start-up'] = Math.round(rss / 1024 / 1024);
+      progress(name, `started at ${system.url} (pid ${system.pid})`);
+    }
+    try {
+      await runPhases(targets, settings, collected);
+    } catch (error) {
+      for (const [name, target] of targets) {
+        process.stderr.write(`--- last lines of the ${name} log ---\n${await logTail(join(target.dir, `${name}.log`))}\n`);
+      }
+      throw error;
+    }
+    for (const name of REGISTRIES) {
+      const peak = peakRssBytes(targets.get(name)!.system.pid);
+      if (peak !== undefined) collected.samples[name]['rss.peak'] = [peak / 1024 / 1024];
     }
     const result: BenchResult = {
       startedAt,
@@ -136,6 +149,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${renderMarkdown(result)}\n${summarizeTargets(result)}\n\nwritten: ${relative(process.cwd(), written)}\n`);
     return 0;
   } finally {
+    for (const target of targets.values()) {
+      target.client.close();
+      await target.system.stop();
+    }
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -1,24 +1,24 @@
 import { clientCpuMeter } from '../client/client-cpu.ts';
 import { pushMonolithic } from '../client/oci.ts';
 import { encodeRequest, RawConnection } from '../client/raw-connection.ts';
-import { MB, type WorkloadContext } from '../figures.ts';
+import { MB, type Measure, type WorkloadContext } from '../figures.ts';
 
 /** Socket reads of 1 MiB keep the per-read overhead of a 256 MiB body negligible. */
 const READ_BUFFER = 1024 * 1024;
 
-/** Puts the base blob (the file nginx serves) into a registry and returns the path it is pulled from. */
-export async function preparePull(ctx: WorkloadContext): Promise<string> {
-  const ns = 'bench/pull';
-  await pushMonolithic(ctx.client, ns, ctx.blobs.base);
-  return `/v2/${ns}/blobs/${ctx.blobs.base.digest}`;
-}
-
 /**
- * Blob download throughput from `path`, one stream and several in parallel. Bodies are counted in a reused
- * read buffer, never kept: node:http's client tops out near 300 MB/s here, far below nginx.
+ * Blob download throughput, one stream and several in parallel. A registry first gets the base blob (the file
+ * nginx serves); nginx is given its static `path`. Bodies are counted in a reused read buffer, never kept:
+ * node:http's client tops out near 300 MB/s here, far below nginx.
  */
-export async function runBlobPull(ctx: WorkloadContext, path: string): Promise<void> {
+export async function prepareBlobPull(ctx: WorkloadContext, staticPath?: string): Promise<Measure> {
   const { settings, blobs, client } = ctx;
+  let path = staticPath;
+  if (path === undefined) {
+    const ns = 'bench/pull';
+    await pushMonolithic(client, ns, blobs.base);
+    path = `/v2/${ns}/blobs/${blobs.base.digest}`;
+  }
   const request = encodeRequest('GET', client.baseUrl.host, path, {});
   // A connection per download: its set-up is nothing next to the body, and no server's keep-alive policy matters.
   const download = async (): Promise<void> => {
@@ -33,7 +33,7 @@ export async function runBlobPull(ctx: WorkloadContext, path: string): Promise<v
     }
   };
   await download(); // warm-up: the first read may come from disk for one system only
-  for (let run = 1; run <= settings.runs; run++) {
+  return async (run) => {
     for (const streams of [1, settings.pullStreams]) {
       const clientCores = clientCpuMeter();
       const started = performance.now();
@@ -42,5 +42,5 @@ export async function runBlobPull(ctx: WorkloadContext, path: string): Promise<v
       ctx.record(streams === 1 ? 'pull.single' : 'pull.parallel', rate);
       ctx.progress(`pull ${streams} stream(s) run ${run}: ${rate.toFixed(0)} MB/s, client ${clientCores().toFixed(2)} cores`);
     }
-  }
+  };
 }

@@ -1,13 +1,13 @@
 import { clientCpuMeter } from '../client/client-cpu.ts';
 import { pushChunked, pushMonolithic } from '../client/oci.ts';
-import { MB, type WorkloadContext } from '../figures.ts';
+import { MB, type Measure, type WorkloadContext } from '../figures.ts';
 
 let pushes = 0;
 
 /** Blob push throughput, both ways a client uploads a large layer; every push sends a blob new to the registry. */
-export async function runBlobPush(ctx: WorkloadContext): Promise<void> {
+export async function prepareBlobPush(ctx: WorkloadContext): Promise<Measure> {
   const { client, settings, blobs } = ctx;
-  for (let run = 1; run <= settings.runs; run++) {
+  return async (run) => {
     for (const mode of ['monolithic', 'chunked'] as const) {
       const blob = blobs.variant(++pushes);
       const ns = `bench/push-${mode}`;
@@ -19,5 +19,5 @@ export async function runBlobPush(ctx: WorkloadContext): Promise<void> {
       ctx.record(`push.${mode}`, rate);
       ctx.progress(`push ${mode} run ${run}: ${rate.toFixed(0)} MB/s, client ${clientCores().toFixed(2)} cores`);
     }
-  }
+  };
 }

@@ -2,8 +2,8 @@ import { expectStatus } from '../client/http-client.ts';
 import { makeSmallImage, pushImage, pushMountedImage } from '../client/image.ts';
 import { forEachLimited, type LoadRequest } from '../client/load.ts';
 import { putManifest } from '../client/oci.ts';
-import type { FigureId, WorkloadContext } from '../figures.ts';
-import { measureRates } from './rates.ts';
+import type { FigureId, Measure, WorkloadContext } from '../figures.ts';
+import { rateMeasure } from './rates.ts';
 
 const SETUP_PARALLEL = 8;
 
@@ -11,7 +11,7 @@ const SETUP_PARALLEL = 8;
  * Tags list on a namespace with `tagCount` tags and the catalog of `namespaceCount` namespaces. Runs first on a
  * fresh registry so the catalog holds exactly that many namespaces.
  */
-export async function runListings(ctx: WorkloadContext): Promise<void> {
+export async function prepareListings(ctx: WorkloadContext): Promise<Measure> {
   const { client, settings } = ctx;
   const tagged = 'bench/tags';
   const image = makeSmallImage('listings');
@@ -33,7 +33,7 @@ export async function runListings(ctx: WorkloadContext): Promise<void> {
     ['tags.list', { method: 'GET', path: tagsPath, status: 200 }],
     ['catalog', { method: 'GET', path: catalogPath, status: 200 }],
   ];
-  await measureRates(ctx, cases);
+  return rateMeasure(ctx, cases);
 }
 
 function tagName(i: number): string {

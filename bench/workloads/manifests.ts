@@ -2,11 +2,11 @@ import { expectStatus } from '../client/http-client.ts';
 import { makeSmallImage, pushImage } from '../client/image.ts';
 import type { LoadRequest } from '../client/load.ts';
 import { OCI_MANIFEST } from '../client/oci.ts';
-import type { FigureId, WorkloadContext } from '../figures.ts';
-import { measureRates } from './rates.ts';
+import type { FigureId, Measure, WorkloadContext } from '../figures.ts';
+import { rateMeasure } from './rates.ts';
 
 /** Manifest reads under load: GET by tag, GET by digest, HEAD by tag, on one small image. */
-export async function runManifests(ctx: WorkloadContext): Promise<void> {
+export async function prepareManifests(ctx: WorkloadContext): Promise<Measure> {
   const { client } = ctx;
   const ns = 'bench/manifest';
   const image = makeSmallImage('manifest');
@@ -21,5 +21,5 @@ export async function runManifests(ctx: WorkloadContext): Promise<void> {
     ['manifest.get-digest', { method: 'GET', path: `/v2/${ns}/manifests/${image.digest}`, headers: accept, status: 200 }],
     ['manifest.head-tag', { method: 'HEAD', path: `/v2/${ns}/manifests/latest`, headers: accept, status: 200 }],
   ];
-  await measureRates(ctx, cases);
+  return rateMeasure(ctx, cases);
 }

@@ -1,12 +1,12 @@
 import { clientCpuMeter } from '../client/client-cpu.ts';
 import { makeSmallImage, pushImage } from '../client/image.ts';
 import { forEachLimited } from '../client/load.ts';
-import type { WorkloadContext } from '../figures.ts';
+import type { Measure, WorkloadContext } from '../figures.ts';
 
 /** Pushes of many small images (HEAD + POST + PUT per blob, then the manifest), one at a time and several at once. */
-export async function runSmallImages(ctx: WorkloadContext): Promise<void> {
+export async function prepareSmallImages(ctx: WorkloadContext): Promise<Measure> {
   const { client, settings } = ctx;
-  for (let run = 1; run <= settings.runs; run++) {
+  return async (run) => {
     for (const parallel of [1, settings.smallImagesParallel]) {
       const id = parallel === 1 ? 'images.sequential' : 'images.parallel';
       const images = Array.from({ length: settings.smallImages }, (_, i) => makeSmallImage(`${id}-${run}-${i}`));
@@ -17,5 +17,5 @@ export async function runSmallImages(ctx: WorkloadContext): Promise<void> {
       ctx.record(id, rate);
       ctx.progress(`${id} run ${run}: ${rate.toFixed(1)} images/s, client ${clientCores().toFixed(2)} cores`);
     }
-  }
+  };
 }

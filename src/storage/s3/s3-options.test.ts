@@ -61,13 +61,13 @@ describe('parseS3Options', () => {
     assert.throws(() => parseS3Options({ ...CONNECTION, key_prefix: 7n }), /blob_store\.s3\.key_prefix: expected a string/);
   });
 
-  it('openS3Store builds an S3ObjectStore from the raw table; a bad part size is refused there too', () => {
-    const store = openS3Store({ ...CONNECTION, presign_ttl_secs: 900n });
+  it('openS3Store builds an S3ObjectStore from the raw table; a bad part size is refused there too', async () => {
+    const store = await openS3Store({ ...CONNECTION, presign_ttl_secs: 900n });
     assert.ok(store instanceof S3ObjectStore);
     assert.equal(store.presignTtlSecs, 900);
     assert.equal(store.bucket, 'registry');
     store.destroy();
-    assert.throws(() => openS3Store({ ...CONNECTION, multipart_part_size: '1MiB' }), /at least 5MiB/);
+    await assert.rejects(openS3Store({ ...CONNECTION, multipart_part_size: '1MiB' }), /at least 5MiB/);
     assert.throws(() => new S3ObjectStore({ ...parseS3Options(CONNECTION), multipartPartSize: 1024 }), /at least 5MiB/);
   });
 });
