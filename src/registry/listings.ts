@@ -31,9 +31,10 @@ export class Listings {
     let after = last !== undefined && isTag(last) ? last : undefined;
     for (;;) {
       const batch = await this.tags.names(ns, after, Math.max(n + 1, 100));
-      for (const tag of batch.tags) {
-        if (last !== undefined && tag <= last) continue;
-        if (!(await this.isLive(ns, tag))) continue;
+      const candidates = batch.tags.filter((tag) => last === undefined || tag > last);
+      const live = await inParallel(candidates, (tag) => this.isLive(ns, tag));
+      for (const [index, tag] of candidates.entries()) {
+        if (!live[index]) continue;
         if (items.length === n) return { items, more: true };
         items.push(tag);
       }
@@ -42,10 +43,9 @@ export class Listings {
     }
   }
 
-  /** A namespace holds content when it has a revision or a live tag. */
-  async holdsContent(ns: Namespace): Promise<boolean> {
-    if (await this.revisions.any(ns)) return true;
-    return (await this.tagPage(ns, 1, undefined)).items.length > 0;
+  /** A namespace holds content when it has a revision or a live tag; a live tag needs its revision, so: a revision. */
+  holdsContent(ns: Namespace): Promise<boolean> {
+    return this.revisions.any(ns);
   }
 
   async catalogPage(n: number, last: string | undefined): Promise<Page<Namespace>> {
@@ -54,9 +54,12 @@ export class Listings {
     let startAfter = last !== undefined && isNamespace(last) ? catalogKeys.entry(last) : undefined;
     for (;;) {
       const page = await this.meta.list(catalogKeys.root, { limit: Math.max(n + 1, 100), ...(startAfter ? { startAfter } : {}) });
-      for (const key of page.keys) {
-        const ns = catalogKeys.parse(key);
-        if (!ns || (last !== undefined && ns <= last) || !(await this.holdsContent(ns))) continue;
+      const candidates = page.keys
+        .map((key) => catalogKeys.parse(key))
+        .filter((ns): ns is Namespace => ns !== undefined && (last === undefined || ns > last));
+      const holding = await inParallel(candidates, (ns) => this.holdsContent(ns));
+      for (const [index, ns] of candidates.entries()) {
+        if (!holding[index]) continue;
         if (items.length === n) return { items, more: true };
         items.push(ns);
       }
@@ -69,4 +72,20 @@ export class Listings {
     const target = await this.tags.resolve(ns, tag);
     return target !== undefined && (await this.revisions.get(ns, target.digest)) !== undefined;
   }
+}
+
+/** Storage round trips per listing page run this many at a time instead of one after another. */
+const LOOKUP_CONCURRENCY = 16;
+
+async function inParallel<T>(items: readonly T[], check: (item: T) => Promise<boolean>): Promise<boolean[]> {
+  const results = new Array<boolean>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await check(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, items.length) }, worker));
+  return results;
 }
