@@ -5,10 +5,11 @@ import { freePort, startProcess, type RunningSystem } from './system.ts';
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** The project's Node 24 (the machine's `node` may be older and cannot run the .ts sources). */
 export const nodeBin = join(repoRoot, 'node_modules/.bin/node');
-const cliMain = join(repoRoot, 'src/cli/main.ts');
+/** The compiled CLI that the installed `angos` binary runs (`npm run bench` builds it first). */
+const cliMain = join(repoRoot, 'dist/cli/main.js');
 
 /**
- * This registry on filesystem storage, run from source as `angos server`. Logging is at `warn`, like
+ * This registry on filesystem storage, run as `angos server`. Logging is at `warn`, like
  * Distribution's, so neither pays for a log line per request.
  */
 export async function startAngos(workDir: string): Promise<RunningSystem> {
