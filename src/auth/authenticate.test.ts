@@ -9,6 +9,7 @@ import type { Config } from '../config/types.ts';
 import { validateConfig } from '../config/validate.ts';
 import { OciError } from '../oci/errors.ts';
 import { authAttemptsTotal } from '../observability/metrics.ts';
+import { MemoryCache } from '../cache/memory-cache.ts';
 import { authenticate, INVALID_BASIC_CREDENTIALS } from './authenticate.ts';
 
 // A real HTTP server on loopback: `authenticate` reads the live socket and headers exactly as in production.
@@ -27,7 +28,7 @@ async function configWith(extra: string): Promise<Config> {
 before(async () => {
   config = await configWith('');
   server = createServer((req, res) => {
-    authenticate(config, req).then(
+    authenticate(config, req, new MemoryCache()).then(
       (result) => res.end(JSON.stringify(result)),
       (error: unknown) => {
         res.statusCode = error instanceof OciError ? error.status : 500;
@@ -68,6 +69,7 @@ test('right Basic password: identity id is the table key, username the username,
   assert.deepEqual(body, {
     identity: { id: 'alice-id', username: 'alice', clientIp: '127.0.0.1', certificate: { commonNames: [], organizations: [] }, oidc: null },
     method: 'basic',
+    fromRegistryToken: false,
   });
   assert.equal(await attempts('basic', 'success'), before + 1);
 });
@@ -92,6 +94,7 @@ test('no credentials, malformed ones and a Bearer token are anonymous and count 
     assert.deepEqual(body, {
       identity: { id: null, username: null, clientIp: '127.0.0.1', certificate: { commonNames: [], organizations: [] }, oidc: null },
       method: 'anonymous',
+      fromRegistryToken: false,
     });
   }
   assert.deepEqual(await counts(), before);

@@ -30,6 +30,13 @@ function isTrusted(list: BlockList, ip: string): boolean {
   return list.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** Whether the TCP peer is a trusted proxy, whose forwarding headers (`X-Forwarded-Proto` too) are believed. */
+export function isTrustedPeer(peerAddress: string | undefined, proxies: readonly TrustedProxy[]): boolean {
+  const peer = peerIp(peerAddress);
+  if (peer === null || proxies.length === 0 || isIP(peer) === 0) return false;
+  return isTrusted(trustList(proxies), peer);
+}
+
 export function resolveClientIp(peerAddress: string | undefined, headers: DistinctHeaders, proxies: readonly TrustedProxy[]): string | null {
   const peer = peerIp(peerAddress);
   if (peer === null || proxies.length === 0) return peer;

@@ -4,8 +4,10 @@ import { isImmutableTag } from '../config/repository-lookup.ts';
 import { readFile } from 'node:fs/promises';
 import type { ServerOptions as TlsServerOptions } from 'node:https';
 import type { Config, FsStoreConfig, TlsConfig } from '../config/types.ts';
-import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
-import { MemoryCache } from '../cache/memory-cache.ts';
+import { warnUnsupported } from './unsupported.ts';
+import { webhookAgent } from '../auth/webhook/client.ts';
+import { checkBearerTokenFiles } from '../auth/oidc/bearer-token-file.ts';
+import { openCache } from '../cache/open-cache.ts';
 import { createRegistryServer } from '../http/server.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
@@ -42,13 +44,21 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     log.error(`Server error: cannot read TLS files: ${(err as Error).message}`);
     return 1;
   }
-  const unsafe = refuseUnsafe(config);
-  if (unsafe) {
-    log.error(`Server error: ${unsafe}`);
+  try {
+    // Certificate files of the authorization webhooks are read now, so a bad path stops the start instead of
+    // denying every request.
+    await Promise.all(config.authorizationWebhooks.map((webhook) => webhookAgent(webhook)));
+  } catch (err) {
+    log.error(`Server error: ${(err as Error).message}`);
+    return 1;
+  }
+  const unreadable = await checkBearerTokenFiles(config);
+  if (unreadable !== undefined) {
+    log.error(`Server error: ${unreadable}`);
     return 1;
   }
   warnUnsupported(config);
-  const cache = new MemoryCache();
+  const cache = openCache(config.cache);
   const server = createRegistryServer({ registry, cache, config: () => config, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;
@@ -57,6 +67,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     await once(server, 'listening');
   } catch (err) {
     log.error(`Failed to bind to ${bindAddress}:${port}: ${(err as Error).message}`);
+    await cache.close();
     return 1;
   }
   const actual = (server.address() as AddressInfo).port;
@@ -84,6 +95,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     log.warn('Shutdown drain period elapsed; closing remaining connections');
     server.closeAllConnections();
   }
+  await cache.close();
   log.info('Server stopped');
   return 0;
 }

@@ -1,4 +1,4 @@
-import type { Config, RawTable } from '../config/types.ts';
+import type { Config } from '../config/types.ts';
 import { logger } from '../observability/logging.ts';
 
 const log = logger('angos::command::server');
@@ -11,10 +11,6 @@ const log = logger('angos::command::server');
 export function warnUnsupported(config: Config): void {
   const { later } = config;
   const notices: Array<[boolean, string]> = [
-    [authPart(later.auth, 'oidc'), '[auth.oidc] is not supported yet: Bearer tokens are ignored (the caller is anonymous) and Basic logins with a provider name are refused'],
-    [authPart(later.auth, 'token_service'), '[auth.token_service] is not supported yet: GET /token answers 404'],
-    [authPart(later.auth, 'webhook'), '[auth.webhook] is not supported yet: referencing one from authorization_webhook refuses to start'],
-    [later.cache !== undefined, '[cache] is not supported yet: nothing is cached'],
     [later.eventWebhook !== undefined, '[event_webhook] is not supported yet: no events are delivered'],
     [later.observability !== undefined, '[observability] is not supported yet: no traces are exported'],
     [later.jobQueue !== undefined, '[global.job_queue] is not supported yet'],
@@ -24,22 +20,4 @@ export function warnUnsupported(config: Config): void {
     [config.ui.enabled, 'the web UI is not supported yet'],
   ];
   for (const [configured, message] of notices) if (configured) log.warn(message);
-}
-
-function authPart(auth: RawTable | undefined, key: string): boolean {
-  return auth !== undefined && Object.hasOwn(auth, key);
-}
-
-/**
- * Configured features whose absence would let through requests the operator meant to refuse: the server does
- * not start with them. Returns the reason, or undefined when there is none.
- */
-export function refuseUnsafe(config: Config): string | undefined {
-  const webhooks = [config.global.authorizationWebhook, ...config.repositories.map((r) => r.authorizationWebhook)].filter(
-    (name): name is string => name !== undefined && name !== '',
-  );
-  if (webhooks.length > 0) {
-    return `authorization webhooks are not supported by this version (referenced: ${[...new Set(webhooks)].join(', ')}); refusing to start rather than skip the check`;
-  }
-  return undefined;
 }

@@ -28,7 +28,7 @@ function identity(id: string, username: string, password = HASH): string {
 }
 
 test('identities load in file order with their table key as id; no [auth] means none', () => {
-  assert.deepEqual(load('').auth, { identities: [] });
+  assert.deepEqual(load('').auth, { identities: [], oidcProviders: [], tokenService: undefined });
   const config = load(identity('alice', 'alice') + identity('release-bot', 'ci-pusher'));
   assert.deepEqual(config.auth.identities, [
     { id: 'alice', username: 'alice', passwordHash: HASH },

@@ -1,13 +1,26 @@
-// `[auth.identity.<id>]` (chapter 02 §3.7, chapter 03 §2.3, §3): Basic-auth users. The rest of `[auth]`
-// (OIDC, token service, webhooks) is still kept raw in `later.auth` for the work that implements it.
+// `[auth]` (chapter 02 §3.7): `[auth.identity.<id>]` Basic-auth users (chapter 03 §2.3, §3) here, OIDC providers
+// and the token service in their own readers. Webhooks are still kept raw in `later.auth`.
 import { checkArgon2Hash } from './argon2-hash.ts';
+import { readOidcProviders } from './oidc-section.ts';
 import { ConfigValueError, isTable, TableReader } from './table-reader.ts';
+import { readTokenService } from './token-service-section.ts';
 import type { AuthConfig, BasicIdentityConfig } from './types.ts';
 
 export function readAuth(root: TableReader): AuthConfig {
   const auth = root.lenientTable('auth');
+  // Validated in full, so their unknown keys are reported like the identities' are.
+  const reported = (key: string) => {
+    const table = auth?.rawTable(key);
+    return table === undefined ? undefined : new TableReader(table, auth!.pathOf(key), root.context);
+  };
+  const oidcProviders = readOidcProviders(reported('oidc'));
+  const tokenService = readTokenService(reported('token_service'));
+  return { identities: readIdentities(root, auth), oidcProviders, tokenService };
+}
+
+function readIdentities(root: TableReader, auth: TableReader | undefined): BasicIdentityConfig[] {
   const identityTables = auth?.rawTable('identity');
-  if (auth === undefined || identityTables === undefined) return { identities: [] };
+  if (auth === undefined || identityTables === undefined) return [];
   const oidc = auth.raw('oidc');
   const providerNames = new Set(isTable(oidc) ? Object.keys(oidc) : []);
   // Unlike the rest of `[auth]`, identities are validated in full, so their unknown keys are reported.
@@ -34,5 +47,5 @@ export function readAuth(root: TableReader): AuthConfig {
     }
     return { id, username, passwordHash };
   });
-  return { identities };
+  return identities;
 }

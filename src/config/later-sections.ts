@@ -1,28 +1,8 @@
-// Sections whose full validation belongs to later work (`auth`, `cache`, `event_webhook`,
+// Sections whose full validation belongs to later work (`auth`, `event_webhook`,
 // `observability`, `global.job_queue`). They are kept raw, never reported as unknown, and only
 // the checks that need nothing but the document are made here.
 import { ConfigValueError, type TableReader } from './table-reader.ts';
 import type { MetadataStoreConfig, RawTable } from './types.ts';
-
-function readCache(root: TableReader): RawTable | undefined {
-  let key = 'cache';
-  // `cache_store` is the original's older name for `cache`.
-  if (root.has('cache_store')) {
-    if (root.has('cache')) throw new ConfigValueError(`cannot set both 'cache_store' and 'cache'; 'cache_store' is the deprecated name of 'cache'`);
-    root.warn(`'cache_store' is deprecated; rename the section to 'cache'`);
-    key = 'cache_store';
-  }
-  const cache = root.lenientTable(key);
-  if (cache === undefined) return undefined;
-  if (cache.has('memory') && cache.has('redis')) throw new ConfigValueError(`${cache.path}: only one of 'memory' or 'redis' may be configured`);
-  cache.lenientTable('memory');
-  const redis = cache.lenientTable('redis');
-  if (redis !== undefined) {
-    redis.requiredString('url', { secret: true });
-    redis.requiredString('key_prefix');
-  }
-  return root.rawTable(key);
-}
 
 /** Each entry of a named-table section must itself be a table. */
 function readNamedRaw(section: TableReader | undefined): void {
@@ -31,7 +11,6 @@ function readNamedRaw(section: TableReader | undefined): void {
 
 export interface LaterTopLevel {
   readonly auth: RawTable | undefined;
-  readonly cache: RawTable | undefined;
   readonly eventWebhook: RawTable | undefined;
   readonly observability: RawTable | undefined;
 }
@@ -44,7 +23,6 @@ export function readLaterSections(root: TableReader): LaterTopLevel {
   readNamedRaw(root.lenientTable('event_webhook'));
   return {
     auth: root.rawTable('auth'),
-    cache: readCache(root),
     eventWebhook: root.rawTable('event_webhook'),
     observability: root.rawTable('observability'),
   };

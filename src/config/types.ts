@@ -13,6 +13,9 @@ export interface Config {
   readonly repositories: readonly RepositoryConfig[];
   readonly ui: UiConfig;
   readonly auth: AuthConfig;
+  /** `[auth.webhook.<name>]` in file order; names are unique (they are table keys). */
+  readonly authorizationWebhooks: readonly AuthorizationWebhookConfig[];
+  readonly cache: CacheConfig;
   readonly later: LaterSections;
   /** Warn-level messages (unknown keys, deprecated keys) for the caller to log once logging is up. */
   readonly warnings: readonly string[];
@@ -148,6 +151,42 @@ export interface UiConfig {
 export interface AuthConfig {
   /** `[auth.identity.<id>]` in file order; usernames are unique and name no OIDC provider. */
   readonly identities: readonly BasicIdentityConfig[];
+  /** `[auth.oidc.<name>]` in ascending byte order of name: the order providers are tried (chapter 03 §5.2). */
+  readonly oidcProviders: readonly OidcProviderConfig[];
+  /** `[auth.token_service]`; undefined = `GET /token` answers 404 and challenges stay Basic. */
+  readonly tokenService: TokenServiceConfig | undefined;
+}
+
+export type OidcAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'EdDSA';
+
+export interface OidcProviderConfig {
+  /** The table key: the Basic username selecting it, `identity.oidc.provider_name`. */
+  readonly name: string;
+  readonly provider: 'generic' | 'github';
+  /** `identity.oidc.provider_type`: `GitHub Actions` or `Generic OIDC`. */
+  readonly providerType: string;
+  /** Compared exactly with `iss`. */
+  readonly issuer: string;
+  /** undefined = read from `<issuer>/.well-known/openid-configuration`. */
+  readonly jwksUri: string | undefined;
+  readonly jwksRefreshIntervalSecs: number;
+  readonly requiredAudience: string | undefined;
+  readonly clockSkewToleranceSecs: number;
+  readonly allowedAlgorithms: readonly OidcAlgorithm[];
+  /** Claims that must be present and non-null (the github preset's included). */
+  readonly requiredClaims: readonly string[];
+  readonly httpRequestTimeoutSecs: number;
+  readonly jwksRefreshTimeoutSecs: number;
+  /** A file holding a bearer token for the issuer's own origin, re-read per fetch; undefined = none. */
+  readonly bearerTokenFile: string | undefined;
+}
+
+export interface TokenServiceConfig {
+  /** Standard base64 of at least 32 bytes, as configured; a secret, never logged. */
+  readonly secretKey: string;
+  /** From `realm` with userinfo, query and fragment dropped; undefined = derived per request. */
+  readonly realm: { readonly url: string; readonly service: string } | undefined;
+  readonly ttlSecs: number;
 }
 
 export interface BasicIdentityConfig {
@@ -158,10 +197,39 @@ export interface BasicIdentityConfig {
   readonly passwordHash: string;
 }
 
+/** `[auth.webhook.<name>]` (chapter 03 §8.1). */
+export interface AuthorizationWebhookConfig {
+  readonly name: string;
+  /** Absolute http(s) URL, called verbatim (query kept). */
+  readonly url: string;
+  /** Limit on the whole call, from connecting to the response head. */
+  readonly timeoutMs: number;
+  /** Secrets, never logged. */
+  readonly credentials: WebhookCredentials | undefined;
+  /** Both set or both undefined. */
+  readonly clientCertificateBundle: string | undefined;
+  readonly clientPrivateKey: string | undefined;
+  /** Added to the system roots. */
+  readonly serverCaBundle: string | undefined;
+  /** Lower-cased client header names; never `X-Forwarded-*`, `X-Registry-*` or connection headers. */
+  readonly forwardHeaders: readonly string[];
+  /** 0 = decisions are not cached. */
+  readonly cacheTtlSecs: number;
+}
+
+export type WebhookCredentials =
+  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string };
+
+/** `[cache]`: memory per process (the default), or Redis shared by replicas. */
+export type CacheConfig =
+  | { readonly kind: 'memory' }
+  /** `url` is redis://, rediss://, unix:// or redis+unix://, checked at load; it may hold a password. */
+  | { readonly kind: 'redis'; readonly url: string; readonly keyPrefix: string };
+
 /** Sections validated by later work; present only when configured. */
 export interface LaterSections {
   readonly auth: RawTable | undefined;
-  readonly cache: RawTable | undefined;
   readonly eventWebhook: RawTable | undefined;
   readonly observability: RawTable | undefined;
   /** `[global.job_queue]`: present = jobs are drained by `angos worker`. */

@@ -1,6 +1,7 @@
 // Turns the merged TOML document into the typed, frozen Config. Every rule of chapter 02 §3 that
 // needs only the document runs here; checks needing I/O run when components are built.
 import { readAuth } from './auth-section.ts';
+import { readCache } from './cache-section.ts';
 import { readGlobal } from './global-section.ts';
 import { checkJobQueue, readLaterSections } from './later-sections.ts';
 import { checkReferences } from './references.ts';
@@ -10,6 +11,7 @@ import { readBlobStore, readMetadataStore } from './storage-section.ts';
 import { TableReader, type TomlTableValue, type ValidationContext } from './table-reader.ts';
 import type { Config, LaterSections } from './types.ts';
 import { readUi } from './ui-section.ts';
+import { readAuthorizationWebhooks } from './webhook-section.ts';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !Object.isFrozen(value)) {
@@ -31,6 +33,8 @@ export function validateConfig(document: TomlTableValue): Config {
   const repositories = readRepositories(root);
   const ui = readUi(root);
   const auth = readAuth(root);
+  const authorizationWebhooks = readAuthorizationWebhooks(root);
+  const cache = readCache(root);
   const later: LaterSections = { ...readLaterSections(root), jobQueue, retentionPolicy };
   root.finish();
 
@@ -39,5 +43,5 @@ export function validateConfig(document: TomlTableValue): Config {
 
   const warnings = [...context.warnings];
   if (context.unknownKeys.length > 0) warnings.unshift(`Unknown configuration keys ignored: ${context.unknownKeys.join(', ')}`);
-  return deepFreeze({ server, global, blobStore, metadataStore, repositories, ui, auth, later, warnings });
+  return deepFreeze({ server, global, blobStore, metadataStore, repositories, ui, auth, authorizationWebhooks, cache, later, warnings });
 }

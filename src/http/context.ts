@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authentication } from '../auth/authenticate.ts';
 import type { Config } from '../config/types.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -12,6 +13,8 @@ export interface HttpContext {
   config: Config;
   /** Headers every successful response carries (e.g. `OCI-Namespace` after an `ns` rewrite). */
   extraHeaders: Record<string, string>;
+  /** Who is calling and how they proved it. */
+  authentication: Authentication;
   /** Whether the caller may perform `action` on `ns` (policy only; used to pick a mount source). */
   mayPerform(action: Action, ns: Namespace): Promise<boolean>;
 }

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError, UnmatchedError } from '../oci/errors.ts';
 import type { Logger } from '../observability/logging.ts';
+import { BASIC_CHALLENGE } from '../auth/token-service/challenge.ts';
 
-export const BASIC_CHALLENGE = 'Basic realm="Angos", charset="UTF-8"';
-
-/** The one translation of any thrown value into an OCI error response (chapter 01 §12). */
-export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger): void {
+/**
+ * The one translation of any thrown value into an OCI error response (chapter 01 §12). `challenge` is the
+ * request's `WWW-Authenticate` value for a 401 (`authChallenge`).
+ */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger, challenge = BASIC_CHALLENGE): void {
   if (!req.socket || req.socket.destroyed) {
     // The client went away mid-request (aborted upload, closed download): nothing to answer, nothing broken.
     log.debug('client disconnected', { method: req.method, url: req.url, error: describe(err) });
@@ -21,7 +23,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
     return;
   }
   const headers: Record<string, string> = { 'content-type': 'application/json', ...error.headers };
-  if (error.code === 'UNAUTHORIZED' && !headers['www-authenticate']) headers['www-authenticate'] = BASIC_CHALLENGE;
+  if (error.code === 'UNAUTHORIZED' && !headers['www-authenticate']) headers['www-authenticate'] = challenge;
   let body: Buffer;
   try {
     body = Buffer.from(JSON.stringify({ errors: [{ code: error.code, message: error.publicMessage }] }));

@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { authenticate, type AuthMethod } from '../auth/authenticate.ts';
 import { refuseUnverifiedCertificate } from '../auth/mtls.ts';
+import { authorizeByWebhook } from '../auth/webhook/authorize.ts';
+import { authChallenge } from '../auth/token-service/challenge.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Config } from '../config/types.ts';
 import { OciError } from '../oci/errors.ts';
@@ -22,6 +24,7 @@ import { apiVersion, healthz, metrics, readyz } from './handlers/base.ts';
 import { deleteBlob, getBlob } from './handlers/blobs.ts';
 import { listJobs, listNamespaces, listPulls, listRepositories, listRevisions, listUploads, uiConfig, unknownJob } from './handlers/extensions.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listings.ts';
+import { getToken } from './handlers/token.ts';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
 import { cancelUpload, completeUpload, getUpload, mountBlob, patchUpload, startUpload } from './handlers/uploads.ts';
 import { rewriteNamespace } from './namespace-rewrite.ts';
@@ -76,6 +79,7 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
     return;
   }
   tracked.route = route.action;
+  const challenge = authChallenge(config, req, route.action);
   const release = UNCAPPED_ACTIONS.has(route.action) ? undefined : await limit.acquire();
   if (release) res.once('close', release);
   const extraHeaders: Record<string, string> = {};
@@ -88,8 +92,9 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
       }
     }
     // After the `ns` rewrite, so policies see the namespace actually served (chapter 01 §1.1).
-    const { identity, method } = await authenticate(config, req);
-    authorize(config, { identity, request: requestVariables(route) }, method);
+    const authentication = await authenticate(config, req, deps.cache);
+    const { identity, method } = authentication;
+    await authorize(config, deps.cache, req, { identity, request: requestVariables(route) }, method);
     const mountDigest = route.action === 'mount-blob' ? route.mount : undefined;
     const ctx: HttpContext = {
       req,
@@ -97,19 +102,24 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
       registry: deps.registry,
       config,
       extraHeaders,
+      authentication,
       // A mount source is judged as a read of the mounted blob there (chapter 03 §10.2).
-      mayPerform: async (action: Action, ns: Namespace) =>
-        decide(config, { identity, request: requestVariables({ action, ns, digest: mountDigest }) }).allowed,
+      mayPerform: async (action: Action, ns: Namespace) => {
+        const input = { identity, request: requestVariables({ action, ns, digest: mountDigest }) };
+        return decide(config, input).allowed && (await authorizeByWebhook(config, deps.cache, { req, ...input })).allowed;
+      },
     };
     await dispatch(ctx, route);
   } catch (err) {
-    sendError(req, res, err, log);
+    sendError(req, res, err, log, challenge);
   }
 }
 
 /** A denial is a 401 with the challenge for an anonymous caller, 403 for an authenticated one (decision 3). */
-function authorize(config: Config, input: PolicyInput, method: AuthMethod): void {
-  const decision = decide(config, input);
+async function authorize(config: Config, cache: Cache, req: IncomingMessage, input: PolicyInput, method: AuthMethod): Promise<void> {
+  let decision = decide(config, input);
+  // The webhook is asked last, once both policy levels and the pull-through guard allowed (chapter 03 §8.2).
+  if (decision.allowed) decision = await authorizeByWebhook(config, cache, { req, ...input });
   if (decision.allowed) return;
   const { identity } = input;
   // One audit line per denial (chapter 03 §2.7): who was refused and by which scope, never credentials.
@@ -122,6 +132,7 @@ function authorize(config: Config, input: PolicyInput, method: AuthMethod): void
     client_ip: identity.clientIp,
     certificate_cn: identity.certificate.commonNames,
     certificate_o: identity.certificate.organizations,
+    oidc_provider: identity.oidc?.providerName ?? null,
   });
   throw new OciError(isAuthenticated(identity) ? 'DENIED' : 'UNAUTHORIZED', decision.reason);
 }
@@ -137,6 +148,7 @@ function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
     case 'metrics':
       return metrics(ctx);
     case 'get-token':
+      return getToken(ctx);
     case 'ui-asset':
       throw new OciError('NAME_UNKNOWN', 'not available');
     case 'list-catalog':

@@ -32,3 +32,18 @@ export const authAttemptsTotal = new Counter({
   labelNames: ['method', 'result'] as const,
   registers: [metricsRegistry],
 });
+
+export const webhookAuthorizationRequestsTotal = new Counter({
+  name: 'webhook_authorization_requests_total',
+  help: 'Authorization webhook decisions by webhook and result (allow, deny, unavailable, transport_error, cached_allow, cached_deny)',
+  labelNames: ['webhook', 'result'] as const,
+  registers: [metricsRegistry],
+});
+
+export const webhookAuthorizationDurationSeconds = new Histogram({
+  name: 'webhook_authorization_duration_seconds',
+  help: 'Duration of authorization webhook calls (cached decisions excluded), in seconds',
+  labelNames: ['webhook'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [metricsRegistry],
+});

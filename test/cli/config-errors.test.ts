@@ -71,14 +71,14 @@ test('scenario 22 via -c twice: post-merge errors end with the merged files', as
 });
 
 test('scenario 9 and 28: unknown keys load, and are reported in one JSON warn line once logging is up', async () => {
-  const config = `${MINIMAL_CONFIG}[global]\nfrobnicate = 1\n[made_up]\nx = 1\n[auth.oidc.gha]\ndiscovery_url = "https://x"\n`;
+  const config = `${MINIMAL_CONFIG}[global]\nfrobnicate = 1\n[made_up]\nx = 1\n[auth.oidc.gha]\nprovider = "github"\ndiscovery_url = "https://x"\n`;
   await inTempDir({ 'config.toml': config }, async (cwd) => {
     // `scrub` loads the configuration and initialises logging, then stops: nothing is served.
     const result = await runCli(['scrub', '-t'], { cwd });
     assert.doesNotMatch(result.stderr, /Failed to load configuration/);
     const warnings = result.logs.filter((log) => log.level === 'WARN');
     assert.equal(warnings.length, 1, result.stdout);
-    assert.deepEqual(warnings[0]!.fields, { message: 'Unknown configuration keys ignored: global.frobnicate, made_up' });
+    assert.deepEqual(warnings[0]!.fields, { message: 'Unknown configuration keys ignored: global.frobnicate, auth.oidc.gha.discovery_url, made_up' });
     assert.equal(warnings[0]!.target, 'angos::configuration');
     assert.match((warnings[0] as unknown as { timestamp: string }).timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
 
