@@ -1,14 +1,14 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { isImmutableTag } from '../config/repository-lookup.ts';
-import { readFile } from 'node:fs/promises';
-import type { ServerOptions as TlsServerOptions } from 'node:https';
-import type { Config, FsStoreConfig, TlsConfig } from '../config/types.ts';
+import type { Server as HttpsServer, ServerOptions as TlsServerOptions } from 'node:https';
+import type { Config, FsStoreConfig } from '../config/types.ts';
 import { warnUnsupported } from './unsupported.ts';
 import { webhookAgent } from '../auth/webhook/client.ts';
 import { checkBearerTokenFiles } from '../auth/oidc/bearer-token-file.ts';
 import { openCache } from '../cache/open-cache.ts';
 import { createRegistryServer } from '../http/server.ts';
+import { readTlsFiles, reloadTlsOnChange } from '../http/tls.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
@@ -70,6 +70,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     await cache.close();
     return 1;
   }
+  const stopTlsReload = config.server.tls ? reloadTlsOnChange(server as HttpsServer, config.server.tls) : () => {};
   const actual = (server.address() as AddressInfo).port;
   log.info(`Listening on ${bindAddress}:${actual} (${tls ? 'mTLS' : 'non-TLS'})`, {
     blob_store: describeStore(config.blobStore),
@@ -85,6 +86,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
   process.once('SIGINT', hurry);
   process.once('SIGTERM', hurry);
   log.info(`Received ${signal}, draining in-flight requests`);
+  stopTlsReload();
   server.close();
   server.closeIdleConnections();
   const drained = await Promise.race([
@@ -98,17 +100,6 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
   await cache.close();
   log.info('Server stopped');
   return 0;
-}
-
-/** `[server.tls]`: the certificate chain and key, and the client CA bundle for mTLS. */
-async function readTlsFiles(tls: TlsConfig): Promise<TlsServerOptions> {
-  const [cert, key, ca] = await Promise.all([
-    readFile(tls.serverCertificateBundle),
-    readFile(tls.serverPrivateKey),
-    tls.clientCaBundle === undefined ? undefined : readFile(tls.clientCaBundle),
-  ]);
-  if (!ca) return { cert, key };
-  return { cert, key, ca, requestCert: true, rejectUnauthorized: tls.clientAuth === 'required' };
 }
 
 function openStore(store: Config['blobStore'], key: string): ObjectStore {
