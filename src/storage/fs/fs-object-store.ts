@@ -27,8 +27,8 @@ import {
 import { hasCode, isAbsent, orNotFound } from './errno.ts';
 import { keyPath, normalizePrefix, tempName } from './key-path.ts';
 import { childrenOf, keysUnder } from './listing.ts';
+import { collectPage, pageLimit } from '../paging.ts';
 
-const DEFAULT_LIST_LIMIT = 1000;
 /** Blob reads in 1 MiB chunks: far fewer syscalls and socket writes per byte than the 64 KiB default. */
 const READ_CHUNK = 1 << 20;
 
@@ -137,15 +137,7 @@ export class FsObjectStore implements ObjectStore {
     const dir = normalized === '' ? this.rootDir : this.pathOf(normalized);
     const keyPrefix = normalized === '' ? '' : `${normalized}/`;
     const startAfter = options.startAfter === undefined ? undefined : Buffer.from(options.startAfter);
-    // One key beyond the page tells whether another page exists, so the last page carries no `next`.
-    const keys: string[] = [];
-    for await (const key of keysUnder(dir, keyPrefix, startAfter)) {
-      keys.push(key);
-      if (keys.length > limit) break;
-    }
-    if (keys.length <= limit) return { keys };
-    keys.length = limit;
-    return { keys, next: keys[limit - 1]! };
+    return collectPage(keysUnder(dir, keyPrefix, startAfter), limit);
   }
 
   async listChildren(prefix: string, options: ListOptions = {}): Promise<ChildrenPage> {
@@ -267,11 +259,6 @@ export class FsObjectStore implements ObjectStore {
   }
 }
 
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIST_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
-  return limit;
-}
 
 async function isDirectory(path: string): Promise<boolean> {
   try {

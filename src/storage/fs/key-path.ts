@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { keyProblem as commonKeyProblem } from '../key-check.ts';
 
 /**
  * Temp files live beside their target (so `rename`/`link` stay on one filesystem) under a name no key can take:
@@ -26,14 +27,9 @@ export function assertKey(key: string): void {
 }
 
 function keyProblem(key: string): string | undefined {
-  if (key === '') return 'empty';
-  if (key.includes('\0')) return 'contains NUL';
-  if (key.startsWith('/')) return 'starts with /';
-  for (const component of key.split('/')) {
-    if (component === '') return 'empty path component';
-    if (component === '..' || component === '.') return `path component ${component}`;
-    if (isHiddenName(component)) return 'path component starts with . (reserved for temp files)';
-  }
+  const common = commonKeyProblem(key);
+  if (common !== undefined) return common;
+  if (key.split('/').some(isHiddenName)) return 'path component starts with . (reserved for temp files)';
   return undefined;
 }
 

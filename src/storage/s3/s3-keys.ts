@@ -1,3 +1,4 @@
+import { keyProblem } from '../key-check.ts';
 /**
  * Maps store keys to bucket keys under the configured `key_prefix` (§1.4: `<prefix>/<key>`, trailing `/` trimmed),
  * so two deployments sharing a bucket under different prefixes never see each other's keys.
@@ -42,15 +43,4 @@ export class S3Keys {
     const slash = full.lastIndexOf('/');
     return `${slash === -1 ? '' : full.slice(0, slash + 1)}staged/`;
   }
-}
-
-function keyProblem(key: string): string | undefined {
-  if (key === '') return 'empty';
-  if (key.includes('\0')) return 'contains NUL';
-  if (key.startsWith('/')) return 'starts with /';
-  for (const component of key.split('/')) {
-    if (component === '') return 'empty path component';
-    if (component === '..' || component === '.') return `path component ${component}`;
-  }
-  return undefined;
 }

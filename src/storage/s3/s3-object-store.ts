@@ -19,6 +19,7 @@ import { bucketKeys, childrenAfter } from './s3-listing.ts';
 import { copySource, MultipartUploads } from './s3-multipart.ts';
 import { guardStalls } from './stall-guard.ts';
 import { checkPartSize, S3_DEFAULTS, type S3StoreOptions } from './s3-options.ts';
+import { collectPage, pageLimit } from '../paging.ts';
 
 export interface MultipartUpload {
   key: string;
@@ -28,7 +29,6 @@ export interface MultipartUpload {
 
 const log = logger('angos::storage::s3');
 
-const DEFAULT_LIST_LIMIT = 1000;
 const DELETE_BATCH = 1000;
 
 /**
@@ -136,15 +136,8 @@ export class S3ObjectStore implements ObjectStore {
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const limit = pageLimit(options.limit);
     const startAfter = options.startAfter === undefined || options.startAfter === '' ? undefined : this.#keys.position(options.startAfter);
-    // One key beyond the page tells whether another exists, so the last page carries no `next`.
-    const keys: string[] = [];
-    for await (const bucketKey of bucketKeys(this.#gateway, this.bucket, this.#keys.under(prefix), startAfter)) {
-      keys.push(this.#keys.strip(bucketKey));
-      if (keys.length > limit) break;
-    }
-    if (keys.length <= limit) return { keys };
-    keys.length = limit;
-    return { keys, next: keys[limit - 1]! };
+    const keys = this.#storeKeys(bucketKeys(this.#gateway, this.bucket, this.#keys.under(prefix), startAfter));
+    return collectPage(keys, limit);
   }
 
   async listChildren(prefix: string, options: ListOptions = {}): Promise<ChildrenPage> {
@@ -267,13 +260,12 @@ export class S3ObjectStore implements ObjectStore {
     return this.#gateway.client;
   }
 
+  async *#storeKeys(bucketKeyStream: AsyncIterable<string>): AsyncIterable<string> {
+    for await (const bucketKey of bucketKeyStream) yield this.#keys.strip(bucketKey);
+  }
+
   #send<T>(call: Call<T>): Promise<T> {
     return this.#gateway.send(call);
   }
 }
 
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIST_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
-  return limit;
-}
