@@ -14,7 +14,8 @@ import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
-import { openFsStore } from '../storage/open-store.ts';
+import { openFsStore, openS3Store } from '../storage/open-store.ts';
+import { parseS3Options, S3_DEFAULTS } from '../storage/s3/s3-options.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 const log = logger('angos::command::server');
@@ -23,9 +24,11 @@ const log = logger('angos::command::server');
 export async function runServer(config: Config, _configPaths: string[]): Promise<number> {
   let blobStore: ObjectStore;
   let metaStore: ObjectStore;
+  let presignTtlSecs: number = S3_DEFAULTS.presignTtlSecs;
   try {
-    blobStore = openStore(config.blobStore, 'blob_store');
-    metaStore = openStore(config.metadataStore, 'metadata_store');
+    blobStore = await openStore(config.blobStore, 'blob_store');
+    metaStore = await openStore(config.metadataStore, 'metadata_store');
+    if (config.blobStore.kind === 's3') presignTtlSecs = parseS3Options(config.blobStore.settings).presignTtlSecs ?? presignTtlSecs;
   } catch (err) {
     log.error(`Server error: ${(err as Error).message}`);
     return 1;
@@ -35,6 +38,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     maxBlobSize: config.global.maxBlobSize,
     allowMissingManifestReferences: config.global.allowMissingManifestReferences,
     isImmutable: (ns: Namespace, tag: Tag) => isImmutableTag(config, ns, tag),
+    presignTtlSecs,
   });
   const registry = new Registry(blobStore, metaStore, settings);
   let tls: TlsServerOptions | undefined;
@@ -102,9 +106,9 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
   return 0;
 }
 
-function openStore(store: Config['blobStore'], key: string): ObjectStore {
-  if (store.kind !== 'fs') throw new Error(`[${key}.s3] is not supported by this version yet; use [${key}.fs]`);
-  return openFsStore(store.rootDir, store.syncToDisk);
+function openStore(store: Config['blobStore'], key: string): Promise<ObjectStore> {
+  if (store.kind === 'fs') return Promise.resolve(openFsStore(store.rootDir, store.syncToDisk));
+  return openS3Store(store.settings, `${key}.s3`);
 }
 
 function describeStore(store: Config['blobStore']): string {

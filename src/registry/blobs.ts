@@ -13,11 +13,13 @@ export class Blobs {
   private readonly blobs: ObjectStore;
   private readonly meta: ObjectStore;
   private readonly access: Access;
+  private readonly presignTtlSecs: () => number;
 
-  constructor(blobs: ObjectStore, meta: ObjectStore, access: Access) {
+  constructor(blobs: ObjectStore, meta: ObjectStore, access: Access, presignTtlSecs: () => number) {
     this.blobs = blobs;
     this.meta = meta;
     this.access = access;
+    this.presignTtlSecs = presignTtlSecs;
   }
 
   /** Size of a blob the namespace may read, else `BLOB_UNKNOWN`. */
@@ -41,9 +43,14 @@ export class Blobs {
     }
   }
 
-  /** A presigned URL for the bytes, when the store can presign. */
-  presign(digest: Digest, ttlSeconds: number, contentType?: string): Promise<string | undefined> {
-    return this.blobs.presign(blobKeys.data(digest), ttlSeconds, contentType);
+  /** Whether `presign` can answer with a URL (object storage). */
+  get canPresign(): boolean {
+    return this.blobs.canPresign;
+  }
+
+  /** A presigned URL for the bytes (a blob's or a manifest's), when the store can presign; `contentType` is what the URL will answer with. */
+  presign(digest: Digest, contentType?: string): Promise<string | undefined> {
+    return this.blobs.presign(blobKeys.data(digest), this.presignTtlSecs(), contentType);
   }
 
   /**

@@ -19,6 +19,7 @@ export async function openTestRegistry(): Promise<{ registry: Registry; cleanup:
     maxBlobSize: 1 << 20,
     allowMissingManifestReferences: true,
     isImmutable: () => false,
+    presignTtlSecs: 1800,
   }));
   return { registry, cleanup: () => rm(rootDir, { recursive: true, force: true }) };
 }

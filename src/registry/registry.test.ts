@@ -28,6 +28,7 @@ function settings(overrides: Partial<RegistrySettings> = {}): () => RegistrySett
     maxBlobSize: 1 << 30,
     allowMissingManifestReferences: true,
     isImmutable: () => false,
+    presignTtlSecs: 1800,
     ...overrides,
   });
 }

@@ -31,7 +31,7 @@ export class Registry {
     const revisions = new Revisions(metaStore);
     const access = new Access(metaStore, tags, revisions);
     this.meta = metaStore;
-    this.blobs = new Blobs(blobStore, metaStore, access);
+    this.blobs = new Blobs(blobStore, metaStore, access, () => settings().presignTtlSecs);
     this.uploads = new Uploads(blobStore, metaStore, access, () => settings().maxBlobSize);
     this.manifests = new Manifests(blobStore, metaStore, tags, revisions, access, settings);
     this.referrers = new Referrers(metaStore, tags, this.manifests);

@@ -8,4 +8,6 @@ export interface RegistrySettings {
   allowMissingManifestReferences: boolean;
   /** Immutable-tag rule (decision 2): the tag is write-once in this namespace. */
   isImmutable(ns: Namespace, tag: Tag): boolean;
+  /** Lifetime of presigned redirect URLs (object storage only). */
+  presignTtlSecs: number;
 }

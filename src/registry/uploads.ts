@@ -9,7 +9,7 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { Access } from './access.ts';
 import { awaitNoReclamation } from './gc-fence.ts';
 import { feedFrom } from './borrowed-source.ts';
-import { hashingLimiter, RunningHash } from './hashing.ts';
+import { ExportableHash, hashingLimiter, RunningHash, type StreamHash } from './hashing.ts';
 import { exists, readJson } from './json-record.ts';
 import { blobKeys, uploadKeys } from './keys.ts';
 import { logger } from '../observability/logging.ts';
@@ -23,6 +23,9 @@ interface SessionState {
   committed_offset: number;
   /** Set when the session was bound to one algorithm (`digest-algorithm` or a chunked `?digest=` POST). */
   algorithm?: DigestAlgorithm;
+  /** Saved hash states (base64) at `hash_offset`, kept only where stored bytes cannot be re-read (S3). */
+  hash_state?: Partial<Record<DigestAlgorithm, string>>;
+  hash_offset?: number;
 }
 
 /** A chunk as the client framed it: declared window and length, either optional. */
@@ -40,15 +43,18 @@ export interface UploadStatus {
 
 /**
  * Upload sessions (chapter 01 §5, chapter 04 §2.1). The bytes and the state live in the blob store; the running
- * hash lives in memory of the process that last appended, and any other process re-hashes the stored bytes.
+ * hash lives in memory of the process that last appended. Any other process re-hashes the stored bytes, or, on a
+ * store whose partial uploads cannot be read back (S3), restores the hash state saved with the session.
  */
 export class Uploads {
   private readonly blobs: ObjectStore;
   private readonly meta: ObjectStore;
   private readonly access: Access;
   private readonly maxBlobSize: () => number;
-  /** Running hash per session, valid while its offset equals the stored size. */
-  private readonly live = new Map<SessionId, RunningHash>();
+  /** Running hashes per session, valid while their offset equals the stored size. */
+  private readonly live = new Map<SessionId, StreamHash[]>();
+  /** Whether hash states must be saved with the session because the stored bytes cannot be re-read. */
+  private readonly saveHashState: boolean;
   /** Per-session queue so two requests of one session in this process never interleave their appends. */
   private readonly queues = new Map<SessionId, Promise<unknown>>();
 
@@ -57,6 +63,7 @@ export class Uploads {
     this.meta = meta;
     this.access = access;
     this.maxBlobSize = maxBlobSize;
+    this.saveHashState = !blobs.partialUploadsReadable;
   }
 
   async start(ns: Namespace, algorithm?: DigestAlgorithm): Promise<SessionId> {
@@ -78,8 +85,13 @@ export class Uploads {
   append(ns: Namespace, id: SessionId, chunk: Chunk): Promise<number> {
     return this.serialized(id, async () => {
       const state = await this.requireState(ns, id);
-      const size = await this.appendChunk(ns, id, state, chunk);
-      await this.writeState(ns, id, { ...state, committed_offset: size, last_activity: new Date().toISOString() });
+      const { size, hashes } = await this.appendChunk(ns, id, state, chunk);
+      const next: SessionState = { ...state, committed_offset: size, last_activity: new Date().toISOString() };
+      if (this.saveHashState && hashes) {
+        next.hash_state = Object.fromEntries(hashes.map((hash) => [hash.algorithm, (hash as ExportableHash).save()]));
+        next.hash_offset = size;
+      }
+      await this.writeState(ns, id, next);
       return size;
     });
   }
@@ -99,12 +111,12 @@ export class Uploads {
         return;
       }
       if (!state) throw new OciError('BLOB_UPLOAD_UNKNOWN', 'upload session not found');
-      const size = await this.appendChunk(ns, id, state, chunk);
+      const { size, hashes } = await this.appendChunk(ns, id, state, chunk);
       if (state.algorithm && state.algorithm !== digestAlgorithm(digest)) {
         await this.discard(ns, id);
         throw new OciError('DIGEST_INVALID', `session is bound to ${state.algorithm}`);
       }
-      const actual = await this.hashAt(ns, id, digestAlgorithm(digest), size);
+      const actual = await this.digestAt(ns, id, state, digestAlgorithm(digest), size, hashes);
       if (actual !== digest) {
         await this.discard(ns, id);
         throw new OciError('DIGEST_INVALID', `content digest ${actual} does not match ${digest}`);
@@ -128,7 +140,7 @@ export class Uploads {
     await this.blobs.createUpload(dataKey);
     try {
       const hash = new RunningHash(digestAlgorithm(digest));
-      const written = await this.write(dataKey, body, hash, limit);
+      const written = await this.write(dataKey, body, [hash], limit);
       if (written !== length) throw new OciError('SIZE_INVALID', `received ${written} bytes, declared ${length}`);
       if (hash.digest() !== digest) throw new OciError('DIGEST_INVALID', `content does not match ${digest}`);
       await this.promote(ns, id, digest);
@@ -143,7 +155,8 @@ export class Uploads {
     await this.serialized(id, () => this.discard(ns, id));
   }
 
-  private async appendChunk(ns: Namespace, id: SessionId, state: SessionState, chunk: Chunk): Promise<number> {
+  /** Appends a chunk; `hashes` are the session's running hashes at the new size (undefined when no body came). */
+  private async appendChunk(ns: Namespace, id: SessionId, state: SessionState, chunk: Chunk): Promise<{ size: number; hashes?: StreamHash[] }> {
     const dataKey = uploadKeys.data(ns, id);
     const committed = await this.blobs.uploadSize(dataKey);
     const limit = this.maxBlobSize();
@@ -153,18 +166,18 @@ export class Uploads {
       if (err instanceof OciError && err.code === 'BLOB_UPLOAD_INVALID') await this.discard(ns, id);
       throw err;
     }
-    if (!chunk.body) return committed;
-    const hash = await this.liveHash(ns, id, state.algorithm ?? 'sha256', committed);
+    if (!chunk.body) return { size: committed };
+    const hashes = await this.liveHashes(ns, id, state, committed);
     let written: number;
     try {
-      written = await this.write(dataKey, chunk.body, hash, limit - committed);
+      written = await this.write(dataKey, chunk.body, hashes, limit - committed);
     } catch (err) {
       this.live.delete(id);
       if (err instanceof OciError && err.code === 'BLOB_UPLOAD_INVALID') await this.discard(ns, id);
       throw err;
     }
     const size = committed + written;
-    if (hash.offset === size) this.live.set(id, hash);
+    if (hashes.every((hash) => hash.offset === size)) this.live.set(id, hashes);
     else this.live.delete(id);
     const declared = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.length;
     if (declared !== undefined && written !== declared) {
@@ -175,13 +188,13 @@ export class Uploads {
       }
       throw new OciError('SIZE_INVALID', `received ${written} bytes, declared ${declared}`);
     }
-    return size;
+    return { size, hashes };
   }
 
   /** Streams `body` into an upload object through the hash, resolving with the bytes appended. */
-  private async write(dataKey: string, body: Readable | undefined, hash: RunningHash, allowance: number): Promise<number> {
+  private async write(dataKey: string, body: Readable | undefined, hashes: StreamHash[], allowance: number): Promise<number> {
     if (!body) return 0;
-    const limiter = hashingLimiter(hash, allowance);
+    const limiter = hashingLimiter(hashes, allowance);
     const source = new PassThrough({ highWaterMark: 1 << 20 });
     feedFrom(body, limiter);
     const feeding = pipeline(limiter, source);
@@ -197,7 +210,7 @@ export class Uploads {
   private async verifyBody(digest: Digest, chunk: Chunk): Promise<void> {
     const hash = new RunningHash(digestAlgorithm(digest));
     if (chunk.body) {
-      const limiter = hashingLimiter(hash, this.maxBlobSize());
+      const limiter = hashingLimiter([hash], this.maxBlobSize());
       feedFrom(chunk.body, limiter);
       await pipeline(limiter, drain());
     }
@@ -208,22 +221,50 @@ export class Uploads {
     if (hash.digest() !== digest) throw new OciError('DIGEST_INVALID', `content does not match ${digest}`);
   }
 
-  /** The running hash at `offset`: this process's own when it is current, else rebuilt from the stored bytes. */
-  private async liveHash(ns: Namespace, id: SessionId, algorithm: DigestAlgorithm, offset: number): Promise<RunningHash> {
+  /**
+   * The session's running hashes at `offset`: this process's own when current; else restored from the saved state
+   * (S3), or rebuilt from the stored bytes. Unbound sessions hash SHA-256 as they go; where state must be saved,
+   * SHA-512 too, since a later process could not compute it from the bytes.
+   */
+  private async liveHashes(ns: Namespace, id: SessionId, state: SessionState, offset: number): Promise<StreamHash[]> {
+    const algorithms: DigestAlgorithm[] = state.algorithm ? [state.algorithm] : this.saveHashState ? ['sha256', 'sha512'] : ['sha256'];
     const current = this.live.get(id);
     this.live.delete(id);
-    if (current && current.algorithm === algorithm && current.offset === offset) return current;
+    if (current && current.every((hash) => hash.offset === offset)) return current;
+    if (!this.saveHashState) return [await this.rehash(ns, id, algorithms[0]!, offset)];
+    if (offset === 0) return Promise.all(algorithms.map((algorithm) => ExportableHash.create(algorithm)));
+    const saved = state.hash_state;
+    if (state.hash_offset !== offset || !saved || algorithms.some((algorithm) => saved[algorithm] === undefined)) {
+      // Bytes were committed but the process died before saving their hash: the session cannot be finished.
+      await this.discard(ns, id);
+      throw new OciError('BLOB_UPLOAD_UNKNOWN', 'upload session state was lost; start the upload again');
+    }
+    return Promise.all(algorithms.map((algorithm) => ExportableHash.create(algorithm, { state: saved[algorithm]!, offset })));
+  }
+
+  /** The digest of the first `size` bytes under `algorithm`. */
+  private async digestAt(
+    ns: Namespace,
+    id: SessionId,
+    state: SessionState,
+    algorithm: DigestAlgorithm,
+    size: number,
+    hashes: StreamHash[] | undefined,
+  ): Promise<Digest> {
+    const running = hashes ?? (await this.liveHashes(ns, id, state, size));
+    const found = running.find((hash) => hash.algorithm === algorithm && hash.offset === size);
+    if (found) return found.digest();
+    return (await this.rehash(ns, id, algorithm, size)).digest();
+  }
+
+  /** Hashes the first `offset` stored bytes of the session. */
+  private async rehash(ns: Namespace, id: SessionId, algorithm: DigestAlgorithm, offset: number): Promise<RunningHash> {
     const hash = new RunningHash(algorithm);
     if (offset > 0) {
       const stored = await this.blobs.getStream(uploadKeys.data(ns, id), { start: 0, end: offset - 1 });
-      await pipeline(stored, hashingLimiter(hash, offset), drain());
+      await pipeline(stored, hashingLimiter([hash], offset), drain());
     }
     return hash;
-  }
-
-  private async hashAt(ns: Namespace, id: SessionId, algorithm: DigestAlgorithm, size: number): Promise<Digest> {
-    const hash = await this.liveHash(ns, id, algorithm, size);
-    return hash.digest();
   }
 
   /** Moves verified bytes to their content address (unless already there) and grants ownership. */

@@ -41,6 +41,8 @@ export interface ObjectStore {
   /** Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. */
   move(from: string, to: string): Promise<void>;
 
+  /** Whether an upload's bytes can be read back (`getStream`) before it is completed: fs yes, S3 multipart no. */
+  readonly partialUploadsReadable: boolean;
   /** Upload primitive: append-only object built across calls, possibly from several processes. */
   createUpload(key: string): Promise<void>;
   /**
@@ -56,6 +58,8 @@ export interface ObjectStore {
   /** Discards the upload's bytes; idempotent. */
   abortUpload(key: string): Promise<void>;
 
+  /** Whether `presign` can return URLs (object storage); callers skip redirect work when it cannot. */
+  readonly canPresign: boolean;
   /** A presigned GET URL, or undefined when the backend cannot presign (fs never can). */
   presign(key: string, ttlSeconds: number, responseContentType?: string): Promise<string | undefined>;
 }

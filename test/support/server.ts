@@ -32,6 +32,8 @@ export interface StartOptions {
   extraToml?: string;
   /** Reuse a storage root (two servers on one root, or a restart). A fresh temp dir otherwise. */
   rootDir?: string;
+  /** TOML of the storage sections, replacing the default `[blob_store.fs]` under `rootDir` (e.g. S3 on s3rver). */
+  storageToml?: string;
   env?: Record<string, string>;
 }
 
@@ -41,12 +43,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const rootDir = options.rootDir ?? join(workDir, 'data');
   const configPath = join(workDir, 'config.toml');
   const extraToml = options.extraToml ?? '';
+  const storage = options.storageToml ?? `[blob_store.fs]\nroot_dir = ${JSON.stringify(rootDir)}`;
   // Without an access policy the registry denies everything (fail closed); tests default to allow-all unless
   // they configure a policy themselves.
   const policy = extraToml.includes('access_policy]') ? '' : '[global.access_policy]\ndefault = "allow"\n';
   await writeFile(
     configPath,
-    `[server]\nbind_address = "127.0.0.1"\nport = 0\n\n[blob_store.fs]\nroot_dir = ${JSON.stringify(rootDir)}\n\n${extraToml}\n${policy}`,
+    `[server]\nbind_address = "127.0.0.1"\nport = 0\n\n${storage}\n\n${extraToml}\n${policy}`,
   );
   const child = spawn(nodeBin, [cliMain, '-c', configPath, 'server'], {
     cwd: workDir,

@@ -10,7 +10,20 @@ export interface FetchedJson {
   readonly value: unknown;
 }
 
-export async function fetchJson(url: string, timeoutSecs: number, authorization?: string): Promise<FetchedJson> {
+// A burst of requests arriving while the cache is cold (a client pushing layers in parallel) shares one fetch.
+const inFlight = new Map<string, Promise<FetchedJson>>();
+
+export function fetchJson(url: string, timeoutSecs: number, authorization?: string): Promise<FetchedJson> {
+  const key = `${url}\n${authorization ?? ''}`;
+  let pending = inFlight.get(key);
+  if (pending === undefined) {
+    pending = fetchOnce(url, timeoutSecs, authorization).finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
+}
+
+async function fetchOnce(url: string, timeoutSecs: number, authorization: string | undefined): Promise<FetchedJson> {
   let text: string;
   try {
     const headers: Record<string, string> = { accept: ACCEPT };

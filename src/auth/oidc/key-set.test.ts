@@ -124,3 +124,13 @@ test('a discovery document naming another issuer is a refusal, not an outage', a
     return error instanceof TokenRejected && /another issuer/.test(error.message);
   });
 });
+
+test('concurrent lookups on a cold cache share one fetch', async () => {
+  serveKeys(rsa('k1'));
+  const cache = new MemoryCache();
+  const before = fetches();
+  const target = provider({ jwksUri: `${base}/keys` });
+  const found = await Promise.all([1, 2, 3, 4].map(() => findSigningKey(target, 'k1', cache)));
+  assert.equal(found.length, 4);
+  assert.equal(fetches(), before + 1);
+});

@@ -18,8 +18,8 @@ export async function getBlob(ctx: HttpContext, ns: Namespace, digest: Digest): 
   }
   const requested = parseRangeHeader(req.headers.range);
   const span = resolveRange(requested, size);
-  if (!requested && config.global.enableBlobRedirect && !redirectSuppressed(req)) {
-    const location = await registry.blobs.presign(digest, 1800);
+  if (!requested && registry.blobs.canPresign && config.global.enableBlobRedirect && !redirectSuppressed(req)) {
+    const location = await registry.blobs.presign(digest);
     if (location) {
       sendEmpty(res, 307, { ...headers, location });
       return;

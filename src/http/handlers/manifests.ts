@@ -1,11 +1,13 @@
 import type { IncomingMessage } from 'node:http';
+import { isImmutableTag, owningRepository } from '../../config/repository-lookup.ts';
+import type { Config } from '../../config/types.ts';
 import { OciError } from '../../oci/errors.ts';
 import { mediaTypeOfContentType } from '../../oci/media-type.ts';
 import type { Namespace } from '../../oci/name.ts';
 import { referenceString, type Reference } from '../../oci/reference.ts';
 import type { Tag } from '../../oci/tag.ts';
 import type { HttpContext } from '../context.ts';
-import { sourceTimestamp } from '../headers.ts';
+import { redirectSuppressed, sourceTimestamp } from '../headers.ts';
 import { sendBytes, sendEmpty } from '../respond.ts';
 
 /** GET/HEAD a manifest: stored bytes and media type, whatever the `Accept` (chapter 01 §6.1). */
@@ -17,8 +19,26 @@ export async function getManifest(ctx: HttpContext, ns: Namespace, reference: Re
     res.end();
     return;
   }
+  if (registry.blobs.canPresign && ctx.config.global.enableManifestRedirect && !redirectSuppressed(req) && isAuthoritative(ctx.config, ns, reference)) {
+    const stored = await registry.manifests.stat(ns, reference);
+    const location = await registry.blobs.presign(stored.digest, stored.mediaType);
+    if (location) {
+      sendEmpty(res, 307, { ...ctx.extraHeaders, location, 'docker-content-digest': stored.digest, 'content-type': stored.mediaType });
+      return;
+    }
+  }
   const stored = await registry.manifests.read(ns, reference);
   sendBytes(req, res, 200, stored.body, { ...ctx.extraHeaders, 'docker-content-digest': stored.digest, 'content-type': stored.mediaType });
+}
+
+/**
+ * A reference whose target cannot change behind the registry's back may be redirected (chapter 01 §6.1): anything
+ * outside a pull-through repository, a digest, or an immutable tag.
+ */
+function isAuthoritative(config: Config, ns: Namespace, reference: Reference): boolean {
+  if (reference.kind === 'digest') return true;
+  const repo = owningRepository(config, ns);
+  return !repo || repo.upstreams.length === 0 || isImmutableTag(config, ns, reference.tag);
 }
 
 /** PUT a manifest (chapter 01 §6.2). */

@@ -238,6 +238,9 @@ export class FsObjectStore implements ObjectStore {
     await this.delete(key);
   }
 
+  readonly canPresign = false;
+  readonly partialUploadsReadable = true;
+
   async presign(): Promise<string | undefined> {
     return undefined;
   }

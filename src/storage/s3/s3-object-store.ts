@@ -39,6 +39,8 @@ const DELETE_BATCH = 1000;
 export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly presignTtlSecs: number;
+  readonly canPresign = true;
+  readonly partialUploadsReadable = false;
   readonly #gateway: S3Gateway;
   readonly #keys: S3Keys;
   readonly #uploads: MultipartUploads;
