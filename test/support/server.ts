@@ -3,6 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createHash } from 'node:crypto';
+import { parse, stringify } from 'smol-toml';
+import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** The Node 24 that `npm ci` installs; tests never use the machine's older node. */
@@ -37,19 +40,56 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
+let s3: Promise<S3rverFixture> | undefined;
+
+/**
+ * Filesystem storage under `rootDir`, or with `ANGOS_TEST_STORAGE=s3` both stores on one s3rver per test
+ * process, under a key prefix derived from `rootDir` (servers sharing a root share the prefix). Redirects are
+ * off there unless a test turns them on, so the suite's inline-body assertions hold on both backends.
+ */
+async function defaultStorageToml(rootDir: string): Promise<string> {
+  if (process.env.ANGOS_TEST_STORAGE !== 's3') return `[blob_store.fs]\nroot_dir = ${JSON.stringify(rootDir)}`;
+  s3 ??= S3rverFixture.start().then((fixture) => {
+    fixture.unref();
+    return fixture;
+  });
+  const fixture = await s3;
+  const prefix = createHash('sha256').update(rootDir).digest('hex').slice(0, 16);
+  return [
+    '[blob_store.s3]',
+    `endpoint = ${JSON.stringify(fixture.endpoint)}`,
+    `bucket = ${JSON.stringify(fixture.bucket)}`,
+    'region = "us-east-1"',
+    'access_key_id = "S3RVER"',
+    'secret_key = "S3RVER"',
+    `key_prefix = "${prefix}"`,
+    'multipart_part_size = "5MiB"',
+  ].join('\n');
+}
+
+/** The test's TOML with blob and manifest redirects off unless it sets them itself. */
+function withoutRedirects(toml: string): string {
+  const document = parse(toml) as { global?: Record<string, unknown> } & Record<string, unknown>;
+  const global = (document.global ??= {});
+  global.enable_blob_redirect ??= false;
+  global.enable_manifest_redirect ??= false;
+  return stringify(document);
+}
+
 /** Starts `angos server` as a real child process on a free loopback port and waits for its listening line. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const workDir = await mkdtemp(join(tmpdir(), 'angos-test-'));
   const rootDir = options.rootDir ?? join(workDir, 'data');
   const configPath = join(workDir, 'config.toml');
   const extraToml = options.extraToml ?? '';
-  const storage = options.storageToml ?? `[blob_store.fs]\nroot_dir = ${JSON.stringify(rootDir)}`;
+  const storage = options.storageToml ?? (await defaultStorageToml(rootDir));
   // Without an access policy the registry denies everything (fail closed); tests default to allow-all unless
   // they configure a policy themselves.
   const policy = extraToml.includes('access_policy]') ? '' : '[global.access_policy]\ndefault = "allow"\n';
+  const settings = process.env.ANGOS_TEST_STORAGE === 's3' && options.storageToml === undefined ? withoutRedirects(`${extraToml}\n${policy}`) : `${extraToml}\n${policy}`;
   await writeFile(
     configPath,
-    `[server]\nbind_address = "127.0.0.1"\nport = 0\n\n${storage}\n\n${extraToml}\n${policy}`,
+    `[server]\nbind_address = "127.0.0.1"\nport = 0\n\n${storage}\n\n${settings}`,
   );
   const child = spawn(nodeBin, [cliMain, '-c', configPath, 'server'], {
     cwd: workDir,

@@ -88,6 +88,11 @@ export class S3rverFixture {
     };
   }
 
+  /** Lets the process exit while the server still listens (a fixture shared by a whole test file). */
+  unref(): void {
+    this.#server?.unref();
+  }
+
   /** Stops answering (a real outage: connections are refused), keeping the data and the port for `resume`. */
   async stop(): Promise<void> {
     const server = this.#server;
