@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError, UnmatchedError } from '../oci/errors.ts';
+import { StorageUnavailableError } from '../storage/object-store.ts';
 import type { Logger } from '../observability/logging.ts';
 import { BASIC_CHALLENGE } from '../auth/token-service/challenge.ts';
 
@@ -42,6 +43,9 @@ function toOciError(req: IncomingMessage, err: unknown): OciError {
     return req.method === 'GET' || req.method === 'HEAD'
       ? new OciError('NAME_UNKNOWN', 'no such route or invalid name')
       : new OciError('UNSUPPORTED', 'unsupported request');
+  }
+  if (err instanceof StorageUnavailableError) {
+    return new OciError('INTERNAL_ERROR', undefined, { status: 503, headers: { 'retry-after': String(err.retryAfterSecs) } });
   }
   return new OciError('INTERNAL_ERROR');
 }

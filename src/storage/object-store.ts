@@ -99,7 +99,20 @@ export interface ChildrenPage {
   next?: string;
 }
 
-/** The requested key does not exist. The only error the registry layer interprets; anything else is a storage fault. */
+/**
+ * The backend is known to be down and refuses calls without trying (an open circuit breaker). The HTTP layer
+ * answers 503 with `Retry-After` instead of a 500, so clients back off rather than pile up.
+ */
+export class StorageUnavailableError extends Error {
+  readonly retryAfterSecs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.name = 'StorageUnavailableError';
+    this.retryAfterSecs = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  }
+}
+
+/** The requested key does not exist. Besides `StorageUnavailableError`, the only error the registry layer interprets; anything else is a storage fault. */
 export class NotFoundError extends Error {
   readonly key: string;
   constructor(key: string) {

@@ -103,3 +103,50 @@ describe('S3 storage', () => {
     assert.deepEqual(JSON.parse(tags.body.toString()), { name: 's3/tags', tags: ['latest'] });
   });
 });
+
+describe('S3 outage', () => {
+  let fixture: S3rverFixture;
+  let srv: RunningServer;
+
+  before(async () => {
+    fixture = await S3rverFixture.start();
+    const breaker = ['max_attempts = 1', 'operation_attempt_timeout_secs = 2', 'circuit_breaker_threshold = 2', 'circuit_breaker_cooldown_secs = 1'];
+    const toml = s3Toml(fixture);
+    srv = await startServer({
+      storageToml: `${toml}\n${breaker.join('\n')}\n\n${toml.replace('[blob_store.s3]', '[metadata_store.s3]')}\n${breaker.join('\n')}`,
+    });
+  });
+  after(async () => {
+    await srv?.stop();
+    await fixture?.close();
+  });
+
+  it('answers 503 with Retry-After once the breaker opens, reports not ready, and recovers with nothing lost', async () => {
+    const blob = content(randomBytes(4096));
+    await pushBlob(srv.url, 'outage/app', blob);
+    await fixture.stop();
+
+    // The first calls fail for real (500); after the threshold the breaker answers 503 without waiting on S3.
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) {
+      statuses.push((await getBlob(srv.url, 'outage/app', blob.digest, { headers: { 'x-angos-no-redirect': '1' } })).status);
+    }
+    assert.ok(statuses.every((status) => status === 500 || status === 503), statuses.join(','));
+    const failFast = await getBlob(srv.url, 'outage/app', blob.digest, { headers: { 'x-angos-no-redirect': '1' } });
+    expectStatus(failFast, 503);
+    assert.ok(Number(failFast.headers['retry-after']) >= 1);
+    assert.equal(JSON.parse(failFast.body.toString()).errors[0].message, null);
+    expectStatus(await send(srv.url, 'GET', '/readyz'), 503);
+
+    await fixture.resume();
+    let recovered = 0;
+    for (let attempt = 0; attempt < 50 && recovered !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      recovered = (await send(srv.url, 'GET', '/readyz')).status;
+    }
+    assert.equal(recovered, 200, 'ready again once S3 answers');
+    const back = await getBlob(srv.url, 'outage/app', blob.digest, { headers: { 'x-angos-no-redirect': '1' } });
+    expectStatus(back, 200);
+    assert.ok(back.body.equals(blob.bytes), 'the blob stored before the outage is intact');
+  });
+});

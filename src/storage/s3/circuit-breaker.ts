@@ -1,7 +1,9 @@
+import { StorageUnavailableError } from '../object-store.ts';
+
 /** Thrown without contacting S3 while the breaker is open. */
-export class CircuitOpenError extends Error {
+export class CircuitOpenError extends StorageUnavailableError {
   constructor(retryInMs: number) {
-    super(`S3 circuit breaker open: failing fast for another ${Math.ceil(retryInMs)} ms`);
+    super(`S3 circuit breaker open: failing fast for another ${Math.ceil(retryInMs)} ms`, retryInMs);
     this.name = 'CircuitOpenError';
   }
 }
