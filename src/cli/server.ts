@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isImmutableTag } from '../config/repository-lookup.ts';
 import type { Server as HttpsServer, ServerOptions as TlsServerOptions } from 'node:https';
 import type { Config, FsStoreConfig } from '../config/types.ts';
-import { warnUnsupported } from './unsupported.ts';
+import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
 import { webhookAgent } from '../auth/webhook/client.ts';
 import { checkBearerTokenFiles } from '../auth/oidc/bearer-token-file.ts';
 import { openCache } from '../cache/open-cache.ts';
@@ -59,6 +59,11 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
   const unreadable = await checkBearerTokenFiles(config);
   if (unreadable !== undefined) {
     log.error(`Server error: ${unreadable}`);
+    return 1;
+  }
+  const unsafe = refuseUnsafe(config);
+  if (unsafe !== undefined) {
+    log.error(`Server error: ${unsafe}`);
     return 1;
   }
   warnUnsupported(config);

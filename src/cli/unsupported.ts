@@ -21,3 +21,15 @@ export function warnUnsupported(config: Config): void {
   ];
   for (const [configured, message] of notices) if (configured) log.warn(message);
 }
+
+/**
+ * A `required` event webhook is a gate: nothing may be committed unless its delivery succeeds (decision 5).
+ * Delivery is not implemented yet, so rather than commit writes the operator meant to gate, the server does
+ * not start. Returns the reason, or undefined.
+ */
+export function refuseUnsafe(config: Config): string | undefined {
+  const webhooks = Object.entries(config.later.eventWebhook ?? {});
+  const gates = webhooks.filter(([, table]) => (table as { policy?: unknown } | undefined)?.policy === 'required').map(([name]) => name);
+  if (gates.length === 0) return undefined;
+  return `event webhooks with policy = "required" are not supported by this version (${gates.join(', ')}); refusing to start rather than commit writes they should gate`;
+}
