@@ -1,11 +1,15 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { isImmutableTag } from '../config/repository-lookup.ts';
+import { watchConfigFiles } from '../config/watch.ts';
+import { reloadConfig } from './reload.ts';
 import type { Server as HttpsServer, ServerOptions as TlsServerOptions } from 'node:https';
 import type { Config, FsStoreConfig } from '../config/types.ts';
 import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
 import { webhookAgent } from '../auth/webhook/client.ts';
 import { checkBearerTokenFiles } from '../auth/oidc/bearer-token-file.ts';
+import { providerAgent } from '../auth/oidc/fetch-json.ts';
 import { openCache } from '../cache/open-cache.ts';
 import { createRegistryServer } from '../http/server.ts';
 import { readTlsFiles, reloadTlsOnChange } from '../http/tls.ts';
@@ -21,7 +25,9 @@ import type { ObjectStore } from '../storage/object-store.ts';
 const log = logger('angos::command::server');
 
 /** `angos server`: serve until SIGINT/SIGTERM, then drain in-flight requests and resolve with the exit code. */
-export async function runServer(config: Config, _configPaths: string[]): Promise<number> {
+export async function runServer(config: Config, configPaths: string[]): Promise<number> {
+  /** The configuration in force; replaced by a successful reload, read by every request. */
+  let current = config;
   let blobStore: ObjectStore;
   let metaStore: ObjectStore;
   let presignTtlSecs: number = S3_DEFAULTS.presignTtlSecs;
@@ -34,10 +40,10 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     return 1;
   }
   const settings = (): RegistrySettings => ({
-    maxManifestSize: config.global.maxManifestSize,
-    maxBlobSize: config.global.maxBlobSize,
-    allowMissingManifestReferences: config.global.allowMissingManifestReferences,
-    isImmutable: (ns: Namespace, tag: Tag) => isImmutableTag(config, ns, tag),
+    maxManifestSize: current.global.maxManifestSize,
+    maxBlobSize: current.global.maxBlobSize,
+    allowMissingManifestReferences: current.global.allowMissingManifestReferences,
+    isImmutable: (ns: Namespace, tag: Tag) => isImmutableTag(current, ns, tag),
     presignTtlSecs,
   });
   const registry = new Registry(blobStore, metaStore, settings);
@@ -49,9 +55,12 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     return 1;
   }
   try {
-    // Certificate files of the authorization webhooks are read now, so a bad path stops the start instead of
-    // denying every request.
-    await Promise.all(config.authorizationWebhooks.map((webhook) => webhookAgent(webhook)));
+    // Certificate files of the authorization webhooks and OIDC providers are read now, so a bad path stops the
+    // start instead of failing every request.
+    await Promise.all([
+      ...config.authorizationWebhooks.map((webhook) => webhookAgent(webhook)),
+      ...config.auth.oidcProviders.map((provider) => providerAgent(provider)),
+    ]);
   } catch (err) {
     log.error(`Server error: ${(err as Error).message}`);
     return 1;
@@ -68,7 +77,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
   }
   warnUnsupported(config);
   const cache = openCache(config.cache);
-  const server = createRegistryServer({ registry, cache, config: () => config, ...(tls ? { tls } : {}) });
+  const server = createRegistryServer({ registry, cache, config: () => current, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;
   try {
@@ -80,6 +89,17 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
     return 1;
   }
   const stopTlsReload = config.server.tls ? reloadTlsOnChange(server as HttpsServer, config.server.tls) : () => {};
+  const stopConfigReload = watchConfigFiles(configPaths.length > 0 ? configPaths : [DEFAULT_CONFIG_PATH], () => {
+    void reloadConfig(current, configPaths).then((result) => {
+      if (!result.ok) {
+        log.error(`Failed to reload configuration: ${result.reason}`);
+        return;
+      }
+      for (const key of result.restartRequired) log.warn(`${key} changed: a restart is required to apply it; the running value is kept`);
+      current = result.config;
+      log.info('Configuration reloaded');
+    });
+  });
   const actual = (server.address() as AddressInfo).port;
   log.info(`Listening on ${bindAddress}:${actual} (${tls ? 'mTLS' : 'non-TLS'})`, {
     blob_store: describeStore(config.blobStore),
@@ -96,6 +116,7 @@ export async function runServer(config: Config, _configPaths: string[]): Promise
   process.once('SIGTERM', hurry);
   log.info(`Received ${signal}, draining in-flight requests`);
   stopTlsReload();
+  stopConfigReload();
   server.close();
   server.closeIdleConnections();
   const drained = await Promise.race([

@@ -18,6 +18,8 @@ export interface RunningServer {
   port: number;
   /** The storage root used by this server (blob and metadata store). */
   rootDir: string;
+  /** The configuration file the server was started with (rewrite it to test hot reload). */
+  configPath: string;
   process: ChildProcess;
   /** Every JSON log line the server printed so far. */
   logs: Array<Record<string, unknown>>;
@@ -122,6 +124,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     url: `http://127.0.0.1:${port}`,
     port,
     rootDir,
+    configPath,
     process: child,
     logs,
     async stop() {

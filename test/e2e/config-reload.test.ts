@@ -1,0 +1,97 @@
+// Chapter 02 §5 (hot reload), acceptance scenarios 23, 24 and 26, and chapter 03 scenario 42 (rotating the
+// token-service key revokes tokens without a restart): the running server re-reads its configuration file.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { expectStatus } from '../support/expect.ts';
+import { request, send } from '../support/http.ts';
+import { startServer, type RunningServer } from '../support/server.ts';
+
+function messages(srv: RunningServer): string[] {
+  return srv.logs.map((entry) => String((entry.fields as { message?: string }).message));
+}
+
+/** Waits (bounded, ~10 s) until a log line satisfies `match`; returns whether one did. */
+async function waitForLog(srv: RunningServer, match: (message: string) => boolean): Promise<boolean> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (messages(srv).some(match)) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+async function uiName(srv: RunningServer): Promise<unknown> {
+  const response = await request(srv.url, '/v2/_angos/ui/config');
+  expectStatus(response, 200);
+  return (JSON.parse(response.body.toString()) as { name: unknown }).name;
+}
+
+describe('configuration hot reload', () => {
+  let srv: RunningServer;
+  let original: string;
+  before(async () => {
+    srv = await startServer({ extraToml: '[ui]\nenabled = true\nname = "First"\n' });
+    original = await readFile(srv.configPath, 'utf8');
+  });
+  after(async () => {
+    await srv.stop();
+  });
+
+  it('a changed ui.name is served after the reload, which is logged (scenario 23)', async () => {
+    assert.equal(await uiName(srv), 'First');
+    const reloads = messages(srv).filter((m) => m === 'Configuration reloaded').length;
+    await writeFile(srv.configPath, original.replace('name = "First"', 'name = "Second"'));
+    assert.ok(await waitForLog(srv, () => messages(srv).filter((m) => m === 'Configuration reloaded').length > reloads));
+    assert.equal(await uiName(srv), 'Second');
+  });
+
+  it('an invalid file is rejected and the old configuration keeps serving; fixing it applies (scenario 24)', async () => {
+    await writeFile(srv.configPath, `${original.replace('name = "First"', 'name = "Third"')}\n[global]\nmax_blob_size = "x"\n`);
+    assert.ok(await waitForLog(srv, (m) => m.startsWith('Failed to reload configuration') && m.includes('max_blob_size')));
+    assert.equal(await uiName(srv), 'Second', 'the running configuration is untouched');
+    await writeFile(srv.configPath, original.replace('name = "First"', 'name = "Fourth"'));
+    let name: unknown;
+    for (let attempt = 0; attempt < 100 && name !== 'Fourth'; attempt++) {
+      await sleep(100);
+      name = await uiName(srv);
+    }
+    assert.equal(name, 'Fourth');
+  });
+
+  it('a changed port is a restart-required warning; the old port keeps serving and other edits apply (scenario 26)', async () => {
+    const moved = original.replace(/port = 0/, 'port = 1').replace('name = "First"', 'name = "Fifth"');
+    assert.notEqual(moved, original);
+    await writeFile(srv.configPath, moved);
+    assert.ok(await waitForLog(srv, (m) => m.startsWith('server.port changed: a restart is required')));
+    expectStatus(await send(srv.url, 'GET', '/v2/'), 200);
+    assert.equal(await uiName(srv), 'Fifth');
+  });
+});
+
+describe('rotating the token-service key without a restart (chapter 03 scenario 42)', () => {
+  let srv: RunningServer;
+  const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
+  before(async () => {
+    srv = await startServer({ extraToml: `[auth.token_service]\nsecret_key = "${key(1)}"\n` });
+  });
+  after(async () => {
+    await srv.stop();
+  });
+
+  it('a token minted with the old key is refused once the new key is loaded', async () => {
+    const minted = await request(srv.url, '/token');
+    expectStatus(minted, 200);
+    const { token } = JSON.parse(minted.body.toString()) as { token: string };
+    const bearer = { authorization: `Bearer ${token}` };
+    expectStatus(await request(srv.url, '/v2/_catalog', { headers: bearer }), 200);
+    const config = await readFile(srv.configPath, 'utf8');
+    await writeFile(srv.configPath, config.replace(key(1), key(2)));
+    let status = 200;
+    for (let attempt = 0; attempt < 100 && status === 200; attempt++) {
+      await sleep(100);
+      status = (await request(srv.url, '/v2/_catalog', { headers: bearer })).status;
+    }
+    assert.equal(status, 401);
+  });
+});
