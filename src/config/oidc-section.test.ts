@@ -19,6 +19,9 @@ test('a generic provider gets the documented defaults; providers are sorted by n
     httpRequestTimeoutSecs: 30,
     jwksRefreshTimeoutSecs: 5,
     bearerTokenFile: undefined,
+    serverCaBundle: undefined,
+    clientCertificateBundle: undefined,
+    clientPrivateKey: undefined,
   });
 });
 
@@ -64,7 +67,20 @@ test('bad provider, missing issuer, unusable URLs and out-of-range numbers fail 
   assert.match(failure('[auth.oidc]\nci = 1\n'), /^auth\.oidc\.ci: invalid type: expected a table/);
 });
 
-test('client certificates and CA bundle are accepted with a warning that they are not supported yet', () => {
-  const config = load('[auth.oidc.ci]\nissuer = "https://i.example"\nserver_ca_bundle = "/ca.pem"\n');
-  assert.deepEqual(config.warnings, ['auth.oidc.ci.server_ca_bundle is not supported yet and is ignored']);
+test('the CA bundle and the client certificate pair are read as paths, without a warning', () => {
+  const config = load(
+    '[auth.oidc.ci]\nissuer = "https://i.example"\nserver_ca_bundle = "/ca.pem"\nclient_certificate_bundle = "/c.pem"\nclient_private_key = "/c.key"\n',
+  );
+  assert.deepEqual(config.warnings, []);
+  const [provider] = config.auth.oidcProviders;
+  assert.deepEqual([provider?.serverCaBundle, provider?.clientCertificateBundle, provider?.clientPrivateKey], ['/ca.pem', '/c.pem', '/c.key']);
+});
+
+test('a client certificate without its key, or a key without its certificate, fails at load', () => {
+  for (const key of ['client_certificate_bundle', 'client_private_key']) {
+    assert.equal(
+      failure(`[auth.oidc.ci]\nissuer = "https://i.example"\n${key} = "/x.pem"\n`),
+      'auth.oidc.ci: both client_certificate_bundle and client_private_key are required for mTLS',
+    );
+  }
 });

@@ -10,10 +10,6 @@ const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 const GITHUB_JWKS_URI = `${GITHUB_ISSUER}/.well-known/jwks`;
 const GITHUB_REQUIRED_CLAIMS = ['repository', 'actor'];
 
-// Later-version keys accepted by the reader but not acted on yet; fetches then use the system roots and no
-// client certificate, so a provider that needs them fails closed (503) rather than open.
-const UNSUPPORTED_KEYS = ['server_ca_bundle', 'client_certificate_bundle', 'client_private_key'];
-
 function isHttpUrl(text: string): boolean {
   if (!URL.canParse(text)) return false;
   const { protocol, host } = new URL(text);
@@ -41,8 +37,12 @@ function readProvider(name: string, entry: TableReader): OidcProviderConfig {
     }
   });
   const requiredClaims = entry.stringArray('required_claims') ?? [];
-  for (const key of UNSUPPORTED_KEYS) {
-    if (entry.raw(key) !== undefined) entry.warn(`${entry.pathOf(key)} is not supported yet and is ignored`);
+  // The files themselves are read when the server starts (../auth/tls-client.ts); only their pairing is a
+  // property of the document.
+  const clientCertificateBundle = entry.string('client_certificate_bundle');
+  const clientPrivateKey = entry.string('client_private_key');
+  if ((clientCertificateBundle === undefined) !== (clientPrivateKey === undefined)) {
+    throw new ConfigValueError(`${entry.path}: both client_certificate_bundle and client_private_key are required for mTLS`);
   }
   const result: OidcProviderConfig = {
     name,
@@ -58,6 +58,9 @@ function readProvider(name: string, entry: TableReader): OidcProviderConfig {
     httpRequestTimeoutSecs: entry.integer('http_request_timeout_secs', { min: 1 }) ?? 30,
     jwksRefreshTimeoutSecs: entry.integer('jwks_refresh_timeout_secs', { min: 1 }) ?? 5,
     bearerTokenFile: entry.string('bearer_token_file'),
+    serverCaBundle: entry.string('server_ca_bundle'),
+    clientCertificateBundle,
+    clientPrivateKey,
   };
   entry.finish();
   return result;

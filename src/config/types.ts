@@ -179,6 +179,11 @@ export interface OidcProviderConfig {
   readonly jwksRefreshTimeoutSecs: number;
   /** A file holding a bearer token for the issuer's own origin, re-read per fetch; undefined = none. */
   readonly bearerTokenFile: string | undefined;
+  /** Extra roots for this provider's discovery and JWKS fetches, added to the default ones. */
+  readonly serverCaBundle: string | undefined;
+  /** Client certificate for those fetches: both set or both undefined. */
+  readonly clientCertificateBundle: string | undefined;
+  readonly clientPrivateKey: string | undefined;
 }
 
 export interface TokenServiceConfig {

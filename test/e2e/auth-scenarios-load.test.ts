@@ -10,15 +10,15 @@ import { request } from '../support/http.ts';
 import { startServer } from '../support/server.ts';
 import { argonHash } from './auth-fixtures.ts';
 
-/** A config that must not start: exit 1 before listening, with `reason` in the load error on stderr. */
-async function expectStartFailure(extraToml: string, reason: RegExp): Promise<void> {
+/** A config that must not start: exit 1 before listening, with `reason` (when given) in the load error on stderr. */
+async function expectStartFailure(extraToml: string, reason?: RegExp): Promise<void> {
   let started: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     started = await startServer({ extraToml });
   } catch (error) {
     const message = (error as Error).message;
     assert.match(message, /exited with 1 before listening/);
-    assert.match(message, reason);
+    if (reason !== undefined) assert.match(message, reason);
     return;
   }
   await started.stop();
@@ -43,7 +43,7 @@ describe('no [global.access_policy] (scenario 1)', () => {
 describe('load errors of the auth sections', () => {
   it('an empty or malformed password hash stops the start naming an invalid Argon2 hash (scenario 4)', async () => {
     for (const hash of ['', 'not-a-hash']) {
-      await expectStartFailure(`[auth.identity.alice]\nusername = "alice"\npassword = ${JSON.stringify(hash)}\n${ALLOW}`, /argon2/i);
+      await expectStartFailure(`[auth.identity.alice]\nusername = "alice"\npassword = ${JSON.stringify(hash)}\n${ALLOW}`, /auth\.identity\.alice\.password: invalid Argon2 password hash/);
     }
   });
 
@@ -82,8 +82,9 @@ describe('a broken [server.tls] never serves plaintext (scenario 18)', () => {
       const tls = (cert: string, key: string, extra = '') =>
         `[server.tls]\nserver_certificate_bundle = ${JSON.stringify(cert)}\nserver_private_key = ${JSON.stringify(key)}\n${extra}${ALLOW}`;
       await expectStartFailure(tls(junk, junk, 'client_auth = "required"\n'), /client_auth|client_ca_bundle/);
-      await expectStartFailure(tls(join(dir, 'absent.pem'), join(dir, 'absent.key')), /.*/);
-      await expectStartFailure(tls(junk, junk), /.*/);
+      // These fail after the configuration loaded (the files are read at start): exit 1 is the behaviour.
+      await expectStartFailure(tls(join(dir, 'absent.pem'), join(dir, 'absent.key')));
+      await expectStartFailure(tls(junk, junk));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

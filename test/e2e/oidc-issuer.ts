@@ -1,7 +1,9 @@
 // An OIDC issuer served by the test on loopback: a discovery document and a JWKS made with jose, request
-// counters, and switches for outages, so the registry's real fetches can be observed and broken.
+// counters, and switches for outages, so the registry's real fetches can be observed and broken. Plain HTTP by
+// default, HTTPS when given TLS server options.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
@@ -19,7 +21,7 @@ export async function makeSigningKey(kid: string | undefined, alg = 'RS256'): Pr
 }
 
 export class OidcIssuer {
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
   url = '';
   /** Keys published in the JWKS. */
   published: SigningKey[] = [];
@@ -34,8 +36,8 @@ export class OidcIssuer {
   /** The `Authorization` header of every request, in order (null when absent). */
   readonly authorizations: Array<string | null> = [];
 
-  constructor() {
-    this.server = createServer((req, res) => {
+  constructor(tls?: HttpsServerOptions) {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       const path = req.url ?? '';
       this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
       this.authorizations.push(req.headers.authorization ?? null);
@@ -54,14 +56,16 @@ export class OidcIssuer {
         res.statusCode = path === '/jwks' ? this.jwksStatus : 404;
         res.end('{}');
       }
-    });
+    };
+    this.server = tls === undefined ? createServer(handle) : createHttpsServer(tls, handle);
   }
 
-  static async start(): Promise<OidcIssuer> {
-    const issuer = new OidcIssuer();
+  /** Listening on loopback; `tls` makes it an `https://` issuer (with `requestCert`, a client-certificate one). */
+  static async start(tls?: HttpsServerOptions): Promise<OidcIssuer> {
+    const issuer = new OidcIssuer(tls);
     issuer.server.listen(0, '127.0.0.1');
     await once(issuer.server, 'listening');
-    issuer.url = `http://127.0.0.1:${(issuer.server.address() as AddressInfo).port}`;
+    issuer.url = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${(issuer.server.address() as AddressInfo).port}`;
     return issuer;
   }
 

@@ -18,6 +18,9 @@ const provider: OidcProviderConfig = {
   httpRequestTimeoutSecs: 30,
   jwksRefreshTimeoutSecs: 5,
   bearerTokenFile: undefined,
+  serverCaBundle: undefined,
+  clientCertificateBundle: undefined,
+  clientPrivateKey: undefined,
 };
 const NOW = 1_000_000;
 const valid = { iss: provider.issuer, aud: 'reg', exp: BigInt(NOW + 10), email: 'a@example.com' };

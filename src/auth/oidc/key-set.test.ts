@@ -41,7 +41,8 @@ function provider(overrides: Partial<OidcProviderConfig> = {}): OidcProviderConf
   return {
     name: 'ci', provider: 'generic', providerType: 'Generic OIDC', issuer: base, jwksUri: undefined, jwksRefreshIntervalSecs: 3600,
     requiredAudience: undefined, clockSkewToleranceSecs: 60, allowedAlgorithms: ['RS256'], requiredClaims: [],
-    httpRequestTimeoutSecs: 30, jwksRefreshTimeoutSecs: 5, bearerTokenFile: undefined, ...overrides,
+    httpRequestTimeoutSecs: 30, jwksRefreshTimeoutSecs: 5, bearerTokenFile: undefined,
+    serverCaBundle: undefined, clientCertificateBundle: undefined, clientPrivateKey: undefined, ...overrides,
   };
 }
 

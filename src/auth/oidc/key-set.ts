@@ -9,7 +9,6 @@ import type { OidcProviderConfig } from '../../config/types.ts';
 import { logger } from '../../observability/logging.ts';
 import { isJsonObject } from '../jwt-json.ts';
 import { ProviderUnavailable, TokenRejected } from './failures.ts';
-import { issuerAuthorization } from './bearer-token-file.ts';
 import { fetchJson } from './fetch-json.ts';
 
 const log = logger('angos::auth::oidc');
@@ -63,7 +62,7 @@ async function jwksUriOf(provider: OidcProviderConfig, cache: Cache): Promise<st
   const cached = await cachedJson(cache, key);
   if (typeof cached?.jwks_uri === 'string') return cached.jwks_uri;
   const url = discoveryUrl(provider.issuer);
-  const { value } = await fetchJson(url, provider.httpRequestTimeoutSecs, await issuerAuthorization(provider, url));
+  const { value } = await fetchJson(provider, url, provider.httpRequestTimeoutSecs);
   if (!isJsonObject(value)) throw new ProviderUnavailable(`${url} is not a JSON object`);
   // A document for another issuer is a misconfiguration or an impersonation, not an outage: refuse, keep nothing.
   if (value.issuer !== provider.issuer) throw new TokenRejected('the discovery document names another issuer');
@@ -74,7 +73,7 @@ async function jwksUriOf(provider: OidcProviderConfig, cache: Cache): Promise<st
 }
 
 async function fetchKeys(provider: OidcProviderConfig, url: string, timeoutSecs: number): Promise<{ text: string; keys: readonly unknown[] }> {
-  const { text, value } = await fetchJson(url, timeoutSecs, await issuerAuthorization(provider, url));
+  const { text, value } = await fetchJson(provider, url, timeoutSecs);
   if (!isJsonObject(value) || !Array.isArray(value.keys)) throw new ProviderUnavailable(`${url} is not a JWK set`);
   return { text, keys: value.keys };
 }

@@ -1,16 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { requireBinary } from '../../../test/support/binaries.ts';
 import { startWebhookServer, webhookConfig, type WebhookServer } from '../../../test/support/webhook-server.ts';
 import { freePort } from '../../../test/support/free-port.ts';
-import { makeCertificates } from '../../../test/e2e/auth-fixtures.ts';
+import { startPrivateCaServer } from '../../../test/support/private-ca-server.ts';
 import { callWebhook, webhookAgent } from './client.ts';
 
 describe('callWebhook over plain HTTP', () => {
@@ -73,30 +66,16 @@ it('an unreadable certificate file fails the agent with a message naming the key
 
 it('HTTPS: the server CA bundle is trusted and the client certificate is presented', async (t) => {
   if (!requireBinary(t, 'openssl')) return;
-  const dir = await mkdtemp(join(tmpdir(), 'angos-webhook-tls-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const files = await makeCertificates(dir);
-  const subjects: string[] = [];
-  const server = createHttpsServer(
-    { cert: await readFile(files.serverCert), key: await readFile(files.serverKey), ca: await readFile(files.caCert), requestCert: true, rejectUnauthorized: true },
-    (req, res) => {
-      subjects.push(String((req.socket as TLSSocket).getPeerCertificate().subject.CN));
-      res.writeHead(200).end();
-    },
-  );
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/allow`;
+  const server = await startPrivateCaServer(() => '');
+  t.after(() => server.close());
+  const { files, clients } = server;
+  const url = `${server.url}/allow`;
   const trusted = webhookConfig(url, { serverCaBundle: files.caCert, clientCertificateBundle: files.clientCert, clientPrivateKey: files.clientKey });
   assert.deepEqual(await callWebhook(trusted, []), { result: 'allow', status: 200 });
-  assert.deepEqual(subjects, ['build']);
+  assert.deepEqual(clients, ['build']);
   // Without the bundle the private CA is not trusted: the handshake fails and the request is denied.
   assert.equal((await callWebhook(webhookConfig(url), [])).result, 'transport_error');
   // Without a client certificate this server refuses the handshake.
   assert.equal((await callWebhook(webhookConfig(url, { serverCaBundle: files.caCert }), [])).result, 'transport_error');
-  assert.deepEqual(subjects, ['build']);
+  assert.deepEqual(clients, ['build']);
 });

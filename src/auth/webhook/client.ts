@@ -1,11 +1,10 @@
 // The HTTP call to an authorization webhook (chapter 03 §8.3, §8.4): a bodiless GET to the configured URL, no
-// redirects followed, answered by its status alone. TLS material is read once per configured webhook; the
-// configuration is frozen and replaced whole on reload, so the webhook object identifies its agent.
-import { readFile } from 'node:fs/promises';
+// redirects followed, answered by its status alone. TLS material is read once per configured webhook (see
+// ../tls-client.ts).
 import { Agent as HttpAgent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { AuthorizationWebhookConfig } from '../../config/types.ts';
+import { tlsClientAgent } from '../tls-client.ts';
 import { credentialHeader, type HeaderList } from './headers.ts';
 
 /** What the webhook answered, in the terms of the `result` metric label. */
@@ -15,46 +14,16 @@ export type WebhookOutcome =
 
 type Agent = HttpAgent | HttpsAgent;
 
-const agents = new WeakMap<AuthorizationWebhookConfig, Promise<Agent>>();
+// Plain-HTTP webhooks need no per-webhook settings, so they share one pool.
+const plainAgent = new HttpAgent({ keepAlive: true });
 
 /**
  * The connection pool of one webhook, reading its certificate files on first use. Called for every webhook at
  * start-up so unreadable files stop the server instead of denying every request.
  */
 export function webhookAgent(webhook: AuthorizationWebhookConfig): Promise<Agent> {
-  let agent = agents.get(webhook);
-  if (agent === undefined) {
-    agent = buildAgent(webhook);
-    // A failed read is retried on the next call rather than remembered.
-    agent.catch(() => agents.delete(webhook));
-    agents.set(webhook, agent);
-  }
-  return agent;
-}
-
-async function buildAgent(webhook: AuthorizationWebhookConfig): Promise<Agent> {
-  if (new URL(webhook.url).protocol === 'http:') return new HttpAgent({ keepAlive: true });
-  const read = (path: string | undefined, what: string) =>
-    path === undefined
-      ? undefined
-      : readFile(path).catch((err: NodeJS.ErrnoException) => {
-          throw new Error(`auth.webhook.${webhook.name}: cannot read ${what} '${path}': ${err.code ?? err.message}`);
-        });
-  const [ca, cert, key] = await Promise.all([
-    read(webhook.serverCaBundle, 'server_ca_bundle'),
-    read(webhook.clientCertificateBundle, 'client_certificate_bundle'),
-    read(webhook.clientPrivateKey, 'client_private_key'),
-  ]);
-  try {
-    // `ca` replaces Node's trust store, so the system roots are passed along with the extra bundle.
-    return new HttpsAgent({
-      keepAlive: true,
-      ...(ca ? { ca: [...rootCertificates, ca.toString('utf8')] } : {}),
-      ...(cert && key ? { cert, key } : {}),
-    });
-  } catch (err) {
-    throw new Error(`auth.webhook.${webhook.name}: invalid TLS material: ${(err as Error).message}`);
-  }
+  if (new URL(webhook.url).protocol === 'http:') return Promise.resolve(plainAgent);
+  return tlsClientAgent(webhook, `auth.webhook.${webhook.name}`);
 }
 
 /** Calls the webhook once; never throws. A status is all that matters, so the body is drained unread. */
