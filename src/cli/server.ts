@@ -55,12 +55,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     return 1;
   }
   try {
-    // Certificate files of the authorization webhooks and OIDC providers are read now, so a bad path stops the
-    // start instead of failing every request.
-    await Promise.all([
-      ...config.authorizationWebhooks.map((webhook) => webhookAgent(webhook)),
-      ...config.auth.oidcProviders.map((provider) => providerAgent(provider)),
-    ]);
+    await buildClients(config);
   } catch (err) {
     log.error(`Server error: ${(err as Error).message}`);
     return 1;
@@ -90,9 +85,15 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
   }
   const stopTlsReload = config.server.tls ? reloadTlsOnChange(server as HttpsServer, config.server.tls) : () => {};
   const stopConfigReload = watchConfigFiles(configPaths.length > 0 ? configPaths : [DEFAULT_CONFIG_PATH], () => {
-    void reloadConfig(current, configPaths).then((result) => {
+    void reloadConfig(current, configPaths).then(async (result) => {
       if (!result.ok) {
         log.error(`Failed to reload configuration: ${result.reason}`);
+        return;
+      }
+      try {
+        await buildClients(result.config);
+      } catch (err) {
+        log.error(`Failed to apply configuration: ${(err as Error).message}`);
         return;
       }
       for (const key of result.restartRequired) log.warn(`${key} changed: a restart is required to apply it; the running value is kept`);
@@ -130,6 +131,17 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
   await cache.close();
   log.info('Server stopped');
   return 0;
+}
+
+/**
+ * The TLS clients of authorization webhooks and OIDC providers, built before a configuration is put in force so
+ * that an unreadable certificate file fails the start (or the reload) instead of every request.
+ */
+async function buildClients(config: Config): Promise<void> {
+  await Promise.all([
+    ...config.authorizationWebhooks.map((webhook) => webhookAgent(webhook)),
+    ...config.auth.oidcProviders.map((provider) => providerAgent(provider)),
+  ]);
 }
 
 function openStore(store: Config['blobStore'], key: string): Promise<ObjectStore> {
