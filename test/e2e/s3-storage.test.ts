@@ -9,19 +9,10 @@ import { expectStatus } from '../support/expect.ts';
 import { send } from '../support/http.ts';
 import { content, imageManifest, descriptorOf, OCI_LAYER, OCI_MANIFEST } from '../support/oci.ts';
 import { getBlob, getManifest, patchChunk, pushBlob, pushManifest, startUpload } from '../support/registry.ts';
-import { startServer, type RunningServer } from '../support/server.ts';
+import { s3StorageToml, startServer, type RunningServer } from '../support/server.ts';
 
 function s3Toml(fixture: S3rverFixture): string {
-  return [
-    '[blob_store.s3]',
-    `endpoint = ${JSON.stringify(fixture.endpoint)}`,
-    `bucket = ${JSON.stringify(fixture.bucket)}`,
-    'region = "us-east-1"',
-    'access_key_id = "S3RVER"',
-    'secret_key = "S3RVER"',
-    'key_prefix = "registry/"',
-    'presign_ttl_secs = 900',
-  ].join('\n');
+  return s3StorageToml(fixture, 'registry/', ['presign_ttl_secs = 900']);
 }
 
 describe('S3 storage', () => {

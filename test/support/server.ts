@@ -56,7 +56,11 @@ async function defaultStorageToml(rootDir: string): Promise<string> {
     return fixture;
   });
   const fixture = await s3;
-  const prefix = createHash('sha256').update(rootDir).digest('hex').slice(0, 16);
+  return s3StorageToml(fixture, createHash('sha256').update(rootDir).digest('hex').slice(0, 16));
+}
+
+/** `[blob_store.s3]` on an s3rver fixture under a key prefix, plus any extra keys of that table. */
+export function s3StorageToml(fixture: S3rverFixture, keyPrefix: string, extraKeys: readonly string[] = []): string {
   return [
     '[blob_store.s3]',
     `endpoint = ${JSON.stringify(fixture.endpoint)}`,
@@ -64,8 +68,9 @@ async function defaultStorageToml(rootDir: string): Promise<string> {
     'region = "us-east-1"',
     'access_key_id = "S3RVER"',
     'secret_key = "S3RVER"',
-    `key_prefix = "${prefix}"`,
+    `key_prefix = ${JSON.stringify(keyPrefix)}`,
     'multipart_part_size = "5MiB"',
+    ...extraKeys,
   ].join('\n');
 }
 
