@@ -1,6 +1,7 @@
 // Chapter 02 §5 (hot reload), acceptance scenarios 23, 24 and 26, and chapter 03 scenario 42 (rotating the
 // token-service key revokes tokens without a restart): the running server re-reads its configuration file.
 import assert from 'node:assert/strict';
+import argon2 from 'argon2';
 import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -94,5 +95,29 @@ describe('rotating the token-service key without a restart (chapter 03 scenario 
       status = (await request(srv.url, '/v2/_catalog', { headers: bearer })).status;
     }
     assert.equal(status, 401);
+  });
+});
+
+describe('a broken identity in a reloaded file (chapter 03 scenario 4)', () => {
+  let srv: RunningServer;
+  let phc: string;
+  const basic = { authorization: `Basic ${Buffer.from('alice:hunter2').toString('base64')}` };
+  before(async () => {
+    phc = await argon2.hash('hunter2', { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    srv = await startServer({
+      extraToml: `[auth.identity.alice]\nusername = "alice"\npassword = "${phc}"\n\n[global.access_policy]\ndefault = "deny"\nrules = ["identity.username == 'alice'"]\n`,
+    });
+  });
+  after(async () => {
+    await srv.stop();
+  });
+
+  it('is rejected naming the invalid Argon2 hash, and alice keeps logging in with the old configuration', async () => {
+    expectStatus(await request(srv.url, '/v2/', { headers: basic }), 200);
+    const config = await readFile(srv.configPath, 'utf8');
+    await writeFile(srv.configPath, config.replace(phc, 'not-a-hash'));
+    assert.ok(await waitForLog(srv, (m) => m.startsWith('Failed to reload configuration') && m.includes('invalid Argon2 password hash')));
+    expectStatus(await request(srv.url, '/v2/', { headers: basic }), 200);
+    expectStatus(await request(srv.url, '/v2/'), 401);
   });
 });
