@@ -20,6 +20,7 @@ const log = logger('angos::registry::upload');
 interface SessionState {
   started_at: string;
   last_activity: string;
+  /** For operators and scrub; the committed size is always read from the stored bytes, which a crash cannot desync. */
   committed_offset: number;
   /** Set when the session was bound to one algorithm (`digest-algorithm` or a chunked `?digest=` POST). */
   algorithm?: DigestAlgorithm;
