@@ -1,7 +1,7 @@
-import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../../oci/digest.ts';
 import type { Namespace } from '../../oci/name.ts';
 import { parseRangeHeader, resolveRange } from '../../oci/range.ts';
+import { sendBody } from '../../storage/body.ts';
 import type { HttpContext } from '../context.ts';
 import { redirectSuppressed } from '../headers.ts';
 import { sendEmpty } from '../respond.ts';
@@ -35,7 +35,7 @@ export async function getBlob(ctx: HttpContext, ns: Namespace, digest: Digest): 
   } else {
     res.writeHead(200, { ...headers, 'content-length': size });
   }
-  await pipeline(body, res);
+  await sendBody(body, res);
 }
 
 export async function deleteBlob({ res, registry }: HttpContext, ns: Namespace, digest: Digest): Promise<void> {

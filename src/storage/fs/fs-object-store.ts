@@ -3,7 +3,6 @@ import { copyFile, link, lstat, open, readFile, rename, stat, unlink } from 'nod
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type {
   ByteRange,
   Child,
@@ -26,11 +25,10 @@ import {
 } from './directories.ts';
 import { hasCode, isAbsent, orNotFound } from './errno.ts';
 import { keyPath, normalizePrefix, tempName } from './key-path.ts';
+import { appendStream } from './append-sink.ts';
+import { FileBody } from './file-body.ts';
 import { childrenOf, keysUnder } from './listing.ts';
 import { collectPage, pageLimit } from '../paging.ts';
-
-/** Blob reads in 1 MiB chunks: far fewer syscalls and socket writes per byte than the 64 KiB default. */
-const READ_CHUNK = 1 << 20;
 
 export interface FsObjectStoreOptions {
   rootDir: string;
@@ -64,7 +62,13 @@ export class FsObjectStore implements ObjectStore {
     }
     // Opening first makes absence reject this promise instead of erroring the stream later.
     const handle = await this.openObject(key, 'r');
-    return handle.createReadStream({ start, highWaterMark: READ_CHUNK, ...(end !== undefined ? { end } : {}) });
+    try {
+      const size = (await handle.stat()).size;
+      return new FileBody(handle, Math.min(start, size), end === undefined ? size : Math.min(end + 1, size));
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
   }
 
   async head(key: string): Promise<ObjectMeta> {
@@ -203,21 +207,13 @@ export class FsObjectStore implements ObjectStore {
   async writeUpload(key: string, body: Readable): Promise<number> {
     // No O_CREAT: appending to an upload that was never created, or was aborted, must fail, not resurrect it.
     const handle = await this.openObject(key, constants.O_WRONLY | constants.O_APPEND);
-    let written = 0;
     try {
-      // Each chunk is on disk before the next is pulled: backpressure, and no received byte is dropped on error.
-      await pipeline(body, async (source: AsyncIterable<unknown>) => {
-        for await (const chunk of source) {
-          const bytes = toBuffer(chunk);
-          await writeFully(handle, bytes);
-          written += bytes.length;
-        }
-      });
+      const written = await appendStream(handle, body);
       if (this.syncToDisk) await handle.sync();
+      return written;
     } finally {
       await handle.close();
     }
-    return written;
   }
 
   async uploadSize(key: string): Promise<number> {
@@ -272,18 +268,3 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk);
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError(`upload body yielded a ${typeof chunk}, expected bytes`);
-}
-
-/** A regular-file write may be short; loop until every byte is appended. */
-async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    offset += bytesWritten;
-  }
-}
