@@ -63,7 +63,10 @@ function progress(system: SystemName, message: string): void {
  * one system at a time; all servers stay up, idle when not measured.
  */
 async function runPhases(targets: Map<SystemName, Target>, settings: BenchSettings, result: Pick<BenchResult, 'peakRssByPhase'>): Promise<void> {
+  const unknown = settings.only.filter((label) => !PHASES.some((phase) => phase.label === label));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown phase ${unknown.join(', ')}; phases: ${PHASES.map((p) => p.label).join(', ')}`);
   for (const phase of PHASES) {
+    if (settings.only.length > 0 && !settings.only.includes(phase.label)) continue;
     const measures: Array<[SystemName, Measure]> = [];
     for (const name of phase.systems) measures.push([name, await phase.prepare(targets.get(name)!.ctx)]);
     for (let run = 1; run <= settings.runs; run++) {
@@ -145,7 +148,8 @@ async function main(): Promise<number> {
       figures: figureSpecs(settings),
       ...collected,
     };
-    const written = await writeResults(resultsDir, result);
+    // A partial run (BENCH_ONLY) is a profiling aid, kept apart from the reported full runs.
+    const written = await writeResults(settings.only.length > 0 ? join(resultsDir, 'partial') : resultsDir, result);
     process.stdout.write(`${renderMarkdown(result)}\n${summarizeTargets(result)}\n\nwritten: ${relative(process.cwd(), written)}\n`);
     return 0;
   } finally {

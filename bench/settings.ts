@@ -16,10 +16,13 @@ export interface BenchSettings {
   namespaceCount: number;
   smallImages: number;
   smallImagesParallel: number;
+  /** Phase labels to run (`BENCH_ONLY=blob push,blob pull`); empty = all. Profiling aid: a partial report. */
+  only: string[];
 }
 
 /**
- * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB override either mode.
+ * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB override either mode;
+ * BENCH_ONLY picks phases.
  * Defaults keep a full run (both registries and nginx) within about ten minutes on a 2-core machine.
  */
 export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
@@ -38,6 +41,7 @@ export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
     namespaceCount: quick ? 50 : 1000,
     smallImages: quick ? 20 : 200,
     smallImagesParallel: 8,
+    only: (env.BENCH_ONLY ?? '').split(',').map((label) => label.trim()).filter((label) => label !== ''),
   };
 }
 

@@ -30,7 +30,9 @@ export async function startAngos(workDir: string): Promise<RunningSystem> {
       '',
     ].join('\n'),
   );
-  return startProcess('angos', nodeBin, [cliMain, '-c', config, 'server'], {
+  // Profiling aid: BENCH_ANGOS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the measured server.
+  const nodeArgs = (process.env.BENCH_ANGOS_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  return startProcess('angos', nodeBin, [...nodeArgs, cliMain, '-c', config, 'server'], {
     workDir,
     port,
     probePath: '/v2/',

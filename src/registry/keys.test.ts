@@ -125,6 +125,7 @@ test('tag keys have the documented shape and events parse back', () => {
   const latest = tag('latest');
   assert.equal(tagKeys.namespace(library), 'v2/ns/library/nginx!tag');
   assert.equal(tagKeys.tag(library, latest), 'v2/ns/library/nginx!tag/latest!');
+  assert.equal(tagKeys.after(library, latest), 'v2/ns/library/nginx!tag/latest!~');
   const ord = ordOf(NOW);
   const events: TagEvent[] = [
     { ord, action: 'set', digest: manifest },
@@ -133,14 +134,19 @@ test('tag keys have the documented shape and events parse back', () => {
   ];
   for (const event of events) {
     const key = tagKeys.event(library, latest, event);
-    assert.equal(key, `v2/ns/library/nginx!tag/latest!/${event.ord}.${event.action}.${event.digest.replace(':', '.')}`);
-    assert.ok(key.startsWith(`${tagKeys.tag(library, latest)}/`), key);
-    assert.deepEqual(tagKeys.parseEvent(key), event, key);
+    assert.equal(key, `v2/ns/library/nginx!tag/latest!${event.ord}.${event.action}.${event.digest.replace(':', '.')}`);
+    assert.ok(key > tagKeys.tag(library, latest) && key < tagKeys.after(library, latest), key);
+    assert.deepEqual(tagKeys.parseEvent(key), { tag: latest, ...event }, key);
   }
-  assert.equal(tagKeys.parseChild('latest!'), 'latest');
-  for (const child of ['latest', 'bad tag!', '.x!', '!']) assert.equal(tagKeys.parseChild(child), undefined, child);
   const prefix = tagKeys.tag(library, latest);
-  for (const key of [`${prefix}/${ord}.put.sha256.${HEX}`, `${prefix}/${ord}.set.sha256.${HEX.slice(1)}`, `${prefix}/zz.set.sha256.${HEX}`]) {
+  const base = tagKeys.namespace(library);
+  for (const key of [
+    `${prefix}${ord}.put.sha256.${HEX}`,
+    `${prefix}${ord}.set.sha256.${HEX.slice(1)}`,
+    `${prefix}zz.set.sha256.${HEX}`,
+    `${base}/.x!${ord}.set.sha256.${HEX}`,
+    `${base}/!${ord}.set.sha256.${HEX}`,
+  ]) {
     assert.equal(tagKeys.parseEvent(key), undefined, key);
   }
 });
@@ -148,12 +154,13 @@ test('tag keys have the documented shape and events parse back', () => {
 test('revision, referrer, catalog and run-marker keys have the documented shape and parse back', () => {
   const library = ns('library/nginx');
   assert.equal(revisionKeys.namespace(library), 'v2/ns/library/nginx!rev');
-  assert.equal(revisionKeys.revision(library, blob), `v2/ns/library/nginx!rev/sha256/${HEX.slice(0, 2)}/${HEX}`);
+  assert.equal(revisionKeys.revision(library, blob), `v2/ns/library/nginx!rev/sha256.${HEX}`);
   for (const digest of [blob, blob512, manifest]) {
     assert.equal(revisionKeys.parse(library, revisionKeys.revision(library, digest)), digest);
   }
-  assert.equal(revisionKeys.parse(library, `v2/ns/library/nginx!rev/sha256/${HEX.slice(0, 2)}/${HEX.slice(1)}`), undefined);
-  assert.equal(revisionKeys.parse(library, `v2/ns/library/nginx!rev/md5/00/${'0'.repeat(32)}`), undefined);
+  assert.equal(revisionKeys.parse(library, `v2/ns/library/nginx!rev/sha256.${HEX.slice(1)}`), undefined);
+  assert.equal(revisionKeys.parse(library, `v2/ns/library/nginx!rev/md5.${'0'.repeat(32)}`), undefined);
+  assert.equal(revisionKeys.parse(library, `v2/ns/library/nginx!rev/x/sha256.${HEX}`), undefined);
 
   assert.equal(referrerKeys.subject(library, subject), `v2/ns/library/nginx!sub/sha512/${digestHex(subject).slice(0, 2)}/${digestHex(subject)}`);
   const record = referrerKeys.record(library, subject, manifest);
@@ -200,16 +207,13 @@ test('tag listings under one namespace come out in tag byte order', () => {
   const library = ns('library/nginx');
   const tags = ['a_b', 'A', 'a.b', 'a-b', 'a', 'a0', 'B', '_', 'a--', 'a.'].map(tag);
   const expected = listed(tags);
-  const children = listed(tags.map((name) => tagKeys.tag(library, name)));
-  assert.deepEqual(
-    children.map((key) => tagKeys.parseChild(key.slice(tagKeys.namespace(library).length + 1))),
-    expected,
-  );
-  // Full event keys too: every event of a tag sorts before the next tag's.
+  // Every event of a tag sorts before the next tag's, and between the tag's two listing bounds.
   const owners = new Map<string, Tag>();
   for (const name of tags) {
     for (const time of [NOW, NOW - 1000, undefined]) {
-      owners.set(tagKeys.event(library, name, { ord: ordOf(time), action: 'set', digest: manifest }), name);
+      const key = tagKeys.event(library, name, { ord: ordOf(time), action: 'set', digest: manifest });
+      assert.ok(key > tagKeys.tag(library, name) && key < tagKeys.after(library, name), key);
+      owners.set(key, name);
     }
   }
   const runs: Tag[] = [];

@@ -16,14 +16,16 @@ import { isTag, type Tag } from '../oci/tag.ts';
  *   v2/ref/<alg>/<p>/<hash>/<ns>!r/tag.<tag>              tag <tag> of <ns> pointed at this manifest
  *   v2/ref/<alg>/<p>/<hash>/<ns>!r/sub.<salg>.<shash>     this manifest of <ns> refers to that subject
  *   v2/ref/<alg>/<p>/<hash>/<ns>!r/<malg>.<mhash>         manifest m of <ns> uses this blob (config, layer, child)
- *   v2/ns/<ns>!tag/<tag>!/<ord>.<set|del>.<alg>.<hash>    one tag event; ascending order = newest first
- *   v2/ns/<ns>!rev/<alg>/<p>/<hash>                       revision record: the digest resolves in <ns>
+ *   v2/ns/<ns>!tag/<tag>!<ord>.<set|del>.<alg>.<hash>     one tag event; ascending order = by tag, newest first
+ *   v2/ns/<ns>!rev/<alg>.<hash>                           revision record: the digest resolves in <ns>
  *   v2/ns/<ns>!sub/<salg>/<p>/<shash>/<ralg>.<rhash>      referrer record: r refers to subject s in <ns>
  *   v2/cat/<ns>!                                          catalog entry
  *   v2/gc/<uuid>                                          collector run marker
  *
  * `!` ends an embedded namespace or tag: it sorts below every byte the name and tag grammars admit, so listings
  * come out in name order and `a!…` never collides with `a/b!…` or `a-b!…`. No key is also a directory of another.
+ * Every tag event and every revision record of a namespace sits directly under one prefix: one listing reads
+ * them all, and on a filesystem that prefix is one directory whose change stamp covers them (see `memo.ts`).
  * Namespaces and tags reach this module already parsed, so no path component comes unvalidated from a request.
  */
 
@@ -149,32 +151,28 @@ export function timeOfOrd(ord: string): number | undefined {
 }
 
 export const tagKeys = {
-  /** Children are `<tag>!`, one per tag ever written in the namespace. */
+  /** Every event of every tag of the namespace, directly below: `<tag>!<event>`. */
   namespace: (ns: Namespace) => `v2/ns/${ns}!tag`,
+  /** The start of the keys of one tag's events; as a `startAfter` bound it lists them first. */
   tag: (ns: Namespace, tag: Tag) => `v2/ns/${ns}!tag/${tag}!`,
   event: (ns: Namespace, tag: Tag, event: TagEvent) =>
-    `v2/ns/${ns}!tag/${tag}!/${event.ord}.${event.action}.${digestComponent(event.digest)}`,
-  /** The tag named by a child of `namespace(ns)`, or undefined. */
-  parseChild(child: string): Tag | undefined {
-    if (!child.endsWith('!')) return undefined;
-    const tag = child.slice(0, -1);
-    return isTag(tag) ? tag : undefined;
-  },
-  /** The event named by a key under `tag(ns, t)`, or undefined. */
-  parseEvent(key: string): TagEvent | undefined {
-    const match = /\/([0-9a-f]{16})\.(set|del)\.(sha256\.[0-9a-f]{64}|sha512\.[0-9a-f]{128})$/.exec(key);
-    if (!match) return undefined;
-    return { ord: match[1]!, action: match[2] as TagAction, digest: parseDigestComponent(match[3]!)! };
+    `v2/ns/${ns}!tag/${tag}!${event.ord}.${event.action}.${digestComponent(event.digest)}`,
+  /** A `startAfter` bound past every event of `tag`: `~` sorts above every byte an event name holds. */
+  after: (ns: Namespace, tag: Tag) => `v2/ns/${ns}!tag/${tag}!~`,
+  /** The tag and event named by a key under `namespace(ns)`, or undefined. */
+  parseEvent(key: string): (TagEvent & { tag: Tag }) | undefined {
+    const match = /\/([^/!]+)!([0-9a-f]{16})\.(set|del)\.(sha256\.[0-9a-f]{64}|sha512\.[0-9a-f]{128})$/.exec(key);
+    if (!match || !isTag(match[1]!)) return undefined;
+    return { tag: match[1], ord: match[2]!, action: match[3] as TagAction, digest: parseDigestComponent(match[4]!)! };
   },
 };
 
 export const revisionKeys = {
   namespace: (ns: Namespace) => `v2/ns/${ns}!rev`,
-  revision: (ns: Namespace, digest: Digest) => `v2/ns/${ns}!rev/${blobDir(digest)}`,
+  revision: (ns: Namespace, digest: Digest) => `v2/ns/${ns}!rev/${digestComponent(digest)}`,
   parse(ns: Namespace, key: string): Digest | undefined {
-    const match = /^(sha256|sha512)\/[0-9a-f]{2}\/([0-9a-f]+)$/.exec(key.slice(revisionKeys.namespace(ns).length + 1));
-    const digest = match ? `${match[1]}:${match[2]}` : '';
-    return isDigest(digest) ? digest : undefined;
+    const prefix = `${revisionKeys.namespace(ns)}/`;
+    return key.startsWith(prefix) ? parseDigestComponent(key.slice(prefix.length)) : undefined;
   },
 };
 

@@ -3,7 +3,7 @@ import { isTag, type Tag } from '../oci/tag.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { catalogKeys } from './keys.ts';
 import type { Revisions } from './revisions.ts';
-import type { Tags } from './tags.ts';
+import type { Tags, TagWinner } from './tags.ts';
 
 export interface Page<T> {
   items: T[];
@@ -28,19 +28,25 @@ export class Listings {
     const items: Tag[] = [];
     if (n === 0) return { items, more: false };
     // A cursor that is not a tag cannot be a storage bound; list from the start and compare instead.
-    let after = last !== undefined && isTag(last) ? last : undefined;
-    for (;;) {
-      const batch = await this.tags.names(ns, after, Math.max(n + 1, 100));
-      const candidates = batch.tags.filter((tag) => last === undefined || tag > last);
-      const live = await inParallel(candidates, (tag) => this.isLive(ns, tag));
-      for (const [index, tag] of candidates.entries()) {
+    const after = last !== undefined && isTag(last) ? last : undefined;
+    const revision = await this.revisions.reader(ns);
+    let batch: TagWinner[] = [];
+    const flush = async (): Promise<boolean> => {
+      const live = await inParallel(batch, async ({ winner }) => winner.action === 'set' && (await revision(winner.digest)) !== undefined);
+      for (const [index, { tag }] of batch.entries()) {
         if (!live[index]) continue;
-        if (items.length === n) return { items, more: true };
+        if (items.length === n) return true;
         items.push(tag);
       }
-      if (!batch.more || batch.tags.length === 0) return { items, more: false };
-      after = batch.tags[batch.tags.length - 1];
+      batch = [];
+      return false;
+    };
+    for await (const candidate of this.tags.winners(ns, after)) {
+      if (last !== undefined && candidate.tag <= last) continue;
+      batch.push(candidate);
+      if (batch.length > n - items.length && (await flush())) return { items, more: true };
     }
+    return { items, more: await flush() };
   }
 
   /** A namespace holds content when it has a revision or a live tag; a live tag needs its revision, so: a revision. */
@@ -66,11 +72,6 @@ export class Listings {
       if (page.next === undefined) return { items, more: false };
       startAfter = page.next;
     }
-  }
-
-  private async isLive(ns: Namespace, tag: Tag): Promise<boolean> {
-    const target = await this.tags.resolve(ns, tag);
-    return target !== undefined && (await this.revisions.get(ns, target.digest)) !== undefined;
   }
 }
 

@@ -8,6 +8,7 @@ import type { Reference } from '../oci/reference.ts';
 import type { Tag } from '../oci/tag.ts';
 import { isNotFound, type ObjectStore } from '../storage/object-store.ts';
 import type { Access } from './access.ts';
+import { BodyCache } from './body-cache.ts';
 import { awaitNoReclamation } from './gc-fence.ts';
 import { exists, readJson } from './json-record.ts';
 import { blobKeys, catalogKeys, refKeys, referrerKeys, tagKeys, timeOfOrd } from './keys.ts';
@@ -48,6 +49,7 @@ export class Manifests {
   private readonly settings: () => RegistrySettings;
   /** Namespaces whose catalog key this process already wrote. */
   private readonly cataloged = new Set<Namespace>();
+  private readonly bodies = new BodyCache(16 * 1024 * 1024, 1024 * 1024);
 
   constructor(blobs: ObjectStore, meta: ObjectStore, tags: Tags, revisions: Revisions, access: Access, settings: () => RegistrySettings) {
     this.blobs = blobs;
@@ -131,7 +133,7 @@ export class Manifests {
   async read(ns: Namespace, reference: Reference): Promise<StoredManifest & { body: Buffer }> {
     const stored = await this.stat(ns, reference);
     try {
-      return { ...stored, body: await this.blobs.get(blobKeys.data(stored.digest)) };
+      return { ...stored, body: await this.bodies.get(stored.digest, () => this.blobs.get(blobKeys.data(stored.digest))) };
     } catch (err) {
       if (isNotFound(err)) throw new OciError('MANIFEST_UNKNOWN', 'manifest bytes are missing');
       throw err;

@@ -33,16 +33,10 @@ export class NamespaceContents {
    */
   async liveTags(ns: Namespace, revisions: ReadonlySet<Digest>): Promise<Map<Tag, Digest>> {
     const live = new Map<Tag, Digest>();
-    let after: Tag | undefined;
-    for (;;) {
-      const batch = await this.tags.names(ns, after);
-      for (const tag of batch.tags) {
-        const target = await this.tags.resolve(ns, tag);
-        if (target && revisions.has(target.digest)) live.set(tag, target.digest);
-      }
-      if (!batch.more || batch.tags.length === 0) return live;
-      after = batch.tags[batch.tags.length - 1];
+    for await (const { tag, winner } of this.tags.winners(ns)) {
+      if (winner.action === 'set' && revisions.has(winner.digest)) live.set(tag, winner.digest);
     }
+    return live;
   }
 }
 

@@ -3,6 +3,7 @@ import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { ordOf, tagKeys, timeOfOrd, type TagAction, type TagEvent } from './keys.ts';
+import { PrefixMemo } from './memo.ts';
 
 /** The current target of a tag, from its newest event group (chapter 04 §1.6). */
 export interface TagTarget {
@@ -18,12 +19,34 @@ export interface TagEventBody {
   annotations?: Record<string, string>;
 }
 
-/** Tags as append-only, author-timestamped set/del events: no read-modify-write, last writer wins by key order. */
+/** A tag and its winning event, `set` or `del`. */
+export interface TagWinner {
+  tag: Tag;
+  winner: TagEvent;
+}
+
+/** Every tag of a namespace with its winner, in tag byte order. */
+interface TagSnapshot {
+  ordered: TagWinner[];
+  byTag: Map<Tag, TagEvent>;
+}
+
+/** Namespaces whose tag snapshots are kept (each holds one entry per tag ever written). */
+const SNAPSHOTS = 256;
+const PAGE = 1000;
+
+/**
+ * Tags as append-only, author-timestamped set/del events: no read-modify-write, last writer wins by key order.
+ * All events of a namespace sit under one prefix in (tag, newest first) order, so one listing resolves every
+ * tag; where the store can stamp that prefix, the resolved snapshot is reused until an event lands.
+ */
 export class Tags {
   private readonly store: ObjectStore;
+  private readonly snapshots: PrefixMemo<TagSnapshot>;
 
   constructor(store: ObjectStore) {
     this.store = store;
+    this.snapshots = new PrefixMemo(store, SNAPSHOTS);
   }
 
   /** The tag's winning `set` event target, or undefined when absent or deleted. Does not check the revision exists. */
@@ -35,19 +58,9 @@ export class Tags {
 
   /** The winning event, `set` or `del`: the smallest `<ord>` group, highest digest, `set` beating `del` on a tie. */
   async winner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
-    let best: TagEvent | undefined;
-    let startAfter: string | undefined;
-    for (;;) {
-      const page = await this.store.list(tagKeys.tag(ns, tag), { limit: 16, ...(startAfter ? { startAfter } : {}) });
-      for (const key of page.keys) {
-        const event = tagKeys.parseEvent(key);
-        if (!event) continue;
-        if (best && event.ord !== best.ord) return best;
-        if (!best || beats(event, best)) best = event;
-      }
-      if (page.next === undefined) return best;
-      startAfter = page.next;
-    }
+    if (this.snapshots.active) return (await this.snapshot(ns)).byTag.get(tag);
+    for await (const group of this.groups(ns, tagKeys.tag(ns, tag), 16)) return group.tag === tag ? group.winner : undefined;
+    return undefined;
   }
 
   async append(ns: Namespace, tag: Tag, action: TagAction, digest: Digest, authorTimeMs: number, body: TagEventBody): Promise<void> {
@@ -55,18 +68,52 @@ export class Tags {
     await this.store.put(tagKeys.event(ns, tag, event), JSON.stringify(body));
   }
 
-  /** Names of every tag ever written in the namespace, ascending; callers resolve each. */
-  async names(ns: Namespace, startAfter?: Tag, limit = 1000): Promise<{ tags: Tag[]; more: boolean }> {
-    const page = await this.store.listChildren(tagKeys.namespace(ns), {
-      limit,
-      ...(startAfter !== undefined ? { startAfter: `${startAfter}!` } : {}),
-    });
-    const tags: Tag[] = [];
-    for (const child of page.children) {
-      const tag = tagKeys.parseChild(child.name);
-      if (tag !== undefined) tags.push(tag);
+  /** Every tag ever written in the namespace after `after`, ascending, with its winner; callers filter. */
+  async *winners(ns: Namespace, after?: Tag): AsyncGenerator<TagWinner> {
+    if (!this.snapshots.active) {
+      yield* this.groups(ns, after === undefined ? undefined : tagKeys.after(ns, after), PAGE);
+      return;
     }
-    return { tags, more: page.next !== undefined };
+    const { ordered } = await this.snapshot(ns);
+    let low = 0;
+    let high = ordered.length;
+    while (after !== undefined && low < high) {
+      const middle = (low + high) >>> 1;
+      if (ordered[middle]!.tag <= after) low = middle + 1;
+      else high = middle;
+    }
+    for (let index = low; index < ordered.length; index++) yield ordered[index]!;
+  }
+
+  private snapshot(ns: Namespace): Promise<TagSnapshot> {
+    return this.snapshots.get(tagKeys.namespace(ns), async () => {
+      const ordered: TagWinner[] = [];
+      for await (const group of this.groups(ns, undefined, PAGE)) ordered.push(group);
+      return { ordered, byTag: new Map(ordered.map(({ tag, winner }) => [tag, winner])) };
+    });
+  }
+
+  /** Tags and winners from one listing that starts after `startAfter`; an event group may span pages. */
+  private async *groups(ns: Namespace, startAfter: string | undefined, limit: number): AsyncGenerator<TagWinner> {
+    let current: TagWinner | undefined;
+    let cursor = startAfter;
+    for (;;) {
+      const page = await this.store.list(tagKeys.namespace(ns), { limit, ...(cursor !== undefined ? { startAfter: cursor } : {}) });
+      for (const key of page.keys) {
+        const event = tagKeys.parseEvent(key);
+        if (!event) continue;
+        const { tag, ...rest } = event;
+        if (current?.tag !== tag) {
+          if (current) yield current;
+          current = { tag, winner: rest };
+        } else if (rest.ord === current.winner.ord && beats(rest, current.winner)) {
+          current.winner = rest;
+        }
+      }
+      if (page.next === undefined) break;
+      cursor = page.next;
+    }
+    if (current) yield current;
   }
 }
 

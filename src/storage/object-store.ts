@@ -36,6 +36,11 @@ export interface ObjectStore {
    * prefix) or a previous page's `next`.
    */
   listChildren(prefix: string, options?: ListOptions): Promise<ChildrenPage>;
+  /**
+   * A token that changes whenever a key directly below `prefix/` is added, replaced or removed, so what was read
+   * from there can be reused while it holds; undefined when the backend cannot vouch for that (nothing is reused).
+   */
+  changeStamp?(prefix: string): Promise<string | undefined>;
   /** Server-side copy; throws `NotFoundError` if `from` is absent. */
   copy(from: string, to: string): Promise<void>;
   /** Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. */

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, statSync } from 'node:fs';
 import { copyFile, link, lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -156,6 +156,24 @@ export class FsObjectStore implements ObjectStore {
       lastToken = child.token;
     }
     return { children };
+  }
+
+  async changeStamp(prefix: string): Promise<string | undefined> {
+    let stats;
+    try {
+      // Synchronous on purpose: one stat of a cached inode costs a few microseconds, a thread-pool round trip
+      // several times that, and stamps are checked on every manifest and listing request.
+      stats = statSync(this.pathOf(normalizePrefix(prefix)), { bigint: true });
+    } catch (err) {
+      if (isAbsent(err)) return 'absent';
+      throw err;
+    }
+    if (!stats.isDirectory()) return undefined;
+    // Two changes within one timestamp tick leave mtime alone: a directory changed too recently is not vouched for
+    // (git's "racy" rule). Whole-second stamps mean a coarse filesystem: wait out a full second there.
+    const tick = stats.mtimeNs % 1_000_000_000n === 0n ? 1_000_000_000n : 100_000_000n;
+    if (BigInt(Date.now()) * 1_000_000n - stats.mtimeNs < tick) return undefined;
+    return `${stats.ino}:${stats.mtimeNs}`;
   }
 
   async copy(from: string, to: string): Promise<void> {

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
+import { PrefixMemo } from './memo.ts';
+
+async function withStore(run: (store: FsObjectStore) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'angos-memo-'));
+  try {
+    await run(new FsObjectStore({ rootDir: root }));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Outlasts the window in which the filesystem store refuses to vouch for a just-changed directory. */
+const settle = () => sleep(1100);
+
+test('the filesystem change stamp moves with every key added, replaced or removed directly below the prefix', () =>
+  withStore(async (store) => {
+    assert.equal(await store.changeStamp('p'), 'absent');
+    await store.put('p/a', '1');
+    assert.equal(await store.changeStamp('p'), undefined, 'a directory changed this instant is not vouched for');
+    await settle();
+    const seen = new Set<string | undefined>([await store.changeStamp('p')]);
+    for (const change of [() => store.put('p/b', '2'), () => store.put('p/a', 'other'), () => store.delete('p/b')]) {
+      await change();
+      await settle();
+      const stamp = await store.changeStamp('p');
+      assert.ok(stamp !== undefined && !seen.has(stamp), `stamp ${stamp} after a change is new`);
+      seen.add(stamp);
+    }
+    await settle();
+    assert.ok(seen.has(await store.changeStamp('p')), 'no change, same stamp');
+  }));
+
+test('a memo recomputes after a change under its prefix and reuses its value otherwise', () =>
+  withStore(async (store) => {
+    const memo = new PrefixMemo<string[]>(store, 4);
+    let computations = 0;
+    const listing = () =>
+      memo.get('p', async () => {
+        computations++;
+        return (await store.list('p')).keys;
+      });
+    await store.put('p/a', '');
+    await settle();
+    assert.deepEqual(await listing(), ['p/a']);
+    assert.deepEqual(await listing(), ['p/a']);
+    assert.equal(computations, 1);
+    await store.put('p/b', '');
+    assert.deepEqual(await listing(), ['p/a', 'p/b'], 'a fresh change is seen at once');
+    await settle();
+    assert.deepEqual(await listing(), ['p/a', 'p/b']);
+    await store.delete('p/a');
+    assert.deepEqual(await listing(), ['p/b']);
+  }));
