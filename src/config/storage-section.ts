@@ -71,9 +71,10 @@ export function readBlobStore(root: TableReader): BlobStoreConfig {
 
 function inheritedMetadataStore(blobStore: BlobStoreConfig): MetadataStoreConfig {
   if (blobStore.kind === 'fs') return { ...blobStore, lockStrategy: 'memory' };
-  // Only the connection keys carry over; tuning keys of the blob store do not apply to metadata.
+  // Only the connection keys carry over, and the declared capabilities of that same server; tuning keys of the
+  // blob store do not apply to metadata.
   const settings: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const key of [...S3_CONNECTION_KEYS, 'key_prefix']) {
+  for (const key of [...S3_CONNECTION_KEYS, 'key_prefix', 'capabilities']) {
     if (blobStore.settings[key] !== undefined) settings[key] = blobStore.settings[key];
   }
   return { kind: 's3', settings, lockStrategy: 'memory', inherited: true };

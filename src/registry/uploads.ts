@@ -141,7 +141,7 @@ export class Uploads {
     await this.blobs.createUpload(dataKey);
     try {
       const hash = new RunningHash(digestAlgorithm(digest));
-      const written = await this.write(dataKey, body, [hash], limit);
+      const written = await this.write(dataKey, body, [hash], limit, length);
       if (written !== length) throw new OciError('SIZE_INVALID', `received ${written} bytes, declared ${length}`);
       if (hash.digest() !== digest) throw new OciError('DIGEST_INVALID', `content does not match ${digest}`);
       await this.promote(ns, id, digest);
@@ -171,7 +171,7 @@ export class Uploads {
     const hashes = await this.liveHashes(ns, id, state, committed);
     let written: number;
     try {
-      written = await this.write(dataKey, chunk.body, hashes, limit - committed);
+      written = await this.write(dataKey, chunk.body, hashes, limit - committed, chunk.length);
     } catch (err) {
       this.live.delete(id);
       if (err instanceof OciError && err.code === 'BLOB_UPLOAD_INVALID') await this.discard(ns, id);
@@ -193,13 +193,13 @@ export class Uploads {
   }
 
   /** Streams `body` into an upload object through the hash, resolving with the bytes appended. */
-  private async write(dataKey: string, body: Readable | undefined, hashes: StreamHash[], allowance: number): Promise<number> {
+  private async write(dataKey: string, body: Readable | undefined, hashes: StreamHash[], allowance: number, length?: number): Promise<number> {
     if (!body) return 0;
     const limiter = hashingLimiter(hashes, allowance);
     const source = new PassThrough({ highWaterMark: 1 << 20 });
     feedFrom(body, limiter);
     const feeding = pipeline(limiter, source);
-    const storing = this.blobs.writeUpload(dataKey, source).catch((err: unknown) => {
+    const storing = this.blobs.writeUpload(dataKey, source, length !== undefined ? { length } : {}).catch((err: unknown) => {
       limiter.destroy(err instanceof Error ? err : new Error(String(err)));
       throw err;
     });

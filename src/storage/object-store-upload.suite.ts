@@ -56,6 +56,21 @@ export function uploadSuite(test: Test): void {
     assert.equal((await store.get(uploadKey)).toString(), 'abbcccdddd');
   });
 
+  test('upload: writes with a known length (the hint) and without mix, crossing part boundaries', async (store) => {
+    const sent = createHash('sha256');
+    const bodies = [Buffer.alloc(1 * MiB, 1), Buffer.alloc(7 * MiB, 2), Buffer.alloc(3 * MiB, 3), Buffer.alloc(5 * MiB, 4)];
+    await store.createUpload(uploadKey);
+    for (const [index, body] of bodies.entries()) {
+      sent.update(body);
+      const chunks = [body.subarray(0, 100), body.subarray(100)];
+      const written = await store.writeUpload(uploadKey, Readable.from(chunks), index % 2 === 0 ? { length: body.length } : {});
+      assert.equal(written, body.length);
+    }
+    assert.equal(await store.uploadSize(uploadKey), 16 * MiB);
+    assert.equal(await store.completeUpload(uploadKey), 16 * MiB);
+    assert.equal(await sha256OfStream(await store.getStream(uploadKey)), sent.digest('hex'));
+  });
+
   test('upload: createUpload discards bytes leaked under the same key', async (store) => {
     await store.createUpload(uploadKey);
     await store.writeUpload(uploadKey, Readable.from([Buffer.from('stale bytes')]));

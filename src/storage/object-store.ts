@@ -52,10 +52,11 @@ export interface ObjectStore {
   createUpload(key: string): Promise<void>;
   /**
    * Appends the stream at the end of the upload object and resolves with the number of bytes appended.
-   * Honours backpressure. Bytes received before a source error stay appended (the error is rethrown).
-   * Throws `NotFoundError` when the upload was never created or was aborted.
+   * Honours backpressure. Bytes received before a source error stay appended (the error is rethrown), except
+   * that a write with a known `length` may be all or nothing (S3 streams it as one part): callers re-read
+   * `uploadSize` after a failure. Throws `NotFoundError` when the upload was never created or was aborted.
    */
-  writeUpload(key: string, body: Readable): Promise<number>;
+  writeUpload(key: string, body: Readable, options?: UploadWriteOptions): Promise<number>;
   /** Current committed size of the upload object. Throws `NotFoundError`. */
   uploadSize(key: string): Promise<number>;
   /** Seals the upload so it can be read and moved like any object; resolves with its size. */
@@ -67,6 +68,14 @@ export interface ObjectStore {
   readonly canPresign: boolean;
   /** A presigned GET URL, or undefined when the backend cannot presign (fs never can). */
   presign(key: string, ttlSeconds: number, responseContentType?: string): Promise<string | undefined>;
+}
+
+export interface UploadWriteOptions {
+  /**
+   * Exactly how many bytes `body` delivers, when known (a request's Content-Length). A hint: S3 streams such a write
+   * as one part instead of buffering; a body delivering another count fails the write. fs ignores it.
+   */
+  length?: number;
 }
 
 export interface ByteRange {

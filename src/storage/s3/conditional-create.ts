@@ -10,25 +10,32 @@ const PROBE_PREFIX = '_probe/if-none-match/';
 /**
  * `createIfAbsent` as PutObject + `If-None-Match: *` (412 ⇒ already there). Not every S3-compatible server
  * enforces that header, and one that ignores it would silently turn every create into an overwrite, so the
- * first call probes it; without it, creates degrade to HeadObject then PutObject (advisory: two racing creators
- * may both win) and say so once.
+ * first call probes it, unless `[*.s3.capabilities] put_if_none_match` declares the answer (no probe: some
+ * gateways reject the probe's writes, and an operator may know better). Without it, creates degrade to
+ * HeadObject then PutObject (advisory: two racing creators may both win) and say so once.
  */
 export class ConditionalCreate {
   readonly #gateway: S3Gateway;
   readonly #bucket: string;
   readonly #keys: S3Keys;
   readonly #log: Logger;
+  readonly #declared: boolean | undefined;
   #enforced: Promise<boolean> | undefined;
 
-  constructor(gateway: S3Gateway, bucket: string, keys: S3Keys, log: Logger) {
+  constructor(gateway: S3Gateway, bucket: string, keys: S3Keys, log: Logger, declared?: boolean) {
     this.#gateway = gateway;
     this.#bucket = bucket;
     this.#keys = keys;
     this.#log = log;
+    this.#declared = declared;
   }
 
-  /** Whether the server enforces `If-None-Match: *`; probed once, retried after a failed probe. */
+  /** Whether `If-None-Match: *` is enforced: as declared, else probed once (retried after a failed probe). */
   enforced(): Promise<boolean> {
+    if (this.#declared !== undefined) {
+      this.#enforced ??= Promise.resolve(this.#settle(this.#declared));
+      return this.#enforced;
+    }
     this.#enforced ??= this.#probe().catch((err: unknown) => {
       this.#enforced = undefined;
       throw err;
@@ -56,17 +63,23 @@ export class ConditionalCreate {
         if (isTransient(err)) throw err;
         enforced = false;
       }
-      if (!enforced) {
-        this.#log.warn('S3 server ignores If-None-Match on PutObject: atomic creates degrade to advisory (HeadObject then PutObject)', {
-          bucket: this.#bucket,
-        });
-      }
-      return enforced;
+      return this.#settle(enforced);
     } finally {
       await this.#gateway.send((signal) =>
         this.#gateway.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: bucketKey }), { abortSignal: signal }),
       );
     }
+  }
+
+  /** The one warning of advisory mode, whichever way it was decided. */
+  #settle(enforced: boolean): boolean {
+    if (!enforced) {
+      this.#log.warn('S3 server ignores If-None-Match on PutObject: atomic creates degrade to advisory (HeadObject then PutObject)', {
+        bucket: this.#bucket,
+        ...(this.#declared !== undefined ? { declared: 'capabilities.put_if_none_match = false' } : {}),
+      });
+    }
+    return enforced;
   }
 
   async #putIfNoneMatch(bucketKey: string, body: Buffer): Promise<boolean> {

@@ -65,6 +65,23 @@ export class S3Gateway {
     }
   }
 
+  /**
+   * One attempt, under the breaker, with no attempt or operation timer: for a request whose body streams from a
+   * client, which cannot be replayed and whose pace the client sets. `signal` is the caller's own stall guard.
+   */
+  async sendOnce<T>(call: Call<T>, signal: AbortSignal): Promise<T> {
+    this.breaker.admit();
+    try {
+      const result = await call(signal);
+      this.breaker.success();
+      return result;
+    } catch (err) {
+      if (isTransient(err) && !signal.aborted) this.breaker.failure();
+      else this.breaker.success();
+      throw err;
+    }
+  }
+
   async #withRetries<T>(call: Call<T>, deadline: AbortSignal): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const attemptAbort = new AbortController();

@@ -1,30 +1,28 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListPartsCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../object-store.ts';
-import { isMissing, type S3Gateway } from './s3-gateway.ts';
+import { toBuffer } from './byte-queue.ts';
+import { CoalescingWriter } from './coalescing-writer.ts';
+import type { MultipartApi, OpenUpload } from './multipart-api.ts';
+import { PartWriter, type ChunkWriter } from './part-writer.ts';
+import type { ServerCopy } from './s3-copy.ts';
 import type { S3Keys } from './s3-keys.ts';
 import { bucketKeys } from './s3-listing.ts';
-import { PartWriter, toBuffer } from './part-writer.ts';
+import { MIN_PART_SIZE } from './s3-options.ts';
+import { streamParts } from './streamed-part.ts';
+
+export type { OpenUpload } from './multipart-api.ts';
 
 export interface MultipartContext {
-  gateway: S3Gateway;
-  bucket: string;
+  api: MultipartApi;
   keys: S3Keys;
-  /** Bytes per part; also the most one write holds in memory. */
+  /** `multipart_part_size`. */
   partSize: number;
+  /** `multipart_uniform_parts`. */
+  uniformParts: boolean;
+  copier: ServerCopy;
+  /** How long a streamed part may move no byte before it is abandoned. */
+  stallMs: number;
 }
 
 /**
@@ -37,30 +35,23 @@ interface Staged {
   offset: number;
   bucketKey: string;
   size: number;
-  /** Every staged object, the current one included, for cleanup. */
+  /** Every object in the staged folder (the current one included, a leftover scratch object too), for cleanup. */
   all: string[];
-}
-
-export interface OpenUpload {
-  bucketKey: string;
-  uploadId: string;
-  /** Absent when the server does not say; age gates treat that as young. */
-  initiated?: Date;
-}
-
-interface Part {
-  PartNumber: number;
-  ETag: string;
-  Size: number;
 }
 
 const OFFSET_DIGITS = 16;
 const OFFSET_NAME = /^\d{16}$/;
+/** The scratch multipart upload (and, briefly, object) of a coalescing write, beside the staged remainders. */
+export const COALESCE_NAME = 'coalesce';
 
 /**
- * The upload primitive on S3 multipart uploads, non-uniform mode of §2.4. Nothing is kept between calls: each
- * call reads the staged object and, when it needs them, ListMultipartUploads / ListParts, so any process sharing
- * the bucket can continue an upload.
+ * The upload primitive on S3 multipart uploads, both modes of §2.4. Nothing is kept between calls: each call reads
+ * the staged object and, when it needs them, ListMultipartUploads / ListParts, so any process sharing the bucket
+ * can continue an upload.
+ *
+ * Non-uniform (default): a write of known length streams the remainder and its body as one part; a chunked write
+ * cuts 5 MiB parts, or coalesces 5 MiB sub-parts into `multipart_part_size` parts; the remainder parked is under
+ * 5 MiB. Uniform: every non-final part is exactly `multipart_part_size`; the remainder is under one part.
  */
 export class MultipartUploads {
   readonly #context: MultipartContext;
@@ -70,17 +61,23 @@ export class MultipartUploads {
   }
 
   async create(key: string): Promise<void> {
-    const bucketKey = this.#context.keys.full(key);
-    await this.#discard(key, bucketKey);
+    await this.#discard(key);
     await this.#putStaged(key, 0, Buffer.alloc(0));
   }
 
-  async write(key: string, body: Readable): Promise<number> {
-    const bucketKey = this.#context.keys.full(key);
+  /** Appends `body`; `length`, when given, is exactly what it delivers (a request's Content-Length). */
+  async write(key: string, body: Readable, length?: number): Promise<number> {
+    const bucketKey = this.#keys.full(key);
     const staged = await this.#staged(key);
     if (staged === undefined) throw new NotFoundError(key);
-    const writer = new PartWriter(this, bucketKey, staged.offset, this.#context.partSize);
-    if (staged.size > 0) writer.prepend(await this.#getBytes(staged.bucketKey));
+    const remainder = staged.size > 0 ? await this.#api.getBytes(staged.bucketKey) : Buffer.alloc(0);
+    if (!this.#context.uniformParts && length !== undefined && remainder.length + length >= MIN_PART_SIZE) {
+      const offset = await streamParts({ api: this.#api, bucketKey, offset: staged.offset, remainder, body, length, stallMs: this.#context.stallMs });
+      await this.#commit(key, staged, offset, Buffer.alloc(0));
+      return length;
+    }
+    const writer = this.#writer(key, bucketKey, staged.offset);
+    writer.prepend(remainder);
     let written = 0;
     let sourceFailure: unknown;
     try {
@@ -96,10 +93,8 @@ export class MultipartUploads {
       if (writer.storageFailed) throw err;
       sourceFailure = err;
     }
-    if (writer.offset !== staged.offset || writer.buffered !== staged.size) {
-      await this.#putStaged(key, writer.offset, writer.remainder());
-      await this.#deleteAll(staged.all.filter((stale) => stale !== this.#stagedKey(key, writer.offset)));
-    }
+    const parked = await writer.finish();
+    await this.#commit(key, staged, writer.offset, parked);
     if (sourceFailure !== undefined) throw sourceFailure;
     return written;
   }
@@ -111,42 +106,64 @@ export class MultipartUploads {
   }
 
   async complete(key: string): Promise<number> {
-    const bucketKey = this.#context.keys.full(key);
+    const bucketKey = this.#keys.full(key);
     const staged = await this.#staged(key);
     // Already completed (a retry): the object is the upload, as on the filesystem.
     if (staged === undefined) return this.#sizeOfObject(key);
-    const uploadIds = await this.uploadIdsOf(bucketKey);
+    const uploadIds = await this.#api.uploadIdsOf(bucketKey);
     if (staged.offset === 0) {
-      // Under one part: never a multipart, the remainder simply becomes the object.
-      await this.#send((signal) =>
-        this.#client.send(new CopyObjectCommand({ Bucket: this.#bucket, Key: bucketKey, CopySource: copySource(this.#bucket, staged.bucketKey) }), {
-          abortSignal: signal,
-        }),
-      );
-      await this.#abortAll(bucketKey, uploadIds);
+      // Never reached a part: no multipart, the remainder simply becomes the object.
+      await this.#context.copier.copy(staged.bucketKey, bucketKey, staged.size);
+      await this.#api.abort(bucketKey, uploadIds);
     } else {
       const [uploadId, ...stale] = uploadIds;
       if (uploadId === undefined) return this.#finishInterrupted(key, staged);
-      const parts = await this.committedParts(bucketKey, uploadId, staged.offset);
+      const parts = await this.#api.committedParts(bucketKey, uploadId, staged.offset);
       if (staged.size > 0) {
-        const remainder = await this.#getBytes(staged.bucketKey);
-        parts.push({ PartNumber: parts.length + 1, ETag: await this.uploadPart(bucketKey, uploadId, parts.length + 1, remainder), Size: remainder.length });
+        const remainder = await this.#api.getBytes(staged.bucketKey);
+        const partNumber = parts.length + 1;
+        parts.push({ PartNumber: partNumber, ETag: await this.#api.uploadPart(bucketKey, uploadId, partNumber, remainder), Size: remainder.length });
       }
-      await this.#send((signal) =>
-        this.#client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.#bucket,
-            Key: bucketKey,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) },
-          }),
-          { abortSignal: signal },
-        ),
-      );
-      await this.#abortAll(bucketKey, stale);
+      await this.#api.complete(bucketKey, uploadId, parts);
+      await this.#api.abort(bucketKey, stale);
     }
-    await this.#deleteAll(staged.all);
+    await this.#abortScratch(key);
+    await this.#api.deleteAll(staged.all);
     return staged.offset + staged.size;
+  }
+
+  async abort(key: string): Promise<void> {
+    await this.#discard(key);
+  }
+
+  /** Every multipart upload open under a bucket prefix. */
+  openUploads(bucketPrefix: string): AsyncGenerator<OpenUpload> {
+    return this.#api.openUploads(bucketPrefix);
+  }
+
+  /** Aborts one multipart upload; an already-gone one is fine. */
+  async abortOne(bucketKey: string, uploadId: string): Promise<void> {
+    await this.#api.abort(bucketKey, [uploadId]);
+  }
+
+  /** The bucket key of an upload's scratch multipart upload. */
+  scratchKey(key: string): string {
+    return `${this.#keys.stagedDir(key)}${COALESCE_NAME}`;
+  }
+
+  #writer(key: string, bucketKey: string, offset: number): ChunkWriter {
+    const { partSize, uniformParts } = this.#context;
+    if (uniformParts) return new PartWriter(this.#api, bucketKey, offset, partSize);
+    if (partSize === MIN_PART_SIZE) return new PartWriter(this.#api, bucketKey, offset, MIN_PART_SIZE);
+    return new CoalescingWriter(this.#api, bucketKey, this.scratchKey(key), offset, partSize);
+  }
+
+  /** Writes the new commit record (when anything changed) and removes the ones it supersedes. */
+  async #commit(key: string, staged: Staged, offset: number, remainder: Buffer): Promise<void> {
+    if (offset === staged.offset && remainder.length === staged.size) return;
+    const next = this.#stagedKey(key, offset);
+    await this.#api.put(next, remainder);
+    await this.#api.deleteAll(staged.all.filter((stale) => stale !== next));
   }
 
   /**
@@ -155,135 +172,32 @@ export class MultipartUploads {
    */
   async #finishInterrupted(key: string, staged: Staged): Promise<number> {
     const expected = staged.offset + staged.size;
-    const size = await this.#sizeOfObject(key).catch((err: unknown) => {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    });
+    const size = await this.#api.sizeOf(this.#keys.full(key));
     if (size !== expected) throw new Error(`upload ${key}: ${staged.offset} bytes committed but no multipart upload found`);
-    await this.#deleteAll(staged.all);
+    await this.#api.deleteAll(staged.all);
     return expected;
   }
 
-  async abort(key: string): Promise<void> {
-    const bucketKey = this.#context.keys.full(key);
-    await this.#discard(key, bucketKey);
-  }
-
-  /** Multipart uploads open for exactly this bucket key (ListMultipartUploads matches by prefix). */
-  async uploadIdsOf(bucketKey: string): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const upload of this.openUploads(bucketKey)) if (upload.bucketKey === bucketKey) ids.push(upload.uploadId);
-    return ids;
-  }
-
-  /** Every multipart upload open under a bucket prefix, a page of ListMultipartUploads at a time. */
-  async *openUploads(bucketPrefix: string): AsyncGenerator<OpenUpload> {
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    for (;;) {
-      const page = await this.#send((signal) =>
-        this.#client.send(
-          new ListMultipartUploadsCommand({
-            Bucket: this.#bucket,
-            Prefix: bucketPrefix,
-            ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
-            ...(uploadIdMarker !== undefined ? { UploadIdMarker: uploadIdMarker } : {}),
-          }),
-          { abortSignal: signal },
-        ),
-      );
-      for (const upload of page.Uploads ?? []) {
-        if (upload.Key === undefined || upload.UploadId === undefined) continue;
-        yield { bucketKey: upload.Key, uploadId: upload.UploadId, ...(upload.Initiated ? { initiated: upload.Initiated } : {}) };
-      }
-      if (!page.IsTruncated) return;
-      keyMarker = page.NextKeyMarker;
-      uploadIdMarker = page.NextUploadIdMarker;
-    }
-  }
-
-  /** Aborts one multipart upload; an already-gone one is fine. */
-  async abortOne(bucketKey: string, uploadId: string): Promise<void> {
-    await this.#abortAll(bucketKey, [uploadId]);
-  }
-
-  async openMultipart(bucketKey: string): Promise<string> {
-    const [existing] = await this.uploadIdsOf(bucketKey);
-    if (existing !== undefined) return existing;
-    const created = await this.#send((signal) =>
-      this.#client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: bucketKey }), { abortSignal: signal }),
-    );
-    if (created.UploadId === undefined) throw new Error(`CreateMultipartUpload for ${bucketKey} returned no UploadId`);
-    return created.UploadId;
-  }
-
-  /** Every part the server holds, in part-number order. */
-  async listParts(bucketKey: string, uploadId: string): Promise<Part[]> {
-    const parts: Part[] = [];
-    let marker: string | undefined;
-    for (;;) {
-      const page = await this.#send((signal) =>
-        this.#client.send(
-          new ListPartsCommand({ Bucket: this.#bucket, Key: bucketKey, UploadId: uploadId, ...(marker !== undefined ? { PartNumberMarker: marker } : {}) }),
-          { abortSignal: signal },
-        ),
-      );
-      for (const part of page.Parts ?? []) parts.push({ PartNumber: part.PartNumber ?? 0, ETag: part.ETag ?? '', Size: part.Size ?? 0 });
-      if (!page.IsTruncated) return parts.sort((a, b) => a.PartNumber - b.PartNumber);
-      marker = page.NextPartNumberMarker;
-    }
-  }
-
-  /** Parts 1..n holding exactly the first `offset` bytes; parts past them are leftovers of a write that never committed. */
-  async committedParts(bucketKey: string, uploadId: string, offset: number): Promise<Part[]> {
-    const committed: Part[] = [];
-    let total = 0;
-    for (const part of await this.listParts(bucketKey, uploadId)) {
-      if (total === offset) break;
-      if (part.PartNumber !== committed.length + 1) break;
-      committed.push(part);
-      total += part.Size;
-    }
-    if (total !== offset) throw new Error(`upload ${bucketKey}: parts hold ${total} bytes, ${offset} were committed`);
-    return committed;
-  }
-
-  async uploadPart(bucketKey: string, uploadId: string, partNumber: number, bytes: Buffer): Promise<string> {
-    const result = await this.#send((signal) =>
-      this.#client.send(
-        new UploadPartCommand({ Bucket: this.#bucket, Key: bucketKey, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }),
-        { abortSignal: signal },
-      ),
-    );
-    if (result.ETag === undefined) throw new Error(`UploadPart ${partNumber} of ${bucketKey} returned no ETag`);
-    return result.ETag;
-  }
-
-  /** Removes every trace of an upload: open multiparts, staged objects and a completed object. */
-  async #discard(key: string, bucketKey: string): Promise<void> {
-    await this.#abortAll(bucketKey, await this.uploadIdsOf(bucketKey));
+  /** Removes every trace of an upload: open multiparts (its own and a scratch one), staged objects and a completed object. */
+  async #discard(key: string): Promise<void> {
+    const bucketKey = this.#keys.full(key);
+    await this.#api.abort(bucketKey, await this.#api.uploadIdsOf(bucketKey));
+    await this.#abortScratch(key);
     const staged: string[] = [];
-    for await (const stagedKey of bucketKeys(this.#context.gateway, this.#bucket, this.#context.keys.stagedDir(key))) staged.push(stagedKey);
-    await this.#deleteAll([...staged, bucketKey]);
+    for await (const stagedKey of bucketKeys(this.#api.gateway, this.#api.bucket, this.#keys.stagedDir(key))) staged.push(stagedKey);
+    await this.#api.deleteAll([...staged, bucketKey]);
   }
 
-  async #abortAll(bucketKey: string, uploadIds: string[]): Promise<void> {
-    for (const uploadId of uploadIds) {
-      try {
-        await this.#send((signal) =>
-          this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: bucketKey, UploadId: uploadId }), { abortSignal: signal }),
-        );
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
-    }
+  async #abortScratch(key: string): Promise<void> {
+    const scratch = this.scratchKey(key);
+    await this.#api.abort(scratch, await this.#api.uploadIdsOf(scratch));
   }
 
   async #staged(key: string): Promise<Staged | undefined> {
-    const dir = this.#context.keys.stagedDir(key);
+    const dir = this.#keys.stagedDir(key);
     const all: string[] = [];
     let best: { offset: number; bucketKey: string } | undefined;
-    for await (const bucketKey of bucketKeys(this.#context.gateway, this.#bucket, dir)) {
+    for await (const bucketKey of bucketKeys(this.#api.gateway, this.#api.bucket, dir)) {
       all.push(bucketKey);
       const name = bucketKey.slice(dir.length);
       if (!OFFSET_NAME.test(name)) continue;
@@ -291,71 +205,30 @@ export class MultipartUploads {
       best = { offset: Number(name), bucketKey };
     }
     if (best === undefined) return undefined;
-    const chosen = best;
-    try {
-      const head = await this.#send((signal) =>
-        this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: chosen.bucketKey }), { abortSignal: signal }),
-      );
-      return { ...chosen, size: head.ContentLength ?? 0, all };
-    } catch (err) {
-      // Aborted between the listing and the head.
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    // Aborted between the listing and the head.
+    const size = await this.#api.sizeOf(best.bucketKey);
+    return size === undefined ? undefined : { ...best, size, all };
   }
 
   #stagedKey(key: string, offset: number): string {
-    return `${this.#context.keys.stagedDir(key)}${String(offset).padStart(OFFSET_DIGITS, '0')}`;
+    return `${this.#keys.stagedDir(key)}${String(offset).padStart(OFFSET_DIGITS, '0')}`;
   }
 
   async #putStaged(key: string, offset: number, bytes: Buffer): Promise<void> {
-    const stagedKey = this.#stagedKey(key, offset);
-    await this.#send((signal) =>
-      this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: stagedKey, Body: bytes, ContentLength: bytes.length }), {
-        abortSignal: signal,
-      }),
-    );
-  }
-
-  async #getBytes(bucketKey: string): Promise<Buffer> {
-    const result = await this.#send((signal) =>
-      this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: bucketKey }), { abortSignal: signal }),
-    );
-    return Buffer.from((await result.Body?.transformToByteArray()) ?? []);
+    await this.#api.put(this.#stagedKey(key, offset), bytes);
   }
 
   async #sizeOfObject(key: string): Promise<number> {
-    try {
-      const head = await this.#send((signal) =>
-        this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#context.keys.full(key) }), { abortSignal: signal }),
-      );
-      return head.ContentLength ?? 0;
-    } catch (err) {
-      if (isMissing(err)) throw new NotFoundError(key);
-      throw err;
-    }
+    const size = await this.#api.sizeOf(this.#keys.full(key));
+    if (size === undefined) throw new NotFoundError(key);
+    return size;
   }
 
-  async #deleteAll(bucketKeys: string[]): Promise<void> {
-    for (const bucketKey of bucketKeys) {
-      await this.#send((signal) => this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: bucketKey }), { abortSignal: signal }));
-    }
+  get #api(): MultipartApi {
+    return this.#context.api;
   }
 
-  get #client() {
-    return this.#context.gateway.client;
+  get #keys(): S3Keys {
+    return this.#context.keys;
   }
-
-  get #bucket(): string {
-    return this.#context.bucket;
-  }
-
-  #send<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return this.#context.gateway.send(call);
-  }
-}
-
-/** CopySource is `bucket/key`, URL-encoded per path segment. */
-export function copySource(bucket: string, bucketKey: string): string {
-  return `${bucket}/${bucketKey.split('/').map(encodeURIComponent).join('/')}`;
 }

@@ -254,22 +254,13 @@ describe('S3ObjectStore against a server that ignores If-None-Match', () => {
 
   it('degrades to advisory creates and warns once', async () => {
     const store = new S3ObjectStore(fixture.options());
-    const lines: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      lines.push(String(chunk));
-      return write(chunk, ...rest);
-    }) as typeof process.stdout.write;
-    try {
+    const warnings = await ifNoneMatchWarnings(async () => {
       assert.equal(await store.createIfAbsent('markers/one', 'first'), true);
       assert.equal(await store.createIfAbsent('markers/one', 'second'), false);
       assert.equal(await store.createIfAbsent('markers/two', 'x'), true);
-    } finally {
-      process.stdout.write = write;
-    }
+    });
     assert.equal((await store.get('markers/one')).toString(), 'first');
-    const warnings = lines.filter((line) => line.includes('If-None-Match') && line.includes('"WARN"'));
-    assert.equal(warnings.length, 1, lines.join(''));
+    assert.equal(warnings.length, 1, warnings.join(''));
     assert.deepEqual((await store.list('')).keys, ['markers/one', 'markers/two'], 'the probe key is removed');
     store.destroy();
   });
@@ -317,3 +308,53 @@ describe('S3ObjectStore circuit breaker against a stopped s3rver', () => {
     store.destroy();
   });
 });
+
+describe('S3ObjectStore with declared capabilities (no probe)', () => {
+  let ignoring: S3rverFixture;
+  let enforcing: S3rverFixture;
+  before(async () => {
+    [ignoring, enforcing] = await Promise.all([S3rverFixture.start({ conditionalPut: false }), S3rverFixture.start()]);
+  });
+  after(() => Promise.all([ignoring.close(), enforcing.close()]));
+
+  it('put_if_none_match = true is trusted as declared: no probe, so a server ignoring the header is not detected', async () => {
+    const store = new S3ObjectStore(ignoring.options({ capabilities: { putIfNoneMatch: true, putIfMatch: true, deleteIfMatch: true } }));
+    const warnings = await ifNoneMatchWarnings(async () => {
+      assert.equal(await store.createIfAbsent('markers/one', 'first'), true);
+      // A probe would have found the header ignored and answered false here (as the advisory test above shows).
+      assert.equal(await store.createIfAbsent('markers/one', 'second'), true);
+    });
+    assert.deepEqual(warnings, []);
+    assert.deepEqual((await store.list('')).keys, ['markers/one'], 'no probe object was ever written');
+    store.destroy();
+  });
+
+  it('put_if_none_match = false means advisory creates with the one warning, even on a server that enforces it', async () => {
+    const store = new S3ObjectStore(enforcing.options({ capabilities: { putIfNoneMatch: false, putIfMatch: false, deleteIfMatch: false } }));
+    const warnings = await ifNoneMatchWarnings(async () => {
+      assert.equal(await store.createIfAbsent('markers/a', 'first'), true);
+      assert.equal(await store.createIfAbsent('markers/a', 'second'), false);
+      assert.equal(await store.createIfAbsent('markers/b', 'x'), true);
+    });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /capabilities\.put_if_none_match = false/);
+    assert.equal((await store.get('markers/a')).toString(), 'first');
+    store.destroy();
+  });
+});
+
+/** The advisory-mode warnings logged (JSON lines on stdout) while `body` runs. */
+async function ifNoneMatchWarnings(body: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    lines.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  try {
+    await body();
+  } finally {
+    process.stdout.write = write;
+  }
+  return lines.filter((line) => line.includes('If-None-Match') && line.includes('"WARN"'));
+}

@@ -1,5 +1,4 @@
 import {
-  CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -10,21 +9,34 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import { logger } from '../../observability/logging.ts';
-import type { ByteRange, ChildrenPage, ListOptions, ListPage, ObjectMeta, ObjectStore } from '../object-store.ts';
+import type { ByteRange, ChildrenPage, ListOptions, ListPage, ObjectMeta, ObjectStore, UploadWriteOptions } from '../object-store.ts';
 import { NotFoundError } from '../object-store.ts';
 import { ConditionalCreate } from './conditional-create.ts';
 import { httpStatus, isMissing, S3Gateway, type Call } from './s3-gateway.ts';
 import { S3Keys } from './s3-keys.ts';
 import { bucketKeys, childrenAfter } from './s3-listing.ts';
-import { copySource, MultipartUploads } from './s3-multipart.ts';
+import { MultipartApi } from './multipart-api.ts';
+import { ServerCopy } from './s3-copy.ts';
+import { COALESCE_NAME, MultipartUploads } from './s3-multipart.ts';
 import { guardStalls } from './stall-guard.ts';
-import { checkPartSize, S3_DEFAULTS, type S3StoreOptions } from './s3-options.ts';
+import { checkCopyChunkSize, checkPartSize, S3_DEFAULTS, type S3StoreOptions } from './s3-options.ts';
 import { collectPage, pageLimit } from '../paging.ts';
 
 export interface MultipartUpload {
   key: string;
   uploadId: string;
   initiated?: Date;
+  /**
+   * Set for the scratch upload of a coalescing write (§2.4 `staged/coalesce`): the folder of the upload it works
+   * for, i.e. the folder holding that upload's key. Unset: `key` is the upload's own key.
+   */
+  scratchOf?: string;
+}
+
+/** The folder whose upload a scratch multipart key belongs to, or undefined for any other key. */
+function scratchFolder(key: string): string | undefined {
+  const suffix = `/staged/${COALESCE_NAME}`;
+  return key.endsWith(suffix) ? key.slice(0, -suffix.length) : undefined;
 }
 
 const log = logger('angos::storage::s3');
@@ -45,10 +57,13 @@ export class S3ObjectStore implements ObjectStore {
   readonly #keys: S3Keys;
   readonly #uploads: MultipartUploads;
   readonly #create: ConditionalCreate;
+  readonly #copier: ServerCopy;
 
   constructor(options: S3StoreOptions) {
     const partSize = options.multipartPartSize ?? S3_DEFAULTS.multipartPartSize;
     checkPartSize(partSize);
+    const copyChunkSize = options.multipartCopyChunkSize ?? S3_DEFAULTS.multipartCopyChunkSize;
+    checkCopyChunkSize(copyChunkSize);
     this.bucket = options.bucket;
     this.presignTtlSecs = options.presignTtlSecs ?? S3_DEFAULTS.presignTtlSecs;
     this.#gateway = new S3Gateway({
@@ -63,8 +78,21 @@ export class S3ObjectStore implements ObjectStore {
       breakerCooldownMs: (options.circuitBreakerCooldownSecs ?? S3_DEFAULTS.circuitBreakerCooldownSecs) * 1000,
     });
     this.#keys = new S3Keys(options.keyPrefix ?? S3_DEFAULTS.keyPrefix);
-    this.#uploads = new MultipartUploads({ gateway: this.#gateway, bucket: this.bucket, keys: this.#keys, partSize });
-    this.#create = new ConditionalCreate(this.#gateway, this.bucket, this.#keys, log);
+    const api = new MultipartApi(this.#gateway, this.bucket);
+    this.#copier = new ServerCopy(api, {
+      threshold: options.multipartCopyThreshold ?? S3_DEFAULTS.multipartCopyThreshold,
+      chunkSize: copyChunkSize,
+      jobs: options.multipartCopyJobs ?? S3_DEFAULTS.multipartCopyJobs,
+    });
+    this.#uploads = new MultipartUploads({
+      api,
+      keys: this.#keys,
+      partSize,
+      uniformParts: options.multipartUniformParts ?? S3_DEFAULTS.multipartUniformParts,
+      copier: this.#copier,
+      stallMs: this.#gateway.attemptTimeoutMs,
+    });
+    this.#create = new ConditionalCreate(this.#gateway, this.bucket, this.#keys, log, options.capabilities?.putIfNoneMatch);
   }
 
   /** True while the circuit breaker fails calls fast. */
@@ -153,12 +181,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async copy(from: string, to: string): Promise<void> {
     try {
-      await this.#send((signal) =>
-        this.#client.send(
-          new CopyObjectCommand({ Bucket: this.bucket, Key: this.#keys.full(to), CopySource: copySource(this.bucket, this.#keys.full(from)) }),
-          { abortSignal: signal },
-        ),
-      );
+      await this.#copier.copy(this.#keys.full(from), this.#keys.full(to));
     } catch (err) {
       if (isMissing(err)) throw new NotFoundError(from);
       throw err;
@@ -174,8 +197,8 @@ export class S3ObjectStore implements ObjectStore {
     return this.#uploads.create(key);
   }
 
-  writeUpload(key: string, body: Readable): Promise<number> {
-    return this.#uploads.write(key, body);
+  writeUpload(key: string, body: Readable, options: UploadWriteOptions = {}): Promise<number> {
+    return this.#uploads.write(key, body, options.length);
   }
 
   uploadSize(key: string): Promise<number> {
@@ -191,13 +214,20 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * Multipart uploads open below `prefix/` (S3 only; `scrub --orphan-multipart` style cleanup decides by age and
-   * by the upload's session record). Keys are store keys.
+   * Multipart uploads open below `prefix/` (S3 only; `scrub --multipart` decides by age and by the upload's session
+   * record). Keys are store keys: an upload's own key, or its scratch key (see `uploadKeyOf`).
    */
   async listMultipartUploads(prefix: string): Promise<MultipartUpload[]> {
     const uploads: MultipartUpload[] = [];
     for await (const upload of this.#uploads.openUploads(this.#keys.under(prefix))) {
-      uploads.push({ key: this.#keys.strip(upload.bucketKey), uploadId: upload.uploadId, ...(upload.initiated ? { initiated: upload.initiated } : {}) });
+      const key = this.#keys.strip(upload.bucketKey);
+      const scratchOf = scratchFolder(key);
+      uploads.push({
+        key,
+        uploadId: upload.uploadId,
+        ...(upload.initiated ? { initiated: upload.initiated } : {}),
+        ...(scratchOf !== undefined ? { scratchOf } : {}),
+      });
     }
     return uploads;
   }

@@ -61,6 +61,42 @@ describe('parseS3Options', () => {
     assert.throws(() => parseS3Options({ ...CONNECTION, key_prefix: 7n }), /blob_store\.s3\.key_prefix: expected a string/);
   });
 
+  it('reads the multipart mode and copy keys, validating the copy chunk size as a part size', () => {
+    const options = parseS3Options({
+      ...CONNECTION,
+      multipart_uniform_parts: true,
+      multipart_copy_threshold: '1GB',
+      multipart_copy_chunk_size: '64MiB',
+      multipart_copy_jobs: 8n,
+    });
+    assert.equal(options.multipartUniformParts, true);
+    assert.equal(options.multipartCopyThreshold, 1_000_000_000);
+    assert.equal(options.multipartCopyChunkSize, 64 * 1024 * 1024);
+    assert.equal(options.multipartCopyJobs, 8);
+    assert.equal(S3_DEFAULTS.multipartCopyThreshold, 5_000_000_000);
+    assert.equal(S3_DEFAULTS.multipartCopyChunkSize, 100_000_000);
+    assert.equal(S3_DEFAULTS.multipartCopyJobs, 4);
+    assert.equal(S3_DEFAULTS.multipartUniformParts, false);
+    assert.throws(() => parseS3Options({ ...CONNECTION, multipart_copy_chunk_size: '4MiB' }), /blob_store\.s3\.multipart_copy_chunk_size: must be between 5MiB and 5GiB/);
+    assert.throws(() => parseS3Options({ ...CONNECTION, multipart_copy_chunk_size: '6GiB' }), /blob_store\.s3\.multipart_copy_chunk_size: must be between 5MiB and 5GiB/);
+    assert.throws(() => parseS3Options({ ...CONNECTION, multipart_copy_jobs: 0n }), /blob_store\.s3\.multipart_copy_jobs: must be an integer of at least 1/);
+    assert.throws(() => parseS3Options({ ...CONNECTION, multipart_uniform_parts: 'yes' }), /blob_store\.s3\.multipart_uniform_parts: expected a boolean/);
+  });
+
+  it('reads a capabilities table, all three flags required', () => {
+    const capabilities = { put_if_none_match: false, put_if_match: true, delete_if_match: false };
+    assert.deepEqual(parseS3Options({ ...CONNECTION, capabilities }, 'metadata_store.s3').capabilities, {
+      putIfNoneMatch: false,
+      putIfMatch: true,
+      deleteIfMatch: false,
+    });
+    assert.equal(parseS3Options({ ...CONNECTION }).capabilities, undefined);
+    assert.throws(
+      () => parseS3Options({ ...CONNECTION, capabilities: { put_if_none_match: true, put_if_match: true } }, 'metadata_store.s3'),
+      /metadata_store\.s3\.capabilities\.delete_if_match: is required/,
+    );
+  });
+
   it('openS3Store builds an S3ObjectStore from the raw table; a bad part size is refused there too', async () => {
     const store = await openS3Store({ ...CONNECTION, presign_ttl_secs: 900n });
     assert.ok(store instanceof S3ObjectStore);

@@ -1,11 +1,14 @@
 // Test support: a real s3rver on a loopback port, plus the S3 operations s3rver 3.7.1 lacks.
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { S3StoreOptions } from './s3-options.ts';
 
 interface S3rverObject {
@@ -21,6 +24,7 @@ interface S3rverStore {
   }>;
   existsObject(bucket: string, key: string): Promise<boolean>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putObjectMultipart(bucket: string, uploadId: string, parts: { number: number; etag: string }[]): Promise<{ md5: string; size: number }>;
 }
 
 interface S3rverInstance {
@@ -44,7 +48,10 @@ export interface FixtureOptions {
  * - ListObjectsV2 in UTF-8 byte order with MaxKeys counting common prefixes (s3rver walks directories in readdir
  *   order and truncates before sorting);
  * - ListMultipartUploads, ListParts and AbortMultipartUpload (s3rver answers NotImplemented / MethodNotAllowed);
- * - PutObject `If-None-Match: *` (s3rver ignores it), serialised per key so creates are atomic.
+ * - PutObject `If-None-Match: *` (s3rver ignores it), serialised per key so creates are atomic;
+ * - UploadPartCopy, whole or with `x-amz-copy-source-range` (s3rver answers NotImplemented);
+ * - CompleteMultipartUpload with S3's checks s3rver skips: listed parts exist with their ETags, and every part but
+ *   the last is at least 5 MiB (`EntityTooSmall`). Each completion's part sizes are recorded in `completed`.
  */
 export class S3rverFixture {
   readonly bucket = 'angos-test';
@@ -52,6 +59,8 @@ export class S3rverFixture {
   readonly #instance: S3rverInstance;
   readonly #conditionalPut: boolean;
   readonly #creates = new Map<string, Promise<void>>();
+  /** Every multipart upload completed through this fixture, in order: the bucket key and its part sizes. */
+  readonly completed: { key: string; parts: number[] }[] = [];
   #server: Server | undefined;
   #port = 0;
 
@@ -154,6 +163,10 @@ export class S3rverFixture {
     if (key === '' && req.method === 'GET' && query.has('uploads')) return this.#listUploads(query, res);
     if (key !== '' && req.method === 'GET' && query.has('uploadId')) return this.#listParts(key, query.get('uploadId')!, res);
     if (key !== '' && req.method === 'DELETE' && query.has('uploadId')) return this.#abort(query.get('uploadId')!, res);
+    if (key !== '' && req.method === 'PUT' && query.has('uploadId') && req.headers['x-amz-copy-source'] !== undefined) {
+      return this.#uploadPartCopy(req, query, res);
+    }
+    if (key !== '' && req.method === 'POST' && query.has('uploadId')) return this.#complete(key, query.get('uploadId')!, req, res);
     if (key !== '' && req.method === 'PUT' && this.#conditionalPut && req.headers['if-none-match'] === '*' && !query.has('uploadId')) {
       return this.#conditionalCreate(key, res);
     }
@@ -242,6 +255,78 @@ export class S3rverFixture {
     return true;
   }
 
+  async #uploadPartCopy(req: IncomingMessage, query: URLSearchParams, res: ServerResponse): Promise<boolean> {
+    const uploadId = query.get('uploadId')!;
+    const partNumber = Number(query.get('partNumber'));
+    if (!(await this.#uploadExists(uploadId))) return noSuchUpload(res);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) return invalidArgument(res, 'Part number must be an integer between 1 and 10000');
+    const [sourceBucket = '', ...sourceKey] = String(req.headers['x-amz-copy-source']).replace(/^\//, '').split('/');
+    if (decodeURIComponent(sourceBucket) !== this.bucket) return invalidArgument(res, 'copy source bucket unknown');
+    const sourcePath = this.#instance.store.getResourcePath(this.bucket, sourceKey.map(decodeURIComponent).join('/'), 'object');
+    const size = await stat(sourcePath).then((info) => info.size, () => undefined);
+    if (size === undefined) return noSuchKey(res);
+    let range = { start: 0, end: size - 1 };
+    const rangeHeader = req.headers['x-amz-copy-source-range'];
+    if (rangeHeader !== undefined) {
+      const match = /^bytes=(\d+)-(\d+)$/.exec(String(rangeHeader));
+      if (match === null || Number(match[1]) > Number(match[2]) || Number(match[2]) >= size) {
+        return invalidArgument(res, 'The x-amz-copy-source-range value must be of the form bytes=first-last');
+      }
+      range = { start: Number(match[1]), end: Number(match[2]) };
+    }
+    const partPath = join(this.#uploadsDir(), uploadId, String(partNumber));
+    const md5 = createHash('md5');
+    await pipeline(
+      size === 0 ? (async function* () {})() : createReadStream(sourcePath, range),
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          md5.update(chunk);
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(partPath),
+    );
+    const etag = md5.digest('hex');
+    await writeFile(`${partPath}.md5`, etag);
+    sendXml(res, 200, `<CopyPartResult><LastModified>${new Date().toISOString()}</LastModified><ETag>"${etag}"</ETag></CopyPartResult>`);
+    return true;
+  }
+
+  async #complete(key: string, uploadId: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (!(await this.#uploadExists(uploadId))) return noSuchUpload(res);
+    const body = Buffer.concat(chunks).toString();
+    const listed = [...body.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map(([, part = '']) => ({
+      number: Number(/<PartNumber>(\d+)<\/PartNumber>/.exec(part)?.[1]),
+      etag: (/<ETag>([^<]*)<\/ETag>/.exec(part)?.[1] ?? '').replace(/&quot;|&#34;|"/g, ''),
+    }));
+    const stored = new Map((await this.#parts(uploadId)).map((part) => [part.number, part]));
+    const sizes: number[] = [];
+    for (const [index, part] of listed.entries()) {
+      const found = stored.get(part.number);
+      if (found === undefined || found.md5 !== part.etag || (index > 0 && part.number <= listed[index - 1]!.number)) {
+        sendXml(res, 400, errorXml('InvalidPart', `part ${part.number} was not found or its ETag does not match`));
+        return true;
+      }
+      if (index < listed.length - 1 && found.size < 5 * 1024 * 1024) {
+        sendXml(res, 400, errorXml('EntityTooSmall', `part ${part.number} is ${found.size} bytes, smaller than the minimum allowed`));
+        return true;
+      }
+      sizes.push(found.size);
+    }
+    if (listed.length === 0) return invalidArgument(res, 'You must specify at least one part');
+    const { md5 } = await this.#instance.store.putObjectMultipart(this.bucket, uploadId, listed);
+    this.completed.push({ key, parts: sizes });
+    sendXml(
+      res,
+      200,
+      `<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${this.bucket}</Bucket><Key>${xml(key)}</Key>` +
+        `<ETag>"${md5}"</ETag></CompleteMultipartUploadResult>`,
+    );
+    return true;
+  }
+
   /** One conditional create per key at a time, each answered from s3rver's store, so exactly one of a race wins. */
   async #conditionalCreate(key: string, res: ServerResponse): Promise<boolean> {
     const previous = this.#creates.get(key) ?? Promise.resolve();
@@ -300,6 +385,16 @@ function sendXml(res: ServerResponse, status: number, body: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/xml');
   res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
+}
+
+function invalidArgument(res: ServerResponse, message: string): true {
+  sendXml(res, 400, errorXml('InvalidArgument', message));
+  return true;
+}
+
+function noSuchKey(res: ServerResponse): true {
+  sendXml(res, 404, errorXml('NoSuchKey', 'The specified key does not exist.'));
+  return true;
 }
 
 function noSuchUpload(res: ServerResponse): true {
