@@ -1,7 +1,8 @@
 import { isNamespace, type Namespace } from '../oci/name.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { catalogKeys } from './keys.ts';
+import { catalogKeys, revisionKeys, tagKeys } from './keys.ts';
+import { PrefixMemo } from './memo.ts';
 import type { Revisions } from './revisions.ts';
 import type { Tags, TagWinner } from './tags.ts';
 
@@ -16,23 +17,26 @@ export class Listings {
   private readonly meta: ObjectStore;
   private readonly tags: Tags;
   private readonly revisions: Revisions;
+  private readonly liveTags: PrefixMemo<Tag[]>;
 
   constructor(meta: ObjectStore, tags: Tags, revisions: Revisions) {
     this.meta = meta;
     this.tags = tags;
     this.revisions = revisions;
+    this.liveTags = new PrefixMemo(meta, 256);
   }
 
   /** Live tags: the winner is a `set` whose revision still exists. */
   async tagPage(ns: Namespace, n: number, last: string | undefined): Promise<Page<Tag>> {
+    if (n === 0) return { items: [], more: false };
+    if (this.liveTags.active) return pageOf(await this.allLiveTags(ns), n, last);
     const items: Tag[] = [];
-    if (n === 0) return { items, more: false };
     // A cursor that is not a tag cannot be a storage bound; list from the start and compare instead.
     const after = last !== undefined && isTag(last) ? last : undefined;
-    const revision = await this.revisions.reader(ns);
+    const isLive = await this.liveness(ns);
     let batch: TagWinner[] = [];
     const flush = async (): Promise<boolean> => {
-      const live = await inParallel(batch, async ({ winner }) => winner.action === 'set' && (await revision(winner.digest)) !== undefined);
+      const live = await inParallel(batch, isLive);
       for (const [index, { tag }] of batch.entries()) {
         if (!live[index]) continue;
         if (items.length === n) return true;
@@ -47,6 +51,21 @@ export class Listings {
       if (batch.length > n - items.length && (await flush())) return { items, more: true };
     }
     return { items, more: await flush() };
+  }
+
+  /** Every live tag of the namespace, reused while neither its tag events nor its revision records change. */
+  private allLiveTags(ns: Namespace): Promise<Tag[]> {
+    return this.liveTags.get([tagKeys.namespace(ns), revisionKeys.namespace(ns)], async () => {
+      const candidates: TagWinner[] = [];
+      for await (const candidate of this.tags.winners(ns)) candidates.push(candidate);
+      const live = await inParallel(candidates, await this.liveness(ns));
+      return candidates.filter((_, index) => live[index]).map(({ tag }) => tag);
+    });
+  }
+
+  private async liveness(ns: Namespace): Promise<(candidate: TagWinner) => Promise<boolean>> {
+    const revision = await this.revisions.reader(ns);
+    return async ({ winner }) => winner.action === 'set' && (await revision(winner.digest)) !== undefined;
   }
 
   /** A namespace holds content when it has a revision or a live tag; a live tag needs its revision, so: a revision. */
@@ -73,6 +92,18 @@ export class Listings {
       startAfter = page.next;
     }
   }
+}
+
+/** The page of `n` tags strictly after `last` from an ascending list. */
+function pageOf(tags: readonly Tag[], n: number, last: string | undefined): Page<Tag> {
+  let low = 0;
+  let high = tags.length;
+  while (last !== undefined && low < high) {
+    const middle = (low + high) >>> 1;
+    if (tags[middle]! <= last) low = middle + 1;
+    else high = middle;
+  }
+  return { items: tags.slice(low, low + n), more: low + n < tags.length };
 }
 
 /** Storage round trips per listing page run this many at a time instead of one after another. */

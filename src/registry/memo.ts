@@ -22,21 +22,25 @@ export class PrefixMemo<V> {
   }
 
   /**
-   * The value for `prefix`, computed by `compute` unless the stamp is unchanged since the last computation. The
-   * stamp is taken before computing, so a change racing the computation leaves a stamp that no longer matches.
+   * The value for `prefix` (or for several prefixes together), computed by `compute` unless every stamp is
+   * unchanged since the last computation. Stamps are taken before computing, so a change racing the computation
+   * leaves a stamp that no longer matches.
    */
-  async get(prefix: string, compute: () => Promise<V>): Promise<V> {
-    const stamp = await this.#store.changeStamp?.(prefix);
-    if (stamp === undefined) return compute();
-    const hit = this.#entries.get(prefix);
+  async get(prefix: string | readonly string[], compute: () => Promise<V>): Promise<V> {
+    const prefixes = typeof prefix === 'string' ? [prefix] : prefix;
+    const stamps = await Promise.all(prefixes.map((one) => this.#store.changeStamp?.(one)));
+    if (stamps.some((stamp) => stamp === undefined)) return compute();
+    const key = prefixes.join('\n');
+    const stamp = stamps.join('\n');
+    const hit = this.#entries.get(key);
     if (hit?.stamp === stamp) {
-      this.#entries.delete(prefix);
-      this.#entries.set(prefix, hit);
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
       return hit.value;
     }
     const value = await compute();
-    this.#entries.delete(prefix);
-    this.#entries.set(prefix, { stamp, value });
+    this.#entries.delete(key);
+    this.#entries.set(key, { stamp, value });
     if (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
     return value;
   }

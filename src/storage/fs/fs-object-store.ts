@@ -43,6 +43,7 @@ export interface FsObjectStoreOptions {
 export class FsObjectStore implements ObjectStore {
   readonly rootDir: string;
   readonly syncToDisk: boolean;
+  readonly #stampsThisTurn = new Map<string, string | undefined>();
 
   constructor(options: FsObjectStoreOptions) {
     if (options.rootDir === '') throw new Error('filesystem store: root_dir must not be empty');
@@ -78,61 +79,69 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Buffer | string): Promise<void> {
-    const target = this.pathOf(key);
-    const dir = dirname(target);
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    await inDirectory(dir, async () => {
-      const temp = await writeTempFile(dir, bytes, this.syncToDisk);
-      try {
-        await rename(temp, target);
-      } catch (err) {
-        await removeQuietly(temp);
-        throw err;
-      }
+    return this.mutating(async () => {
+      const target = this.pathOf(key);
+      const dir = dirname(target);
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      await inDirectory(dir, async () => {
+        const temp = await writeTempFile(dir, bytes, this.syncToDisk);
+        try {
+          await rename(temp, target);
+        } catch (err) {
+          await removeQuietly(temp);
+          throw err;
+        }
+      });
+      if (this.syncToDisk) await syncDirectory(dir);
     });
-    if (this.syncToDisk) await syncDirectory(dir);
   }
 
   async createIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
-    const target = this.pathOf(key);
-    const dir = dirname(target);
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    // link(2) never replaces, and the linked file is complete before its name exists: a reader never sees half.
-    const created = await inDirectory(dir, async () => {
-      const temp = await writeTempFile(dir, bytes, this.syncToDisk);
-      try {
-        await link(temp, target);
-        return true;
-      } catch (err) {
-        if (hasCode(err, 'EEXIST')) return false;
-        throw err;
-      } finally {
-        await removeQuietly(temp);
-      }
+    return this.mutating(async () => {
+      const target = this.pathOf(key);
+      const dir = dirname(target);
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      // link(2) never replaces, and the linked file is complete before its name exists: a reader never sees half.
+      const created = await inDirectory(dir, async () => {
+        const temp = await writeTempFile(dir, bytes, this.syncToDisk);
+        try {
+          await link(temp, target);
+          return true;
+        } catch (err) {
+          if (hasCode(err, 'EEXIST')) return false;
+          throw err;
+        } finally {
+          await removeQuietly(temp);
+        }
+      });
+      if (created && this.syncToDisk) await syncDirectory(dir);
+      return created;
     });
-    if (created && this.syncToDisk) await syncDirectory(dir);
-    return created;
   }
 
   async delete(key: string): Promise<void> {
-    const path = this.pathOf(key);
-    try {
-      await unlink(path);
-    } catch (err) {
-      if (isAbsent(err)) return;
-      throw err;
-    }
-    await pruneEmptyParents(this.rootDir, dirname(path));
+    return this.mutating(async () => {
+      const path = this.pathOf(key);
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (isAbsent(err)) return;
+        throw err;
+      }
+      await pruneEmptyParents(this.rootDir, dirname(path));
+    });
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    const normalized = normalizePrefix(prefix);
-    if (normalized === '') return;
-    const dir = this.pathOf(normalized);
-    // A key equal to the prefix is not under `prefix/`; only a directory is.
-    if (!(await isDirectory(dir))) return;
-    await removeTree(dir);
-    await pruneEmptyParents(this.rootDir, dirname(dir));
+    return this.mutating(async () => {
+      const normalized = normalizePrefix(prefix);
+      if (normalized === '') return;
+      const dir = this.pathOf(normalized);
+      // A key equal to the prefix is not under `prefix/`; only a directory is.
+      if (!(await isDirectory(dir))) return;
+      await removeTree(dir);
+      await pruneEmptyParents(this.rootDir, dirname(dir));
+    });
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
@@ -158,58 +167,78 @@ export class FsObjectStore implements ObjectStore {
     return { children };
   }
 
+  /**
+   * Synchronous stat on purpose: a stat of a cached inode costs a few microseconds, a thread-pool round trip
+   * several times that, and stamps are checked on every manifest and listing request. Requests handled in one
+   * event-loop turn share a stamp: they are concurrent, so any of them may see the state at the first one's
+   * read; a write through this store drops the shared stamps at once, so a reader still sees its own writes.
+   */
   async changeStamp(prefix: string): Promise<string | undefined> {
-    let stats;
-    try {
-      // Synchronous on purpose: one stat of a cached inode costs a few microseconds, a thread-pool round trip
-      // several times that, and stamps are checked on every manifest and listing request.
-      stats = statSync(this.pathOf(normalizePrefix(prefix)), { bigint: true });
-    } catch (err) {
-      if (isAbsent(err)) return 'absent';
-      throw err;
-    }
+    if (this.#stampsThisTurn.has(prefix)) return this.#stampsThisTurn.get(prefix);
+    if (this.#stampsThisTurn.size === 0) setImmediate(() => this.#stampsThisTurn.clear());
+    const stamp = this.#readStamp(prefix);
+    this.#stampsThisTurn.set(prefix, stamp);
+    return stamp;
+  }
+
+  #readStamp(prefix: string): string | undefined {
+    const stats = statSync(this.pathOf(normalizePrefix(prefix)), { throwIfNoEntry: false });
+    if (!stats) return 'absent';
     if (!stats.isDirectory()) return undefined;
     // Two changes within one timestamp tick leave mtime alone: a directory changed too recently is not vouched for
     // (git's "racy" rule). Whole-second stamps mean a coarse filesystem: wait out a full second there.
-    const tick = stats.mtimeNs % 1_000_000_000n === 0n ? 1_000_000_000n : 100_000_000n;
-    if (BigInt(Date.now()) * 1_000_000n - stats.mtimeNs < tick) return undefined;
-    return `${stats.ino}:${stats.mtimeNs}`;
+    const tickMs = stats.mtimeMs % 1000 === 0 ? 1000 : 100;
+    if (Date.now() - stats.mtimeMs < tickMs) return undefined;
+    return `${stats.ino}:${stats.mtimeMs}`;
+  }
+
+  /** Runs a write; afterwards no stamp read before it is handed out again. */
+  private async mutating<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.#stampsThisTurn.clear();
+    }
   }
 
   async copy(from: string, to: string): Promise<void> {
-    const source = this.pathOf(from);
-    const target = this.pathOf(to);
-    const dir = dirname(target);
-    await inDirectory(dir, async () => {
-      const temp = join(dir, tempName());
-      try {
-        await copyFile(source, temp, constants.COPYFILE_EXCL);
-        if (this.syncToDisk) await syncFile(temp);
-        await rename(temp, target);
-      } catch (err) {
-        await removeQuietly(temp);
-        if (!(await isRegularFile(source))) throw new NotFoundError(from);
-        throw err;
-      }
+    return this.mutating(async () => {
+      const source = this.pathOf(from);
+      const target = this.pathOf(to);
+      const dir = dirname(target);
+      await inDirectory(dir, async () => {
+        const temp = join(dir, tempName());
+        try {
+          await copyFile(source, temp, constants.COPYFILE_EXCL);
+          if (this.syncToDisk) await syncFile(temp);
+          await rename(temp, target);
+        } catch (err) {
+          await removeQuietly(temp);
+          if (!(await isRegularFile(source))) throw new NotFoundError(from);
+          throw err;
+        }
+      });
+      if (this.syncToDisk) await syncDirectory(dir);
     });
-    if (this.syncToDisk) await syncDirectory(dir);
   }
 
   async move(from: string, to: string): Promise<void> {
-    const source = this.pathOf(from);
-    const target = this.pathOf(to);
-    // rename(2) would happily move a whole directory: only an object may move.
-    if (!(await isRegularFile(source))) throw new NotFoundError(from);
-    await inDirectory(dirname(target), async () => {
-      try {
-        await rename(source, target);
-      } catch (err) {
-        if (!(await isRegularFile(source))) throw new NotFoundError(from);
-        throw err;
-      }
+    return this.mutating(async () => {
+      const source = this.pathOf(from);
+      const target = this.pathOf(to);
+      // rename(2) would happily move a whole directory: only an object may move.
+      if (!(await isRegularFile(source))) throw new NotFoundError(from);
+      await inDirectory(dirname(target), async () => {
+        try {
+          await rename(source, target);
+        } catch (err) {
+          if (!(await isRegularFile(source))) throw new NotFoundError(from);
+          throw err;
+        }
+      });
+      if (this.syncToDisk) await syncDirectory(dirname(target));
+      await pruneEmptyParents(this.rootDir, dirname(source));
     });
-    if (this.syncToDisk) await syncDirectory(dirname(target));
-    await pruneEmptyParents(this.rootDir, dirname(source));
   }
 
   async createUpload(key: string): Promise<void> {

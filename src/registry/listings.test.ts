@@ -1,0 +1,74 @@
+// Listings reuse what they computed while the namespace's tag and revision directories are unchanged: a change by
+// another process (a second Registry on the same root) must show at once, even after the results were reused.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, it } from 'node:test';
+import { imageManifest } from '../../test/support/oci.ts';
+import type { MediaType } from '../oci/media-type.ts';
+import { parseNamespace } from '../oci/name.ts';
+import { parseTag } from '../oci/tag.ts';
+import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
+import { Registry } from './registry.ts';
+import type { RegistrySettings } from './settings.ts';
+
+const settings = (): RegistrySettings => ({
+  maxManifestSize: 4 << 20,
+  maxBlobSize: 1 << 30,
+  allowMissingManifestReferences: true,
+  isImmutable: () => false,
+  presignTtlSecs: 1800,
+});
+const where = parseNamespace('memo/app')!;
+/** Outlasts the window in which the filesystem store does not vouch for a just-changed directory. */
+const settle = () => sleep(1100);
+
+let root: string;
+let reader: Registry;
+let writer: Registry;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'angos-listings-'));
+  reader = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
+  writer = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
+});
+after(() => rm(root, { recursive: true, force: true }));
+
+async function push(registry: Registry, tag: string, seed: string) {
+  const manifest = imageManifest({ annotations: { seed } });
+  return registry.manifests.push(where, {
+    reference: { kind: 'tag', tag: parseTag(tag)! },
+    contentType: manifest.mediaType as MediaType,
+    body: manifest.bytes,
+    extraTags: [],
+  });
+}
+
+const tagsOf = async (registry: Registry) => (await registry.listings.tagPage(where, 100, undefined)).items;
+
+it('tags list and tag resolution follow other writers after the results were reused', async () => {
+  const first = await push(writer, 'a', '1');
+  await push(writer, 'b', '2');
+  await settle();
+  assert.deepEqual(await tagsOf(reader), ['a', 'b']);
+  assert.deepEqual(await tagsOf(reader), ['a', 'b'], 'reused');
+  assert.deepEqual(await reader.listings.tagPage(where, 1, 'a'), { items: ['b'], more: false });
+
+  await writer.manifests.deleteTag(where, parseTag('a')!);
+  assert.deepEqual(await tagsOf(reader), ['b'], 'a tag deleted elsewhere is gone at once');
+  await settle();
+  assert.deepEqual(await tagsOf(reader), ['b']);
+
+  const moved = await push(writer, 'b', '3');
+  assert.equal((await reader.manifests.stat(where, { kind: 'tag', tag: parseTag('b')! })).digest, moved.digest);
+  await settle();
+  assert.equal((await reader.manifests.stat(where, { kind: 'tag', tag: parseTag('b')! })).digest, moved.digest);
+
+  await push(writer, 'c', '1');
+  await writer.manifests.deleteRevision(where, moved.digest);
+  assert.deepEqual(await tagsOf(reader), ['c'], 'a revision deleted elsewhere takes its tag along at once');
+  assert.equal((await reader.manifests.stat(where, { kind: 'digest', digest: first.digest })).digest, first.digest);
+  await assert.rejects(reader.manifests.stat(where, { kind: 'digest', digest: moved.digest }));
+});
