@@ -16,6 +16,7 @@ import { readTlsFiles, reloadTlsOnChange } from '../http/tls.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
+import { openLinkCache } from '../registry/link-cache.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
 import { openFsStore, openS3Store } from '../storage/open-store.ts';
@@ -46,7 +47,6 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     isImmutable: (ns: Namespace, tag: Tag) => isImmutableTag(current, ns, tag),
     presignTtlSecs,
   });
-  const registry = new Registry(blobStore, metaStore, settings);
   let tls: TlsServerOptions | undefined;
   try {
     tls = config.server.tls && (await readTlsFiles(config.server.tls));
@@ -72,6 +72,8 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
   }
   warnUnsupported(config);
   const cache = openCache(config.cache);
+  // The link cache's TTL is read once: storage settings are kept at their running values by a reload.
+  const registry = new Registry(blobStore, metaStore, settings, openLinkCache(config.metadataStore, cache));
   const server = createRegistryServer({ registry, cache, config: () => current, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;

@@ -9,7 +9,7 @@ import type { Tags } from './tags.ts';
 /**
  * The read rule (chapter 04 §3.1): namespace N may read digest D iff N owns D, or a non-own reference key of N on
  * D is backed by live metadata. Reference keys only ever over-approximate; the backing check makes them exact.
- * Backing checks read storage directly, never a cache.
+ * Backing checks read storage directly, never a cache: they use the `fresh` reads of tags and revisions.
  */
 export class Access {
   private readonly meta: ObjectStore;
@@ -54,13 +54,13 @@ export class Access {
       case 'own':
         return true;
       case 'rev':
-        return (await this.revisions.get(ns, digest)) !== undefined;
+        return (await this.revisions.freshGet(ns, digest)) !== undefined;
       case 'tag':
-        return (await this.tags.resolve(ns, link.tag))?.digest === digest;
+        return (await this.tags.freshResolve(ns, link.tag))?.digest === digest;
       case 'sub':
         return exists(this.meta, referrerKeys.record(ns, link.subject, digest));
       case 'manifest':
-        return (await this.revisions.get(ns, link.manifest)) !== undefined;
+        return (await this.revisions.freshGet(ns, link.manifest)) !== undefined;
     }
   }
 

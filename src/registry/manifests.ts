@@ -11,7 +11,8 @@ import type { Access } from './access.ts';
 import { BodyCache } from './body-cache.ts';
 import { awaitNoReclamation } from './gc-fence.ts';
 import { exists, readJson } from './json-record.ts';
-import { blobKeys, catalogKeys, refKeys, referrerKeys, tagKeys, timeOfOrd } from './keys.ts';
+import { blobKeys, catalogKeys, refKeys, tagKeys, timeOfOrd } from './keys.ts';
+import type { ReferrerRecords } from './referrers.ts';
 import type { Revisions } from './revisions.ts';
 import type { RegistrySettings } from './settings.ts';
 import type { TagEventBody, Tags } from './tags.ts';
@@ -39,24 +40,38 @@ export interface StoredManifest {
   size: number;
 }
 
-/** Manifest push, read and delete as ordered waves of idempotent writes (chapter 04 §1.7). */
+/**
+ * Manifest push, read and delete as ordered waves of idempotent writes (chapter 04 §1.7). Reads that decide a
+ * write (immutability, superseding, which tags move, what a delete removes) are fresh; `stat`/`read` (manifest
+ * GET/HEAD) may answer from the link cache.
+ */
 export class Manifests {
   private readonly blobs: ObjectStore;
   private readonly meta: ObjectStore;
   private readonly tags: Tags;
   private readonly revisions: Revisions;
   private readonly access: Access;
+  private readonly referrerRecords: ReferrerRecords;
   private readonly settings: () => RegistrySettings;
   /** Namespaces whose catalog key this process already wrote. */
   private readonly cataloged = new Set<Namespace>();
   private readonly bodies = new BodyCache(16 * 1024 * 1024, 1024 * 1024);
 
-  constructor(blobs: ObjectStore, meta: ObjectStore, tags: Tags, revisions: Revisions, access: Access, settings: () => RegistrySettings) {
+  constructor(
+    blobs: ObjectStore,
+    meta: ObjectStore,
+    tags: Tags,
+    revisions: Revisions,
+    access: Access,
+    referrerRecords: ReferrerRecords,
+    settings: () => RegistrySettings,
+  ) {
     this.blobs = blobs;
     this.meta = meta;
     this.tags = tags;
     this.revisions = revisions;
     this.access = access;
+    this.referrerRecords = referrerRecords;
     this.settings = settings;
   }
 
@@ -105,7 +120,7 @@ export class Manifests {
     ]);
     await awaitNoReclamation(this.meta, [digest, ...readable]);
     // Wave 2: the revision record makes the digest resolvable.
-    if (!(await this.revisions.get(ns, digest))) {
+    if (!(await this.revisions.freshGet(ns, digest))) {
       await this.revisions.put(ns, digest, { media_type: contentType, size: body.length, created_at: new Date(now).toISOString() });
     }
     // Wave 3: tags, referrer record, catalog.
@@ -113,7 +128,7 @@ export class Manifests {
     await Promise.all([
       ...newTags.map((tag) => this.tags.append(ns, tag, 'set', digest, authorTime, eventBody)),
       ...(subject
-        ? [this.meta.put(referrerKeys.record(ns, subject, digest), JSON.stringify(referrerDescriptor(manifest, digest, body.length)))]
+        ? [this.referrerRecords.put(ns, subject, digest, referrerDescriptor(manifest, digest, body.length))]
         : []),
       this.addToCatalog(ns),
     ]);
@@ -154,7 +169,7 @@ export class Manifests {
 
   /** DELETE by tag: removes the tag only. Absent is a no-op. */
   async deleteTag(ns: Namespace, tag: Tag, sourceTimeMs?: number): Promise<void> {
-    const winner = await this.tags.winner(ns, tag);
+    const winner = await this.tags.freshWinner(ns, tag);
     if (!winner || winner.action === 'del') return;
     const now = Date.now();
     const authorTime = sourceTimeMs === undefined ? now : Math.min(sourceTimeMs, now);
@@ -167,7 +182,7 @@ export class Manifests {
 
   /** DELETE by digest: the revision, every tag on it and its referrer record. Absent is a no-op. */
   async deleteRevision(ns: Namespace, digest: Digest, sourceTimeMs?: number): Promise<void> {
-    const record = await this.revisions.get(ns, digest);
+    const record = await this.revisions.freshGet(ns, digest);
     if (!record) return;
     // Read the body first: an unreadable body is a fault, and nothing may be deleted then.
     const body = await this.blobs.get(blobKeys.data(digest)).catch((err: unknown) => {
@@ -187,12 +202,12 @@ export class Manifests {
       throw new OciError('REPLICATION_SUPERSEDED', 'a tag on this manifest was written after this delete');
     }
     await Promise.all(tagsOnDigest.map((t) => this.deleteTagEvent(ns, t.tag, digest, authorTime)));
-    if (subject) await this.meta.delete(referrerKeys.record(ns, subject, digest));
+    if (subject) await this.referrerRecords.delete(ns, subject, digest);
     await this.revisions.delete(ns, digest);
   }
 
   private async deleteTagEvent(ns: Namespace, tag: Tag, digest: Digest, authorTime: number): Promise<void> {
-    const winner = await this.tags.winner(ns, tag);
+    const winner = await this.tags.freshWinner(ns, tag);
     const body = winner ? ((await readJson<TagEventBody>(this.meta, tagKeys.event(ns, tag, winner))) ?? {}) : {};
     await this.tags.append(ns, tag, 'del', digest, authorTime, body);
   }
@@ -204,7 +219,7 @@ export class Manifests {
     for (const key of page.keys) {
       const parsed = refKeys.parse(digest, key);
       if (parsed?.ns !== ns || parsed.link.kind !== 'tag') continue;
-      const target = await this.tags.resolve(ns, parsed.link.tag);
+      const target = await this.tags.freshResolve(ns, parsed.link.tag);
       if (target?.digest === digest) found.push({ tag: parsed.link.tag, createdAt: target.createdAt });
     }
     return found;
@@ -212,12 +227,12 @@ export class Manifests {
 
   /** The digest a tag resolves to, counting only tags whose revision still exists. */
   private async resolveTag(ns: Namespace, tag: Tag): Promise<Digest | undefined> {
-    const target = await this.tags.resolve(ns, tag);
-    return target && (await this.revisions.get(ns, target.digest)) ? target.digest : undefined;
+    const target = await this.tags.freshResolve(ns, tag);
+    return target && (await this.revisions.freshGet(ns, target.digest)) ? target.digest : undefined;
   }
 
   private async assertNotSuperseded(ns: Namespace, tag: Tag, authorTime: number, digest: Digest): Promise<void> {
-    const winner = await this.tags.winner(ns, tag);
+    const winner = await this.tags.freshWinner(ns, tag);
     const localTime = winner ? timeOfOrd(winner.ord) : undefined;
     if (!winner || localTime === undefined) return;
     if (localTime > authorTime || (localTime === authorTime && winner.digest > digest)) {

@@ -3,6 +3,7 @@ import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { ordOf, tagKeys, timeOfOrd, type TagAction, type TagEvent } from './keys.ts';
+import { linkKeys, type LinkCache } from './link-cache.ts';
 import { PrefixMemo } from './memo.ts';
 
 /** The current target of a tag, from its newest event group (chapter 04 §1.6). */
@@ -39,33 +40,57 @@ const PAGE = 1000;
  * Tags as append-only, author-timestamped set/del events: no read-modify-write, last writer wins by key order.
  * All events of a namespace sit under one prefix in (tag, newest first) order, so one listing resolves every
  * tag; where the store can stamp that prefix, the resolved snapshot is reused until an event lands.
+ *
+ * With a link cache (S3), `winner`/`resolve` may answer from it, up to its TTL behind another replica's write;
+ * whatever decides a write, a delete or access (ownership, delete waves, immutability) uses the `fresh` reads.
  */
 export class Tags {
   private readonly store: ObjectStore;
   private readonly snapshots: PrefixMemo<TagSnapshot>;
+  private readonly links: LinkCache | undefined;
 
-  constructor(store: ObjectStore) {
+  constructor(store: ObjectStore, links?: LinkCache) {
     this.store = store;
     this.snapshots = new PrefixMemo(store, SNAPSHOTS);
+    this.links = links;
   }
 
   /** The tag's winning `set` event target, or undefined when absent or deleted. Does not check the revision exists. */
   async resolve(ns: Namespace, tag: Tag): Promise<TagTarget | undefined> {
-    const winner = await this.winner(ns, tag);
-    if (!winner || winner.action === 'del') return undefined;
-    return { digest: winner.digest, createdAt: timeOfOrd(winner.ord) };
+    return targetOf(await this.winner(ns, tag));
+  }
+
+  /** `resolve` from storage, never from the link cache. */
+  async freshResolve(ns: Namespace, tag: Tag): Promise<TagTarget | undefined> {
+    return targetOf(await this.freshWinner(ns, tag));
   }
 
   /** The winning event, `set` or `del`: the smallest `<ord>` group, highest digest, `set` beating `del` on a tie. */
-  async winner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
-    if (this.snapshots.active) return (await this.snapshot(ns)).byTag.get(tag);
-    for await (const group of this.groups(ns, tagKeys.tag(ns, tag), 16)) return group.tag === tag ? group.winner : undefined;
-    return undefined;
+  winner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
+    if (!this.links) return this.storedWinner(ns, tag);
+    return this.links.read(linkKeys.tag(ns, tag), () => this.storedWinner(ns, tag));
   }
 
+  /** `winner` from storage, never from the link cache (whose entry it refreshes). */
+  freshWinner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
+    if (!this.links) return this.storedWinner(ns, tag);
+    return this.links.refresh(linkKeys.tag(ns, tag), () => this.storedWinner(ns, tag));
+  }
+
+  /**
+   * Appends an event, then drops the tag's link-cache entry rather than caching the event: with author timestamps
+   * from replication, or another replica's newer event, the appended event need not be the winner.
+   */
   async append(ns: Namespace, tag: Tag, action: TagAction, digest: Digest, authorTimeMs: number, body: TagEventBody): Promise<void> {
     const event: TagEvent = { ord: ordOf(authorTimeMs), action, digest };
     await this.store.put(tagKeys.event(ns, tag, event), JSON.stringify(body));
+    await this.links?.forget(linkKeys.tag(ns, tag));
+  }
+
+  private async storedWinner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
+    if (this.snapshots.active) return (await this.snapshot(ns)).byTag.get(tag);
+    for await (const group of this.groups(ns, tagKeys.tag(ns, tag), 16)) return group.tag === tag ? group.winner : undefined;
+    return undefined;
   }
 
   /** Every tag ever written in the namespace after `after`, ascending, with its winner; callers filter. */
@@ -115,6 +140,11 @@ export class Tags {
     }
     if (current) yield current;
   }
+}
+
+function targetOf(winner: TagEvent | undefined): TagTarget | undefined {
+  if (!winner || winner.action === 'del') return undefined;
+  return { digest: winner.digest, createdAt: timeOfOrd(winner.ord) };
 }
 
 function beats(candidate: TagEvent, current: TagEvent): boolean {

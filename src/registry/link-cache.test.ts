@@ -1,0 +1,254 @@
+// The link cache (chapter 04 §2.6) over the real S3 store on s3rver: answers survive an S3 outage once cached,
+// writes and deletes of this process are seen at once, a shared cache (Redis) carries them to other replicas, and
+// nothing caches on a filesystem or with `link_cache_ttl = 0`. The outage is real: s3rver stops listening.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { requireBinary } from '../../test/support/binaries.ts';
+import { freePort } from '../../test/support/free-port.ts';
+import { imageManifest, manifestDescriptor, type Manifest } from '../../test/support/oci.ts';
+import { startRedis } from '../../test/support/redis.ts';
+import type { Cache } from '../cache/cache.ts';
+import { MemoryCache } from '../cache/memory-cache.ts';
+import { RedisCache } from '../cache/redis-cache.ts';
+import type { MetadataStoreConfig } from '../config/types.ts';
+import { parseDigest, type Digest } from '../oci/digest.ts';
+import { parseNamespace, type Namespace } from '../oci/name.ts';
+import { parseReference } from '../oci/reference.ts';
+import { parseTag, type Tag } from '../oci/tag.ts';
+import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
+import { S3ObjectStore } from '../storage/s3/s3-object-store.ts';
+import { S3rverFixture } from '../storage/s3/s3rver-fixture.ts';
+import { DEFAULT_LINK_CACHE_TTL_SECS, LinkCache, linkKeys, openLinkCache } from './link-cache.ts';
+import { pushTo } from './registry-fixture.ts';
+import { Registry } from './registry.ts';
+import type { RegistrySettings } from './settings.ts';
+
+const ns = (name: string): Namespace => parseNamespace(name)!;
+const tag = (name: string): Tag => parseTag(name)!;
+const byTag = (name: string) => parseReference(name)!;
+const digestOf = (manifest: Manifest): Digest => parseDigest(manifest.digest);
+
+const settings = (): RegistrySettings => ({
+  maxManifestSize: 1 << 20,
+  maxBlobSize: 1 << 20,
+  allowMissingManifestReferences: true,
+  isImmutable: () => false,
+  presignTtlSecs: 1800,
+});
+
+function s3Metadata(extra: Record<string, unknown> = {}): MetadataStoreConfig {
+  return { kind: 's3', settings: { endpoint: 'http://127.0.0.1:1', bucket: 'b', region: 'r', access_key_id: 'a', secret_key: 's', ...extra }, lockStrategy: 'memory', inherited: false };
+}
+
+let fixture: S3rverFixture;
+let prefixes = 0;
+
+before(async () => {
+  fixture = await S3rverFixture.start();
+});
+after(async () => {
+  await fixture?.close();
+});
+
+/** A registry over its own key prefix of the bucket (or `prefix`, to share one with another "replica"). */
+function s3Registry(t: TestContext, cache: Cache | undefined, prefix = `lc${++prefixes}-${randomBytes(4).toString('hex')}/`) {
+  const store = new S3ObjectStore(fixture.options({ keyPrefix: prefix }));
+  t.after(() => store.destroy());
+  return { registry: new Registry(store, store, settings, cache && new LinkCache(cache, DEFAULT_LINK_CACHE_TTL_SECS)), prefix };
+}
+
+/** Runs `during` while s3rver refuses connections, then brings it back whatever happened. */
+async function withS3Down<T>(during: () => Promise<T>): Promise<T> {
+  await fixture.stop();
+  try {
+    return await during();
+  } finally {
+    await fixture.resume();
+  }
+}
+
+describe('link cache on an S3 metadata store', () => {
+  it('answers manifest, referrer and catalog lookups without S3 once cached; fresh reads still go to S3', async (t) => {
+    const { registry } = s3Registry(t, new MemoryCache());
+    const name = ns('cached/app');
+    const image = imageManifest();
+    const signature = imageManifest({ subject: manifestDescriptor(image), artifactType: 'application/x-signature' });
+    await pushTo(registry, name, 'v1', image);
+    await pushTo(registry, name, signature.digest, signature);
+    assert.equal((await registry.manifests.stat(name, byTag('v1'))).digest, image.digest);
+    assert.deepEqual((await registry.referrers.list(name, digestOf(image), {})).manifests.map((d) => d.digest), [signature.digest]);
+    assert.equal(await registry.listings.holdsContent(name), true);
+
+    await withS3Down(async () => {
+      const stored = await registry.manifests.stat(name, byTag('v1'));
+      assert.deepEqual(stored, { digest: image.digest, mediaType: image.mediaType, size: image.size });
+      assert.equal((await registry.manifests.stat(name, parseReference(signature.digest)!)).digest, signature.digest);
+      assert.deepEqual((await registry.referrers.list(name, digestOf(image), {})).manifests.map((d) => d.digest), [signature.digest]);
+      assert.equal(await registry.listings.holdsContent(name), true);
+      // A delete wave must see fresh state, so it needs S3 and fails while S3 is away.
+      await assert.rejects(registry.manifests.deleteTag(name, tag('v1')));
+    });
+    assert.equal((await registry.manifests.stat(name, byTag('v1'))).digest, image.digest, 'the failed delete removed nothing');
+  });
+
+  it('caches absence too, and a push by this process replaces it at once', async (t) => {
+    const { registry } = s3Registry(t, new MemoryCache());
+    const name = ns('cached/absent');
+    const image = imageManifest();
+    await assert.rejects(registry.manifests.stat(name, byTag('later')), /manifest unknown/);
+    await withS3Down(() => assert.rejects(registry.manifests.stat(name, byTag('later')), /manifest unknown/));
+    await pushTo(registry, name, 'later', image);
+    assert.equal((await registry.manifests.stat(name, byTag('later'))).digest, image.digest);
+  });
+
+  it('retagging, deleting a tag and deleting a revision are seen at once by the same process', async (t) => {
+    const { registry } = s3Registry(t, new MemoryCache());
+    const name = ns('cached/moves');
+    const first = imageManifest();
+    const second = imageManifest();
+    const signature = imageManifest({ subject: manifestDescriptor(second) });
+    await pushTo(registry, name, 't', first);
+    assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, first.digest);
+    await pushTo(registry, name, 't', second);
+    assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, second.digest);
+
+    await registry.manifests.deleteTag(name, tag('t'));
+    await assert.rejects(registry.manifests.stat(name, byTag('t')), /manifest unknown/);
+
+    await pushTo(registry, name, signature.digest, signature);
+    assert.equal((await registry.referrers.list(name, digestOf(second), {})).manifests.length, 1);
+    await registry.manifests.deleteRevision(name, digestOf(signature));
+    assert.deepEqual((await registry.referrers.list(name, digestOf(second), {})).manifests, []);
+    await assert.rejects(registry.manifests.stat(name, parseReference(signature.digest)!), /manifest unknown/);
+
+    await registry.manifests.deleteRevision(name, digestOf(first));
+    await registry.manifests.deleteRevision(name, digestOf(second));
+    assert.equal(await registry.listings.holdsContent(name), false, 'the last revision deleted: the catalog hides it');
+  });
+
+  it('a per-process memory cache lags another replica until the entry expires; a shared cache does not', async (t) => {
+    const name = ns('cached/replicas');
+    const first = imageManifest();
+    const second = imageManifest();
+    const writer = s3Registry(t, new MemoryCache());
+    const lagging = s3Registry(t, new MemoryCache(), writer.prefix).registry;
+    await pushTo(writer.registry, name, 't', first);
+    assert.equal((await lagging.manifests.stat(name, byTag('t'))).digest, first.digest);
+    await pushTo(writer.registry, name, 't', second);
+    assert.equal((await lagging.manifests.stat(name, byTag('t'))).digest, first.digest, 'within the TTL, as chapter 04 §2.6 allows');
+
+    const shared = new MemoryCache();
+    const one = s3Registry(t, shared, writer.prefix).registry;
+    const two = s3Registry(t, shared, writer.prefix).registry;
+    assert.equal((await two.manifests.stat(name, byTag('t'))).digest, second.digest);
+    await pushTo(one, name, 't', first);
+    assert.equal((await two.manifests.stat(name, byTag('t'))).digest, first.digest);
+  });
+
+  it('with Redis, a retag or delete on one replica is seen by the other at once', async (t) => {
+    if (!requireBinary(t, 'redis-server')) return;
+    const redis = await startRedis();
+    t.after(() => redis.kill());
+    const caches = [new RedisCache(redis.url, 'lc:'), new RedisCache(redis.url, 'lc:')];
+    t.after(() => Promise.all(caches.map((cache) => cache.close())));
+    const one = s3Registry(t, caches[0]);
+    const two = s3Registry(t, caches[1], one.prefix).registry;
+    const name = ns('cached/redis');
+    const first = imageManifest();
+    const second = imageManifest();
+    await pushTo(one.registry, name, 't', first);
+    assert.equal((await two.manifests.stat(name, byTag('t'))).digest, first.digest);
+    await withS3Down(async () => assert.equal((await two.manifests.stat(name, byTag('t'))).digest, first.digest, 'served from Redis'));
+    await pushTo(one.registry, name, 't', second);
+    assert.equal((await two.manifests.stat(name, byTag('t'))).digest, second.digest);
+    await one.registry.manifests.deleteTag(name, tag('t'));
+    await assert.rejects(two.manifests.stat(name, byTag('t')), /manifest unknown/);
+  });
+
+  it('a cache that fails is a miss: reads and writes go to S3 and succeed', async (t) => {
+    const port = await freePort();
+    const down = new RedisCache(`redis://127.0.0.1:${port}`, '', { connectTimeoutMs: 500 });
+    t.after(() => down.close());
+    const { registry } = s3Registry(t, down);
+    const name = ns('cached/broken');
+    const image = imageManifest();
+    await pushTo(registry, name, 't', image);
+    assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, image.digest);
+    await registry.manifests.deleteTag(name, tag('t'));
+    await assert.rejects(registry.manifests.stat(name, byTag('t')), /manifest unknown/);
+  });
+
+  it('link_cache_ttl = 0 opens no cache: every read goes to S3', async (t) => {
+    assert.equal(openLinkCache(s3Metadata({ link_cache_ttl: 0n }), new MemoryCache()), undefined);
+    assert.equal(openLinkCache(s3Metadata({ link_cache_ttl: 7n }), new MemoryCache())?.ttlSecs, 7);
+    assert.equal(openLinkCache(s3Metadata(), new MemoryCache())?.ttlSecs, DEFAULT_LINK_CACHE_TTL_SECS);
+
+    const store = new S3ObjectStore(fixture.options({ keyPrefix: `lc-off-${randomBytes(4).toString('hex')}/` }));
+    t.after(() => store.destroy());
+    const cache = new MemoryCache();
+    const registry = new Registry(store, store, settings, openLinkCache(s3Metadata({ link_cache_ttl: 0n }), cache));
+    const name = ns('uncached/app');
+    const image = imageManifest();
+    await pushTo(registry, name, 't', image);
+    assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, image.digest);
+    await withS3Down(() => assert.rejects(registry.manifests.stat(name, byTag('t'))));
+    assert.equal(await cache.get(linkKeys.tag(name, tag('t'))), undefined);
+  });
+});
+
+describe('link cache on a filesystem metadata store', () => {
+  it('is never opened for fs, and a Registry over fs ignores one it is given', async (t) => {
+    const fsMetadata: MetadataStoreConfig = { kind: 'fs', rootDir: '/unused', syncToDisk: false, lockStrategy: 'memory' };
+    assert.equal(openLinkCache(fsMetadata, new MemoryCache()), undefined);
+
+    const root = await mkdtemp(join(tmpdir(), 'angos-link-cache-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    const cache = new MemoryCache();
+    const registry = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings, new LinkCache(cache, 30));
+    const other = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
+    const name = ns('fs/app');
+    const first = imageManifest();
+    const second = imageManifest();
+    await pushTo(registry, name, 't', first);
+    assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, first.digest);
+    await pushTo(other, name, 't', second);
+    assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, second.digest, 'another process’s write is seen at once');
+    assert.equal(await cache.get(linkKeys.tag(name, tag('t'))), undefined);
+    assert.equal(await cache.get(linkKeys.revision(name, digestOf(first))), undefined);
+  });
+});
+
+describe('LinkCache', () => {
+  it('does not cache a read that a write to the same key overtook', async () => {
+    const cache = new MemoryCache();
+    const links = new LinkCache(cache, 30);
+    let finishLoad!: (value: string) => void;
+    let loadStarted!: () => void;
+    const started = new Promise<void>((resolve) => (loadStarted = resolve));
+    const loading = links.read('k', () => {
+      loadStarted();
+      return new Promise<string>((resolve) => (finishLoad = resolve));
+    });
+    await started;
+    await links.forget('k');
+    finishLoad('read before the write');
+    assert.equal(await loading, 'read before the write');
+    assert.equal(await cache.get('k'), undefined);
+    assert.equal(await links.read('k', async () => 'after the write'), 'after the write');
+    assert.equal(await links.read('k', async () => 'not asked'), 'after the write');
+  });
+
+  it('treats an unreadable entry as a miss and caches absence as null', async () => {
+    const cache = new MemoryCache();
+    const links = new LinkCache(cache, 30);
+    await cache.set('k', '{not json', 30);
+    assert.equal(await links.read('k', async () => 'loaded'), 'loaded');
+    assert.equal(await links.read('gone', async () => undefined), undefined);
+    assert.equal(await cache.get('gone'), 'null');
+    assert.equal(await links.read('gone', async () => 'not asked'), undefined);
+  });
+});
