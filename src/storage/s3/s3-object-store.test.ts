@@ -167,6 +167,20 @@ describe('S3ObjectStore on s3rver', () => {
     store.destroy();
   });
 
+  it('credentials are checked: a wrong secret or an unknown access key is refused, not served', async () => {
+    const fixture = await server();
+    const wrongSecret = new S3ObjectStore(fixture.options({ keyPrefix: 'creds', secretKey: 'not-the-secret', maxAttempts: 1 }));
+    await assert.rejects(wrongSecret.put('k', 'v'), /SignatureDoesNotMatch/);
+    await assert.rejects(wrongSecret.get('k'), (err: unknown) => !isNotFound(err));
+    const unknownKey = new S3ObjectStore(fixture.options({ keyPrefix: 'creds', accessKeyId: 'NOBODY', maxAttempts: 1 }));
+    await assert.rejects(unknownKey.list(''), /InvalidAccessKeyId/);
+    await assert.rejects(unknownKey.createIfAbsent('k', 'v'), /InvalidAccessKeyId/);
+    const right = new S3ObjectStore(fixture.options({ keyPrefix: 'creds' }));
+    await right.put('k', 'v');
+    assert.deepEqual((await right.list('')).keys, ['k']);
+    for (const store of [wrongSecret, unknownKey, right]) store.destroy();
+  });
+
   it('key_prefix isolates stores sharing a bucket; keys land at <prefix>/<key>', async () => {
     const fixture = await server();
     const tag = randomBytes(4).toString('hex');

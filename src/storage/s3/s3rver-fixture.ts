@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3StoreOptions } from './s3-options.ts';
+import { sigV4Problem } from './sigv4-check.ts';
 
 interface S3rverObject {
   key: string;
@@ -36,6 +37,9 @@ interface S3rverInstance {
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
+/** s3rver's one built-in account. */
+const ACCESS_KEY = 'S3RVER';
+const SECRET_KEY = 'S3RVER';
 
 export interface FixtureOptions {
   /** Answer `If-None-Match: *` on PutObject as S3 does; off, the server ignores it as s3rver does. */
@@ -81,14 +85,14 @@ export class S3rverFixture {
     return `http://127.0.0.1:${this.#port}`;
   }
 
-  /** Store options for this server; s3rver accepts any well-formed signature from its built-in account. */
+  /** Store options for this server: its one account, whose signatures the fixture verifies. */
   options(overrides: Partial<S3StoreOptions> = {}): S3StoreOptions {
     return {
       endpoint: this.endpoint,
       bucket: this.bucket,
       region: 'us-east-1',
-      accessKeyId: 'S3RVER',
-      secretKey: 'S3RVER',
+      accessKeyId: ACCESS_KEY,
+      secretKey: SECRET_KEY,
       multipartPartSize: 5 * 1024 * 1024,
       maxAttempts: 2,
       operationTimeoutSecs: 60,
@@ -116,6 +120,12 @@ export class S3rverFixture {
   async resume(): Promise<void> {
     const handler = this.#instance.callback();
     const server = createServer((req, res) => {
+      // Every request is signed with the fixture's key pair, as S3 demands (s3rver itself skips V4 signatures).
+      const refused = sigV4Problem(req, ACCESS_KEY, SECRET_KEY);
+      if (refused !== undefined) {
+        sendXml(res, 403, errorXml(refused, refused === 'InvalidAccessKeyId' ? 'The AWS Access Key Id you provided does not exist in our records.' : 'The request signature we calculated does not match the signature you provided.'));
+        return;
+      }
       this.#compat(req, res).then(
         (handled) => {
           if (!handled) handler(req, res);
