@@ -25,20 +25,14 @@ import { S3rverFixture } from '../storage/s3/s3rver-fixture.ts';
 import { DEFAULT_LINK_CACHE_TTL_SECS, LinkCache, linkKeys, openLinkCache } from './link-cache.ts';
 import { pushTo } from './registry-fixture.ts';
 import { Registry } from './registry.ts';
-import type { RegistrySettings } from './settings.ts';
+import { registrySettings } from '../../test/support/registry-settings.ts';
 
 const ns = (name: string): Namespace => parseNamespace(name)!;
 const tag = (name: string): Tag => parseTag(name)!;
 const byTag = (name: string) => parseReference(name)!;
 const digestOf = (manifest: Manifest): Digest => parseDigest(manifest.digest);
 
-const settings = (): RegistrySettings => ({
-  maxManifestSize: 1 << 20,
-  maxBlobSize: 1 << 20,
-  allowMissingManifestReferences: true,
-  isImmutable: () => false,
-  presignTtlSecs: 1800,
-});
+const settings = registrySettings({ maxManifestSize: 1 << 20, maxBlobSize: 1 << 20 });
 
 function s3Metadata(extra: Record<string, unknown> = {}): MetadataStoreConfig {
   return { kind: 's3', settings: { endpoint: 'http://127.0.0.1:1', bucket: 'b', region: 'r', access_key_id: 'a', secret_key: 's', ...extra }, lockStrategy: 'memory', inherited: false };

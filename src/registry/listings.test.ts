@@ -7,20 +7,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, it } from 'node:test';
 import { imageManifest } from '../../test/support/oci.ts';
+import { registrySettings } from '../../test/support/registry-settings.ts';
 import type { MediaType } from '../oci/media-type.ts';
 import { parseNamespace } from '../oci/name.ts';
 import { parseTag } from '../oci/tag.ts';
 import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
 import { Registry } from './registry.ts';
-import type { RegistrySettings } from './settings.ts';
 
-const settings = (): RegistrySettings => ({
-  maxManifestSize: 4 << 20,
-  maxBlobSize: 1 << 30,
-  allowMissingManifestReferences: true,
-  isImmutable: () => false,
-  presignTtlSecs: 1800,
-});
+const settings = registrySettings();
 const where = parseNamespace('memo/app')!;
 /** Outlasts the window in which the filesystem store does not vouch for a just-changed directory. */
 const settle = () => sleep(1100);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { content, imageIndex, imageManifest, manifestDescriptor, OCI_INDEX, OCI_LAYER, sha512 } from '../../test/support/oci.ts';
+import { registrySettings } from '../../test/support/registry-settings.ts';
 import { parseDigest, type Digest } from '../oci/digest.ts';
 import { OciError } from '../oci/errors.ts';
 import type { MediaType } from '../oci/media-type.ts';
@@ -14,7 +15,6 @@ import { parseNamespace, type Namespace } from '../oci/name.ts';
 import { parseTag, type Tag } from '../oci/tag.ts';
 import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
 import { Registry } from './registry.ts';
-import type { RegistrySettings } from './settings.ts';
 import { Tags } from './tags.ts';
 
 const ns = (name: string): Namespace => parseNamespace(name)!;
@@ -22,16 +22,6 @@ const tag = (name: string): Tag => parseTag(name)!;
 const digest = (value: string): Digest => parseDigest(value);
 const body = (text: string | Buffer) => ({ body: Readable.from([Buffer.from(text)]), range: undefined, length: Buffer.byteLength(text) });
 
-function settings(overrides: Partial<RegistrySettings> = {}): () => RegistrySettings {
-  return () => ({
-    maxManifestSize: 4 << 20,
-    maxBlobSize: 1 << 30,
-    allowMissingManifestReferences: true,
-    isImmutable: () => false,
-    presignTtlSecs: 1800,
-    ...overrides,
-  });
-}
 
 describe('registry domain', () => {
   let root: string;
@@ -41,7 +31,7 @@ describe('registry domain', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'angos-registry-'));
     store = new FsObjectStore({ rootDir: root });
-    registry = new Registry(store, store, settings());
+    registry = new Registry(store, store, registrySettings());
   });
   after(async () => {
     await rm(root, { recursive: true, force: true });
@@ -86,7 +76,7 @@ describe('registry domain', () => {
 
   describe('uploads', () => {
     it('a session continues on another process: the second one re-hashes what the first stored', async () => {
-      const other = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings());
+      const other = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), registrySettings());
       const where = ns('up/shared');
       const id = await registry.uploads.start(where);
       assert.equal(await registry.uploads.append(where, id, body('hello ')), 6);
