@@ -4,6 +4,13 @@ import type { Config } from '../config/types.ts';
 
 export type ReloadResult = { ok: true; config: Config; restartRequired: string[] } | { ok: false; reason: string };
 
+/** Storage settings a reload cannot change; any of them changed keeps the whole running storage configuration. */
+const STORAGE_KINDS: Array<[string, (config: Config) => unknown]> = [
+  ['[blob_store] backend (fs/s3)', (c) => c.blobStore.kind],
+  ['[metadata_store] backend (fs/s3)', (c) => c.metadataStore.kind],
+  ['metadata_store lock_strategy', (c) => c.metadataStore.lockStrategy],
+];
+
 /**
  * Reads and validates the configuration again (chapter 02 §5.2). Settings that only take effect at start-up keep
  * their running values and are named in `restartRequired`; everything else comes from the new files.
@@ -20,18 +27,17 @@ export async function reloadConfig(running: Config, paths: readonly string[]): P
     ['server.port', (c) => c.server.port],
     ['[server.tls] (presence and file paths)', (c) => c.server.tls],
     ['global.max_concurrent_requests', (c) => c.global.maxConcurrentRequests],
-    ['[blob_store]', (c) => c.blobStore],
-    ['[metadata_store]', (c) => c.metadataStore],
-    ['[cache]', (c) => c.cache],
+    // Credentials, endpoints, prefixes, root_dir, tuning and [cache] apply live (rebuilt by the server).
+    ...STORAGE_KINDS,
   ];
   const restartRequired = restartOnly.filter(([, pick]) => !isDeepStrictEqual(pick(running), pick(next))).map(([key]) => key);
+  const keepStorage = STORAGE_KINDS.some(([, pick]) => !isDeepStrictEqual(pick(running), pick(next)));
   const config: Config = {
     ...next,
     server: { ...next.server, bindAddress: running.server.bindAddress, port: running.server.port, tls: running.server.tls },
     global: { ...next.global, maxConcurrentRequests: running.global.maxConcurrentRequests },
-    blobStore: running.blobStore,
-    metadataStore: running.metadataStore,
-    cache: running.cache,
+    blobStore: keepStorage ? running.blobStore : next.blobStore,
+    metadataStore: keepStorage ? running.metadataStore : next.metadataStore,
   };
   return { ok: true, config, restartRequired };
 }

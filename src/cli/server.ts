@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { isImmutableTag } from '../config/repository-lookup.ts';
 import { watchConfigFiles } from '../config/watch.ts';
@@ -10,8 +11,9 @@ import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
 import { webhookAgent } from '../auth/webhook/client.ts';
 import { checkBearerTokenFiles } from '../auth/oidc/bearer-token-file.ts';
 import { providerAgent } from '../auth/oidc/fetch-json.ts';
+import type { Cache } from '../cache/cache.ts';
 import { openCache } from '../cache/open-cache.ts';
-import { createRegistryServer } from '../http/server.ts';
+import { createRegistryServer, type ServerComponents } from '../http/server.ts';
 import { readTlsFiles, reloadTlsOnChange } from '../http/tls.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
@@ -29,17 +31,7 @@ const log = logger('angos::command::server');
 export async function runServer(config: Config, configPaths: string[]): Promise<number> {
   /** The configuration in force; replaced by a successful reload, read by every request. */
   let current = config;
-  let blobStore: ObjectStore;
-  let metaStore: ObjectStore;
-  let presignTtlSecs: number = S3_DEFAULTS.presignTtlSecs;
-  try {
-    blobStore = await openStore(config.blobStore, 'blob_store');
-    metaStore = await openStore(config.metadataStore, 'metadata_store');
-    if (config.blobStore.kind === 's3') presignTtlSecs = parseS3Options(config.blobStore.settings).presignTtlSecs ?? presignTtlSecs;
-  } catch (err) {
-    log.error(`Server error: ${(err as Error).message}`);
-    return 1;
-  }
+  let presignTtlSecs = presignTtlOf(config);
   const settings = (): RegistrySettings => ({
     maxManifestSize: current.global.maxManifestSize,
     maxBlobSize: current.global.maxBlobSize,
@@ -71,10 +63,15 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     return 1;
   }
   warnUnsupported(config);
-  const cache = openCache(config.cache);
-  // The link cache's TTL is read once: storage settings are kept at their running values by a reload.
-  const registry = new Registry(blobStore, metaStore, settings, openLinkCache(config.metadataStore, cache));
-  const server = createRegistryServer({ registry, cache, config: () => current, ...(tls ? { tls } : {}) });
+  /** Stores, cache and registry in force; rebuilt by a reload that changes storage or `[cache]`. */
+  let components: ServerComponents;
+  try {
+    components = await buildComponents(config, settings);
+  } catch (err) {
+    log.error(`Server error: ${(err as Error).message}`);
+    return 1;
+  }
+  const server = createRegistryServer({ components: () => components, config: () => current, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;
   try {
@@ -82,7 +79,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     await once(server, 'listening');
   } catch (err) {
     log.error(`Failed to bind to ${bindAddress}:${port}: ${(err as Error).message}`);
-    await cache.close();
+    await components.cache.close();
     return 1;
   }
   const stopTlsReload = config.server.tls ? reloadTlsOnChange(server as HttpsServer, config.server.tls) : () => {};
@@ -92,14 +89,22 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
         log.error(`Failed to reload configuration: ${result.reason}`);
         return;
       }
+      let next = components;
       try {
         await buildClients(result.config);
+        if (storageChanged(current, result.config)) next = await buildComponents(result.config, settings, sameCache(current, result.config) ? components.cache : undefined);
       } catch (err) {
         log.error(`Failed to apply configuration: ${(err as Error).message}`);
         return;
       }
       for (const key of result.restartRequired) log.warn(`${key} changed: a restart is required to apply it; the running value is kept`);
+      const previous = components;
       current = result.config;
+      components = next;
+      presignTtlSecs = presignTtlOf(current);
+      // Requests that began on the old components finish with them: a replaced Redis connection closes a minute
+      // later, and replaced S3 clients are left to their sockets' idle timeout.
+      if (next.cache !== previous.cache) setTimeout(() => void previous.cache.close(), CACHE_RETIRE_MS).unref();
       log.info('Configuration reloaded');
     });
   });
@@ -130,7 +135,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     log.warn('Shutdown drain period elapsed; closing remaining connections');
     server.closeAllConnections();
   }
-  await cache.close();
+  await components.cache.close();
   log.info('Server stopped');
   return 0;
 }
@@ -144,6 +149,33 @@ async function buildClients(config: Config): Promise<void> {
     ...config.authorizationWebhooks.map((webhook) => webhookAgent(webhook)),
     ...config.auth.oidcProviders.map((provider) => providerAgent(provider)),
   ]);
+}
+
+/** How long a cache replaced by a reload stays open for the requests that started with it. */
+const CACHE_RETIRE_MS = 60_000;
+
+/**
+ * Opens both stores (S3: clients built and If-None-Match probed), the cache unless one is passed to keep its
+ * contents, and the registry over them. A failure leaves nothing in force: the caller keeps what it had.
+ */
+async function buildComponents(config: Config, settings: () => RegistrySettings, keptCache?: Cache): Promise<ServerComponents> {
+  const blobStore = await openStore(config.blobStore, 'blob_store');
+  const metaStore = await openStore(config.metadataStore, 'metadata_store');
+  const cache = keptCache ?? openCache(config.cache);
+  return { registry: new Registry(blobStore, metaStore, settings, openLinkCache(config.metadataStore, cache)), cache };
+}
+
+function storageChanged(running: Config, next: Config): boolean {
+  return !isDeepStrictEqual(running.blobStore, next.blobStore) || !isDeepStrictEqual(running.metadataStore, next.metadataStore) || !sameCache(running, next);
+}
+
+function sameCache(running: Config, next: Config): boolean {
+  return isDeepStrictEqual(running.cache, next.cache);
+}
+
+function presignTtlOf(config: Config): number {
+  if (config.blobStore.kind !== 's3') return S3_DEFAULTS.presignTtlSecs;
+  return parseS3Options(config.blobStore.settings).presignTtlSecs ?? S3_DEFAULTS.presignTtlSecs;
 }
 
 function openStore(store: Config['blobStore'], key: string): Promise<ObjectStore> {

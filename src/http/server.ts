@@ -34,13 +34,20 @@ import { matchRoute, type Route } from './router.ts';
 const log = logger('angos::http::server');
 
 export interface ServerDeps {
-  registry: Registry;
   /** The live configuration; read per request so a reload applies to the next one. */
   config: () => Config;
-  /** The registry cache (`[cache]`): shared state of authentication and authorization. */
-  cache: Cache;
+  /**
+   * The registry and the registry cache (`[cache]`, shared state of authentication and authorization) in force:
+   * read once per request, so a reload that rebuilds storage or the cache applies from the next request on.
+   */
+  components: () => ServerComponents;
   /** Certificates and keys when `[server.tls]` is configured: the server then speaks only HTTPS. */
   tls?: TlsServerOptions;
+}
+
+export interface ServerComponents {
+  registry: Registry;
+  cache: Cache;
 }
 
 /** The registry's HTTP server: route, authenticate, authorize, then hand over to one handler per resource. */
@@ -69,6 +76,7 @@ export function createRegistryServer(deps: ServerDeps): Server {
 
 async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const config = deps.config();
+  const { registry, cache } = deps.components();
   if ((req.socket as ExpiringSocket).expired) res.shouldKeepAlive = false;
   const tracked = trackRequest(req, res);
   let route: Route;
@@ -92,21 +100,21 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
       }
     }
     // After the `ns` rewrite, so policies see the namespace actually served (chapter 01 §1.1).
-    const authentication = await authenticate(config, req, deps.cache);
+    const authentication = await authenticate(config, req, cache);
     const { identity, method } = authentication;
-    await authorize(config, deps.cache, req, { identity, request: requestVariables(route) }, method);
+    await authorize(config, cache, req, { identity, request: requestVariables(route) }, method);
     const mountDigest = route.action === 'mount-blob' ? route.mount : undefined;
     const ctx: HttpContext = {
       req,
       res,
-      registry: deps.registry,
+      registry,
       config,
       extraHeaders,
       authentication,
       // A mount source is judged as a read of the mounted blob there (chapter 03 §10.2).
       mayPerform: async (action: Action, ns: Namespace) => {
         const input = { identity, request: requestVariables({ action, ns, digest: mountDigest }) };
-        return decide(config, input).allowed && (await authorizeByWebhook(config, deps.cache, { req, ...input })).allowed;
+        return decide(config, input).allowed && (await authorizeByWebhook(config, cache, { req, ...input })).allowed;
       },
     };
     await dispatch(ctx, route);

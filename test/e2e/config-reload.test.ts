@@ -2,11 +2,16 @@
 // token-service key revokes tokens without a restart): the running server re-reads its configuration file.
 import assert from 'node:assert/strict';
 import argon2 from 'argon2';
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { expectStatus } from '../support/expect.ts';
 import { request, send } from '../support/http.ts';
+import { content } from '../support/oci.ts';
+import { headBlob, pushBlob } from '../support/registry.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 
 function messages(srv: RunningServer): string[] {
@@ -119,5 +124,47 @@ describe('a broken identity in a reloaded file (chapter 03 scenario 4)', () => {
     assert.ok(await waitForLog(srv, (m) => m.startsWith('Failed to reload configuration') && m.includes('invalid Argon2 password hash')));
     expectStatus(await request(srv.url, '/v2/', { headers: basic }), 200);
     expectStatus(await request(srv.url, '/v2/'), 401);
+  });
+});
+
+// Chapter 02 §5.3: storage locations, credentials and tuning apply live (the stores are rebuilt); a backend type
+// change is restart-only and keeps the whole running storage configuration.
+describe('hot reload of storage', () => {
+  let srv: RunningServer;
+  let dirs: string;
+  before(async () => {
+    dirs = await mkdtemp(join(tmpdir(), 'angos-reload-storage-'));
+    srv = await startServer({ storageToml: `[blob_store.fs]\nroot_dir = ${JSON.stringify(join(dirs, 'first'))}\n` });
+  });
+  after(async () => {
+    await srv.stop();
+    await rm(dirs, { recursive: true, force: true });
+  });
+
+  async function reloadTo(text: string): Promise<void> {
+    const reloads = messages(srv).filter((m) => m === 'Configuration reloaded').length;
+    await writeFile(srv.configPath, text);
+    assert.ok(await waitForLog(srv, () => messages(srv).filter((m) => m === 'Configuration reloaded').length > reloads));
+  }
+
+  it('a new root_dir is used from the next request on; a backend change is restart-only and keeps it', async () => {
+    const before = content(randomBytes(1024));
+    await pushBlob(srv.url, 'reload/app', before);
+    const original = await readFile(srv.configPath, 'utf8');
+
+    await reloadTo(original.replace(join(dirs, 'first'), join(dirs, 'second')));
+    expectStatus(await headBlob(srv.url, 'reload/app', before.digest), 404);
+    const after = content(randomBytes(1024));
+    await pushBlob(srv.url, 'reload/app', after);
+    const stored = await readdir(join(dirs, 'second', 'v2', 'blobs', 'sha256', after.digest.slice(7, 9)));
+    assert.deepEqual(stored, [after.digest.slice(7)]);
+
+    const toS3 = (await readFile(srv.configPath, 'utf8')).replace(
+      /\[blob_store\.fs\][^[]*/,
+      '[blob_store.s3]\nendpoint = "http://127.0.0.1:1"\nbucket = "b"\nregion = "r"\naccess_key_id = "k"\nsecret_key = "s"\n\n[metadata_store.fs]\nroot_dir = "/nonexistent"\n\n',
+    );
+    await reloadTo(toS3);
+    assert.ok(messages(srv).some((m) => m.startsWith('[blob_store] backend (fs/s3) changed: a restart is required')));
+    expectStatus(await headBlob(srv.url, 'reload/app', after.digest), 200);
   });
 });

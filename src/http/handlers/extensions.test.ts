@@ -78,7 +78,8 @@ describe('extension API over configured repositories', () => {
     await push('local/app', 'v2');
     await registry.uploads.start(parseNamespace('local/app')!);
     await push('unowned/app', 'v1');
-    server = createRegistryServer({ registry, cache: new MemoryCache(), config: () => current });
+    const components = { registry, cache: new MemoryCache() };
+    server = createRegistryServer({ components: () => components, config: () => current });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
