@@ -2,21 +2,14 @@
 // acceptance scenarios 16, 17, 20, 26; chapter 06 §2.1 (`auth_attempts_total{method="mtls"}`).
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findBinary, requireBinary } from '../support/binaries.ts';
 import { BASIC_CHALLENGE } from '../support/expect.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { tlsGet, type TlsAnswer } from '../support/tls-get.ts';
 import { basicAuth, identityToml, makeCertificates, type CertificateFiles } from './auth-fixtures.ts';
-
-interface TlsResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 interface Client {
   cert?: Buffer;
@@ -45,29 +38,10 @@ after(async () => {
   if (certificates) await rm((await certificates).files.dir, { recursive: true, force: true });
 });
 
-async function get(port: number, path: string, client: Client = {}): Promise<TlsResponse> {
+async function get(port: number, path: string, client: Client = {}): Promise<TlsAnswer> {
   const { ca } = await certs();
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        ca,
-        ...(client.cert ? { cert: client.cert, key: client.key } : {}),
-        headers: client.authorization ? { authorization: client.authorization } : {},
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  const headers: Record<string, string> = client.authorization ? { authorization: client.authorization } : {};
+  return tlsGet(port, path, { ca, ...(client.cert ? { cert: client.cert, key: client.key } : {}), headers });
 }
 
 async function serverWith(clientAuth: 'required' | 'optional', extra = ''): Promise<RunningServer> {
@@ -79,13 +53,13 @@ async function serverWith(clientAuth: 'required' | 'optional', extra = ''): Prom
   });
 }
 
-function expectUnauthorized(response: TlsResponse): void {
+function expectUnauthorized(response: TlsAnswer): void {
   assert.equal(response.status, 401, response.body);
   assert.equal(response.headers['www-authenticate'], BASIC_CHALLENGE);
   assert.equal((JSON.parse(response.body) as { errors: Array<{ code: string }> }).errors[0]?.code, 'UNAUTHORIZED');
 }
 
-function mtlsSuccesses(metrics: TlsResponse): number {
+function mtlsSuccesses(metrics: TlsAnswer): number {
   const line = metrics.body.split('\n').find((entry) => entry.startsWith('auth_attempts_total{method="mtls",result="success"} '));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
 }

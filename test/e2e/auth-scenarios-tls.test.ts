@@ -4,58 +4,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkServerIdentity } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { findBinary, requireBinary } from '../support/binaries.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { tlsGet } from '../support/tls-get.ts';
 import { startWebhookServer, type WebhookCall, type WebhookServer } from '../support/webhook-server.ts';
 import { makeCertificates, type CertificateFiles } from './auth-fixtures.ts';
 
 const SECRET = Buffer.alloc(32, 9).toString('base64');
-
-interface TlsAnswer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-interface TlsClient {
-  ca: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  headers?: Record<string, string>;
-}
-
-function tlsGet(port: number, path: string, client: TlsClient): Promise<TlsAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        ca: client.ca,
-        cert: client.cert,
-        key: client.key,
-        headers: client.headers ?? {},
-        agent: false,
-        // The certificate names the address connected to, whatever Host header a test sends.
-        checkServerIdentity: (_host, certificate) => checkServerIdentity('127.0.0.1', certificate),
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('TLS listener with optional client certificates, a webhook and the token service', () => {
   let files: CertificateFiles | undefined;
