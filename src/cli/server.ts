@@ -161,7 +161,7 @@ const CACHE_RETIRE_MS = 60_000;
 async function buildComponents(config: Config, settings: () => RegistrySettings, keptCache?: Cache): Promise<ServerComponents> {
   const blobStore = await openStore(config.blobStore, 'blob_store');
   const metaStore = await openStore(config.metadataStore, 'metadata_store');
-  const cache = keptCache ?? openCache(config.cache);
+  const cache = keptCache ?? (await openCache(config.cache));
   return { registry: new Registry(blobStore, metaStore, settings, openLinkCache(config.metadataStore, cache)), cache };
 }
 
