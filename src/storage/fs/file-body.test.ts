@@ -42,6 +42,17 @@ test('copyInto delivers exactly the span through reused buffers, then closes the
     await assert.rejects(file.stat(), /EBADF|closed/);
   }));
 
+test('without an end, a body runs to end of file, as a copy and as a stream', () =>
+  withFile(randomBytes(2 * 1024 * 1024 + 5), async (path) => {
+    const expected = (await readFile(path)).subarray(7);
+    const { dest, bytes: received } = collector();
+    await new FileBody(await open(path, 'r'), 7, undefined).copyInto(dest);
+    assert.deepEqual(received(), expected);
+    const chunks: Buffer[] = [];
+    for await (const chunk of new FileBody(await open(path, 'r'), 7, undefined)) chunks.push(chunk as Buffer);
+    assert.deepEqual(Buffer.concat(chunks), expected);
+  }));
+
 test('copyInto rejects when the destination is destroyed mid-copy, and still closes the file', () =>
   withFile(randomBytes(4 * 1024 * 1024), async (path) => {
     const file = await open(path, 'r');

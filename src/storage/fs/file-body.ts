@@ -9,15 +9,17 @@ const CHUNK = 512 * 1024;
 const DEPTH = 3;
 
 /**
- * A byte span `[start, end)` of an open file. As a stream it reads into fresh buffers; `copyInto` reads into
- * `DEPTH` reused ones instead, each handed back only once the destination has flushed it.
+ * The bytes of an open file from `start` to `end` (exclusive), or to end of file when `end` is undefined: then no
+ * `fstat` is needed, and the blob path has already looked the size up. As a stream it reads into fresh buffers;
+ * `copyInto` reads into `DEPTH` reused ones instead, each handed back only once the destination has flushed it.
  */
 export class FileBody extends Readable implements CopyableBody {
   readonly #handle: FileHandle;
   #position: number;
-  readonly #end: number;
+  readonly #end: number | undefined;
+  #ended = false;
 
-  constructor(handle: FileHandle, start: number, end: number) {
+  constructor(handle: FileHandle, start: number, end: number | undefined) {
     super({ highWaterMark: CHUNK });
     this.#handle = handle;
     this.#position = start;
@@ -25,13 +27,13 @@ export class FileBody extends Readable implements CopyableBody {
   }
 
   override _read(size: number): void {
-    const length = Math.min(Math.max(size, CHUNK), this.#end - this.#position);
-    if (length <= 0) {
+    const length = this.#nextLength(Math.max(size, CHUNK));
+    if (length === 0) {
       this.push(null);
       return;
     }
     this.#readChunk(Buffer.allocUnsafe(length)).then(
-      (chunk) => this.push(chunk),
+      (chunk) => this.push(chunk.length > 0 ? chunk : null),
       (err: Error) => this.destroy(err),
     );
   }
@@ -50,9 +52,10 @@ export class FileBody extends Readable implements CopyableBody {
     const buffers = Array.from({ length: DEPTH }, () => Buffer.allocUnsafeSlow(CHUNK));
     const flushed: Array<Promise<void>> = [];
     try {
-      for (let i = 0; this.#position < this.#end; i++) {
+      for (let i = 0; this.#nextLength(CHUNK) > 0; i++) {
         if (flushed.length === DEPTH) await Promise.race([flushed.shift(), destDone]);
-        const chunk = await this.#readChunk(buffers[i % DEPTH]!.subarray(0, Math.min(CHUNK, this.#end - this.#position)));
+        const chunk = await this.#readChunk(buffers[i % DEPTH]!.subarray(0, this.#nextLength(CHUNK)));
+        if (chunk.length === 0) break;
         const written = writeFlushed(dest, chunk);
         written.catch(() => {}); // awaited below; an early close is reported by destDone instead
         flushed.push(written);
@@ -65,10 +68,22 @@ export class FileBody extends Readable implements CopyableBody {
     }
   }
 
-  /** Fills `buffer` from the current position; a file shorter than promised is an error, not a short body. */
+  /** Bytes to ask for next, at most `wanted`; 0 once the span is done. */
+  #nextLength(wanted: number): number {
+    if (this.#ended) return 0;
+    return this.#end === undefined ? wanted : Math.min(wanted, this.#end - this.#position);
+  }
+
+  /**
+   * Reads into `buffer` from the current position; an empty result is the end of the file. A file shorter than an
+   * explicit `end` is an error, not a short body.
+   */
   async #readChunk(buffer: Buffer): Promise<Buffer> {
     const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, this.#position);
-    if (bytesRead === 0) throw new Error(`file ended ${this.#end - this.#position} bytes early`);
+    if (bytesRead === 0) {
+      if (this.#end !== undefined) throw new Error(`file ended ${this.#end - this.#position} bytes early`);
+      this.#ended = true;
+    }
     this.#position += bytesRead;
     return buffer.subarray(0, bytesRead);
   }

@@ -63,13 +63,7 @@ export class FsObjectStore implements ObjectStore {
     }
     // Opening first makes absence reject this promise instead of erroring the stream later.
     const handle = await this.openObject(key, 'r');
-    try {
-      const size = (await handle.stat()).size;
-      return new FileBody(handle, Math.min(start, size), end === undefined ? size : Math.min(end + 1, size));
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    return new FileBody(handle, start, end === undefined ? undefined : end + 1);
   }
 
   async head(key: string): Promise<ObjectMeta> {
