@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { freePort, startProcess, type RunningSystem } from './system.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** The project's Node 24 (the machine's `node` may be older and cannot run the .ts sources). */
-export const nodeBin = join(repoRoot, 'node_modules/.bin/node');
-/** The compiled CLI that the installed `angos` binary runs (`npm run bench` builds it first). */
-const cliMain = join(repoRoot, 'dist/cli/main.js');
+const nodeBin = join(repoRoot, 'node_modules/.bin/node');
+/** The installed `angos` command, with its Node options, on the compiled CLI (`npm run bench` builds it first). */
+const angosBin = join(repoRoot, 'bin/angos.js');
 
 /**
  * This registry on filesystem storage, run as `angos server`. Logging is at `warn`, like
@@ -30,12 +30,17 @@ export async function startAngos(workDir: string): Promise<RunningSystem> {
       '',
     ].join('\n'),
   );
-  // Profiling aid: BENCH_ANGOS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the measured server.
-  const nodeArgs = (process.env.BENCH_ANGOS_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  return startProcess('angos', nodeBin, [...nodeArgs, cliMain, '-c', config, 'server'], {
+  // Run as users run it: the command's `#!/usr/bin/env -S node ...` line finds this Node first on PATH.
+  // Profiling aid: BENCH_ANGOS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (passed as NODE_OPTIONS).
+  return startProcess('angos', angosBin, ['-c', config, 'server'], {
     workDir,
     port,
     probePath: '/v2/',
-    env: { ...process.env, RUST_LOG: 'warn' },
+    env: {
+      ...process.env,
+      PATH: `${dirname(nodeBin)}:${process.env.PATH ?? ''}`,
+      NODE_OPTIONS: process.env.BENCH_ANGOS_NODE_ARGS ?? '',
+      RUST_LOG: 'warn',
+    },
   });
 }

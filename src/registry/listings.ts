@@ -82,7 +82,7 @@ export class Listings {
       const candidates = page.keys
         .map((key) => catalogKeys.parse(key))
         .filter((ns): ns is Namespace => ns !== undefined && (last === undefined || ns > last));
-      const holding = await inParallel(candidates, (ns) => this.holdsContent(ns));
+      const holding = await this.revisions.anyOf(candidates, LOOKUP_CONCURRENCY);
       for (const [index, ns] of candidates.entries()) {
         if (!holding[index]) continue;
         if (items.length === n) return { items, more: true };

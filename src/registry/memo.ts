@@ -18,7 +18,7 @@ export class PrefixMemo<V> {
 
   /** Whether values can be reused at all: false on stores that cannot stamp (callers pick cheaper direct reads). */
   get active(): boolean {
-    return this.#store.changeStamp !== undefined;
+    return this.#store.changeStamps !== undefined;
   }
 
   /**
@@ -28,17 +28,51 @@ export class PrefixMemo<V> {
    */
   async get(prefix: string | readonly string[], compute: () => Promise<V>): Promise<V> {
     const prefixes = typeof prefix === 'string' ? [prefix] : prefix;
-    const stamps = await Promise.all(prefixes.map((one) => this.#store.changeStamp?.(one)));
-    if (stamps.some((stamp) => stamp === undefined)) return compute();
+    const stamps = (await this.#store.changeStamps?.(prefixes)) ?? [undefined];
+    if (stamps.includes(undefined)) return compute();
     const key = prefixes.join('\n');
     const stamp = stamps.join('\n');
-    const hit = this.#entries.get(key);
-    if (hit?.stamp === stamp) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit.value;
+    const hit = this.#reuse(key, stamp);
+    return hit ? hit.value : this.#remember(key, stamp, await compute());
+  }
+
+  /**
+   * `get` for many single prefixes with one stamp check for all of them (a catalog page tests every namespace);
+   * `compute(i)` runs, at most `concurrency` at a time, only where the stamp of `prefixes[i]` moved.
+   */
+  async getMany(prefixes: readonly string[], compute: (index: number) => Promise<V>, concurrency: number): Promise<V[]> {
+    const stamps = (await this.#store.changeStamps?.(prefixes)) ?? prefixes.map(() => undefined);
+    const values = new Array<V>(prefixes.length);
+    const missing: number[] = [];
+    for (const [index, prefix] of prefixes.entries()) {
+      const stamp = stamps[index];
+      const hit = stamp === undefined ? undefined : this.#reuse(prefix, stamp);
+      if (hit) values[index] = hit.value;
+      else missing.push(index);
     }
-    const value = await compute();
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length) {
+        const index = missing[next++]!;
+        const value = await compute(index);
+        const stamp = stamps[index];
+        values[index] = stamp === undefined ? value : this.#remember(prefixes[index]!, stamp, value);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, worker));
+    return values;
+  }
+
+  /** The entry for `key` if made at `stamp`, now the most recently used. */
+  #reuse(key: string, stamp: string): { value: V } | undefined {
+    const hit = this.#entries.get(key);
+    if (hit?.stamp !== stamp) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, hit);
+    return hit;
+  }
+
+  #remember(key: string, stamp: string, value: V): V {
     this.#entries.delete(key);
     this.#entries.set(key, { stamp, value });
     if (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);

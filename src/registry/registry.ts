@@ -33,7 +33,7 @@ export class Registry {
   constructor(blobStore: ObjectStore, metaStore: ObjectStore, settings: () => RegistrySettings, linkCache?: LinkCache) {
     // A store that stamps prefixes (the filesystem) keeps lookups exact through `PrefixMemo`; a link cache there
     // would only add staleness (chapter 04 §2.6: off on a filesystem).
-    const links = metaStore.changeStamp === undefined ? linkCache : undefined;
+    const links = metaStore.changeStamps === undefined ? linkCache : undefined;
     const tags = new Tags(metaStore, links);
     const revisions = new Revisions(metaStore, links);
     const referrerRecords = new ReferrerRecords(metaStore, links);

@@ -74,12 +74,21 @@ export class Revisions {
 
   /** Whether the namespace holds any revision record (the catalog's content check). */
   async any(ns: Namespace): Promise<boolean> {
-    const stored = () =>
-      this.holding.get(revisionKeys.namespace(ns), async () => {
-        const page = await this.store.list(revisionKeys.namespace(ns), { limit: 1 });
-        return page.keys.length > 0;
-      });
+    const stored = () => this.holding.get(revisionKeys.namespace(ns), () => this.holdsRecords(ns));
     return (await (this.links ? this.links.read(linkKeys.holding(ns), stored) : stored())) ?? false;
+  }
+
+  /** `any` for each namespace of a catalog page: one stamp check for all, storage reads only where one moved. */
+  anyOf(namespaces: readonly Namespace[], concurrency: number): Promise<boolean[]> {
+    // A link cache is only used where the store has no stamps, so then every namespace goes through it.
+    const check = this.links ? (ns: Namespace) => this.any(ns) : (ns: Namespace) => this.holdsRecords(ns);
+    const prefixes = namespaces.map((ns) => revisionKeys.namespace(ns));
+    return this.holding.getMany(prefixes, (index) => check(namespaces[index]!), concurrency);
+  }
+
+  private async holdsRecords(ns: Namespace): Promise<boolean> {
+    const page = await this.store.list(revisionKeys.namespace(ns), { limit: 1 });
+    return page.keys.length > 0;
   }
 
   private stored(ns: Namespace, digest: Digest): Promise<RevisionRecord | undefined> {

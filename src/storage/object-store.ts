@@ -37,10 +37,11 @@ export interface ObjectStore {
    */
   listChildren(prefix: string, options?: ListOptions): Promise<ChildrenPage>;
   /**
-   * A token that changes whenever a key directly below `prefix/` is added, replaced or removed, so what was read
-   * from there can be reused while it holds; undefined when the backend cannot vouch for that (nothing is reused).
+   * Per prefix, a token that changes whenever a key directly below `prefix/` is added, replaced or removed, so what
+   * was read from there can be reused while it holds; undefined when the backend cannot vouch for that (nothing is
+   * reused). Asked for many prefixes at once, so a listing checks all of them in one call.
    */
-  changeStamp?(prefix: string): Promise<string | undefined>;
+  changeStamps?(prefixes: readonly string[]): Promise<Array<string | undefined>>;
   /** Server-side copy; throws `NotFoundError` if `from` is absent. */
   copy(from: string, to: string): Promise<void>;
   /** Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. */

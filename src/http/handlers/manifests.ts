@@ -6,6 +6,7 @@ import { mediaTypeOfContentType } from '../../oci/media-type.ts';
 import type { Namespace } from '../../oci/name.ts';
 import { referenceString, type Reference } from '../../oci/reference.ts';
 import type { Tag } from '../../oci/tag.ts';
+import { ByteBudget } from '../concurrency.ts';
 import type { HttpContext } from '../context.ts';
 import { redirectSuppressed, sourceTimestamp } from '../headers.ts';
 import { sendBytes, sendEmpty } from '../respond.ts';
@@ -41,21 +42,28 @@ function isAuthoritative(config: Config, ns: Namespace, reference: Reference): b
   return !repo || repo.upstreams.length === 0 || isImmutableTag(config, ns, reference.tag);
 }
 
+/**
+ * Manifest bytes being received, parsed and stored at once, process-wide. A manifest is held whole in memory (and
+ * parsed, several times its size in heap), so a burst of large pushes waits here instead of growing the heap past
+ * the server's V8 limit (`bin/angos.js`); ordinary manifests of a few KiB never wait.
+ */
+const manifestBytes = new ByteBudget(16 * 1024 * 1024);
+
 /** PUT a manifest (chapter 01 §6.2). */
 export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Reference, tags: Tag[]): Promise<void> {
   const { req, res, registry, config } = ctx;
   const contentTypeHeader = req.headers['content-type'];
   const contentType = contentTypeHeader === undefined ? undefined : mediaTypeOfContentType(contentTypeHeader);
   if (!contentType) throw new OciError('UNSUPPORTED', 'a valid Content-Type is required');
-  const body = await readBody(req, config.global.maxManifestSize);
-  const sourceTimeMs = sourceTimestamp(req);
-  const result = await registry.manifests.push(ns, {
-    reference,
-    contentType,
-    body,
-    extraTags: tags,
-    ...(sourceTimeMs !== undefined ? { sourceTimeMs } : {}),
-  });
+  const limit = config.global.maxManifestSize;
+  const declared = Number(req.headers['content-length']);
+  const release = await manifestBytes.acquire(Number.isInteger(declared) && declared <= limit ? declared : limit);
+  const result = await readBody(req, limit)
+    .then((body) => {
+      const sourceTimeMs = sourceTimestamp(req);
+      return registry.manifests.push(ns, { reference, contentType, body, extraTags: tags, ...(sourceTimeMs !== undefined ? { sourceTimeMs } : {}) });
+    })
+    .finally(release);
   const headers: Record<string, string> = {
     location: `/v2/${ns}/manifests/${referenceString(reference)}`,
     'docker-content-digest': result.digest,

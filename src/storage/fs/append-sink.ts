@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { bodyBytesConsumed } from '../body-garbage.ts';
 
 /** Bytes buffered while a write is in flight; they go to disk together in the next `writev`. */
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -49,6 +50,7 @@ class AppendSink extends Writable {
     while (pending.length > 0) {
       const { bytesWritten } = await this.#handle.writev(pending);
       this.written += bytesWritten;
+      bodyBytesConsumed(bytesWritten);
       pending = dropBytes(pending, bytesWritten);
     }
   }

@@ -7,6 +7,12 @@ import type { CopyableBody } from '../body.ts';
 const CHUNK = 512 * 1024;
 /** Buffers one copy cycles through: the next read proceeds while the previous chunks drain to the socket. */
 const DEPTH = 3;
+/**
+ * Copy buffers kept for the next downloads (8 MiB). Each is a 512 KiB allocation outside the JavaScript heap that
+ * V8 frees only at its next collection, so fresh ones per download pile up in resident memory under load.
+ */
+const spare: Buffer[] = [];
+const SPARE_LIMIT = 16;
 
 /**
  * The bytes of an open file from `start` to `end` (exclusive), or to end of file when `end` is undefined: then no
@@ -49,7 +55,7 @@ export class FileBody extends Readable implements CopyableBody {
     // Rejects when the destination closes or fails before it has finished: a client gone mid-download.
     const destDone = finished(dest);
     destDone.catch(() => {});
-    const buffers = Array.from({ length: DEPTH }, () => Buffer.allocUnsafeSlow(CHUNK));
+    const buffers = Array.from({ length: DEPTH }, () => spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK));
     const flushed: Array<Promise<void>> = [];
     try {
       for (let i = 0; this.#nextLength(CHUNK) > 0; i++) {
@@ -61,6 +67,9 @@ export class FileBody extends Readable implements CopyableBody {
         flushed.push(written);
       }
       await Promise.race([Promise.all(flushed), destDone]);
+      // Every write has flushed, so nothing refers to the buffers any more. After a failure a write may still be
+      // pending on them: they are left to the collector then.
+      for (const buffer of buffers) if (spare.length < SPARE_LIMIT) spare.push(buffer);
       dest.end();
       await destDone;
     } finally {

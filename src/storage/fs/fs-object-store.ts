@@ -167,7 +167,11 @@ export class FsObjectStore implements ObjectStore {
    * event-loop turn share a stamp: they are concurrent, so any of them may see the state at the first one's
    * read; a write through this store drops the shared stamps at once, so a reader still sees its own writes.
    */
-  async changeStamp(prefix: string): Promise<string | undefined> {
+  async changeStamps(prefixes: readonly string[]): Promise<Array<string | undefined>> {
+    return prefixes.map((prefix) => this.#stamp(prefix));
+  }
+
+  #stamp(prefix: string): string | undefined {
     if (this.#stampsThisTurn.has(prefix)) return this.#stampsThisTurn.get(prefix);
     if (this.#stampsThisTurn.size === 0) setImmediate(() => this.#stampsThisTurn.clear());
     const stamp = this.#readStamp(prefix);
