@@ -30,9 +30,9 @@ before(async () => {
 });
 after(() => rm(root, { recursive: true, force: true }));
 
-async function push(registry: Registry, tag: string, seed: string) {
+async function push(registry: Registry, tag: string, seed: string, ns = where) {
   const manifest = imageManifest({ annotations: { seed } });
-  return registry.manifests.push(where, {
+  return registry.manifests.push(ns, {
     reference: { kind: 'tag', tag: parseTag(tag)! },
     contentType: manifest.mediaType as MediaType,
     body: manifest.bytes,
@@ -65,4 +65,27 @@ it('tags list and tag resolution follow other writers after the results were reu
   assert.deepEqual(await tagsOf(reader), ['c'], 'a revision deleted elsewhere takes its tag along at once');
   assert.equal((await reader.manifests.stat(where, { kind: 'digest', digest: first.digest })).digest, first.digest);
   await assert.rejects(reader.manifests.stat(where, { kind: 'digest', digest: moved.digest }));
+});
+
+it('the catalog follows namespaces added and emptied by other writers after it was reused', async () => {
+  const catalog = async (n = 100, last?: string) => (await reader.listings.catalogPage(n, last)).items;
+  const deep = parseNamespace('memo/deep/one')!;
+  await push(writer, 'v1', 'x', parseNamespace('memo/other')!);
+  await settle();
+  const before = await catalog();
+  assert.deepEqual(await catalog(), before, 'reused');
+  assert.ok(!before.includes(deep));
+
+  // No read between the change and the settled read: the reused listing itself must notice the change.
+  const pushed = await push(writer, 'v1', 'y', deep);
+  await settle();
+  const withDeep = await catalog();
+  assert.ok(withDeep.includes(deep), 'a namespace added below a new directory elsewhere shows');
+  assert.deepEqual(withDeep, [...withDeep].sort());
+  const at = withDeep.indexOf(deep);
+  assert.deepEqual(await catalog(1, withDeep[at - 1]), [deep], 'paging resumes after `last`');
+
+  await writer.manifests.deleteRevision(deep, pushed.digest);
+  await settle();
+  assert.ok(!(await catalog()).includes(deep), 'a namespace emptied elsewhere leaves the catalog');
 });

@@ -2,7 +2,7 @@ import { isNamespace, type Namespace } from '../oci/name.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { catalogKeys, revisionKeys, tagKeys } from './keys.ts';
-import { PrefixMemo } from './memo.ts';
+import { PrefixMemo, TreeMemo } from './memo.ts';
 import type { Revisions } from './revisions.ts';
 import type { Tags, TagWinner } from './tags.ts';
 
@@ -18,12 +18,14 @@ export class Listings {
   private readonly tags: Tags;
   private readonly revisions: Revisions;
   private readonly liveTags: PrefixMemo<Tag[]>;
+  private readonly catalogued: TreeMemo<Namespace[]>;
 
   constructor(meta: ObjectStore, tags: Tags, revisions: Revisions) {
     this.meta = meta;
     this.tags = tags;
     this.revisions = revisions;
     this.liveTags = new PrefixMemo(meta, 256);
+    this.catalogued = new TreeMemo(meta);
   }
 
   /** Live tags: the winner is a `set` whose revision still exists. */
@@ -76,6 +78,7 @@ export class Listings {
   async catalogPage(n: number, last: string | undefined): Promise<Page<Namespace>> {
     const items: Namespace[] = [];
     if (n === 0) return { items, more: false };
+    if (this.catalogued.active) return this.catalogPageFromTree(n, last);
     let startAfter = last !== undefined && isNamespace(last) ? catalogKeys.entry(last) : undefined;
     for (;;) {
       const page = await this.meta.list(catalogKeys.root, { limit: Math.max(n + 1, 100), ...(startAfter ? { startAfter } : {}) });
@@ -92,18 +95,66 @@ export class Listings {
       startAfter = page.next;
     }
   }
+
+  /**
+   * The catalog from every catalogued namespace, listed once and reused while no catalog directory changes
+   * (stamp-capable stores); namespaces are then checked for content a page at a time.
+   */
+  private async catalogPageFromTree(n: number, last: string | undefined): Promise<Page<Namespace>> {
+    const all = await this.catalogued.get((visit) => this.listCatalogued(visit));
+    const items: Namespace[] = [];
+    for (let start = indexAfter(all, last); start < all.length; start += n + 1) {
+      const candidates = all.slice(start, start + n + 1);
+      const holding = await this.revisions.anyOf(candidates, LOOKUP_CONCURRENCY);
+      for (const [index, ns] of candidates.entries()) {
+        if (!holding[index]) continue;
+        if (items.length === n) return { items, more: true };
+        items.push(ns);
+      }
+    }
+    return { items, more: false };
+  }
+
+  /** Every namespace with a catalog key, ascending, from a walk of the catalog's directories. */
+  private async listCatalogued(visit: (prefix: string) => Promise<void>): Promise<Namespace[]> {
+    const found: Namespace[] = [];
+    const walk = async (prefix: string): Promise<void> => {
+      await visit(prefix);
+      let startAfter: string | undefined;
+      do {
+        const page = await this.meta.listChildren(prefix, startAfter !== undefined ? { startAfter } : {});
+        for (const child of page.children) {
+          const key = `${prefix}/${child.name}`;
+          if (child.isPrefix) await walk(key);
+          else {
+            const ns = catalogKeys.parse(key);
+            if (ns !== undefined) found.push(ns);
+          }
+        }
+        startAfter = page.next;
+      } while (startAfter !== undefined);
+    };
+    await walk(catalogKeys.root);
+    return found.sort();
+  }
 }
 
 /** The page of `n` tags strictly after `last` from an ascending list. */
 function pageOf(tags: readonly Tag[], n: number, last: string | undefined): Page<Tag> {
+  const low = indexAfter(tags, last);
+  return { items: tags.slice(low, low + n), more: low + n < tags.length };
+}
+
+/** Index of the first item of an ascending list that sorts after `last`. */
+function indexAfter(sorted: readonly string[], last: string | undefined): number {
   let low = 0;
-  let high = tags.length;
+  let high = sorted.length;
   while (last !== undefined && low < high) {
     const middle = (low + high) >>> 1;
-    if (tags[middle]! <= last) low = middle + 1;
+    if (sorted[middle]! <= last) low = middle + 1;
     else high = middle;
   }
-  return { items: tags.slice(low, low + n), more: low + n < tags.length };
+  return low;
 }
 
 /** Storage round trips per listing page run this many at a time instead of one after another. */

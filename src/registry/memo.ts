@@ -79,3 +79,40 @@ export class PrefixMemo<V> {
     return value;
   }
 }
+
+/**
+ * One value computed from a whole tree of prefixes, found while computing it: `compute` calls `visit(prefix)`
+ * before listing each prefix, and the value is reused while every visited prefix's stamp holds. A key added
+ * anywhere changes its own prefix's stamp, or creates a prefix, which changes its parent's.
+ */
+export class TreeMemo<V> {
+  readonly #store: ObjectStore;
+  #entry: { prefixes: string[]; stamp: string; value: V } | undefined;
+
+  constructor(store: ObjectStore) {
+    this.#store = store;
+  }
+
+  /** Whether values can be reused at all (see `PrefixMemo.active`). */
+  get active(): boolean {
+    return this.#store.changeStamps !== undefined;
+  }
+
+  async get(compute: (visit: (prefix: string) => Promise<void>) => Promise<V>): Promise<V> {
+    const entry = this.#entry;
+    if (entry && (await this.#stampOf(entry.prefixes)) === entry.stamp) return entry.value;
+    const prefixes: string[] = [];
+    const stamps: Array<string | undefined> = [];
+    const value = await compute(async (prefix) => {
+      prefixes.push(prefix);
+      stamps.push(...((await this.#store.changeStamps?.([prefix])) ?? [undefined]));
+    });
+    this.#entry = stamps.includes(undefined) ? undefined : { prefixes, stamp: stamps.join('\n'), value };
+    return value;
+  }
+
+  async #stampOf(prefixes: readonly string[]): Promise<string | undefined> {
+    const stamps = (await this.#store.changeStamps?.(prefixes)) ?? [undefined];
+    return stamps.includes(undefined) ? undefined : stamps.join('\n');
+  }
+}
