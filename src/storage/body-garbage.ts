@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
  * about 64 MiB of them have piled up. Asking for a young-generation collection every `EVERY_BYTES` consumed
  * keeps that pile small; a collection of the small young generation takes about 0.1 ms.
  */
-const EVERY_BYTES = 16 * 1024 * 1024;
+const EVERY_BYTES = 4 * 1024 * 1024;
 
 type Collect = (options: { type: 'minor'; execution: 'async' }) => void;
 

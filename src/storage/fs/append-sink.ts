@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import { bodyBytesConsumed } from '../body-garbage.ts';
 
 /** Bytes buffered while a write is in flight; they go to disk together in the next `writev`. */
-const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 1024 * 1024;
 
 /**
  * Appends a stream to an open file. Chunks that arrive while a write is in flight are gathered and written
