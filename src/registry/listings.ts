@@ -2,6 +2,7 @@ import { isNamespace, type Namespace } from '../oci/name.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { catalogKeys, revisionKeys, tagKeys } from './keys.ts';
+import { mapLimited } from './map-limited.ts';
 import { PrefixMemo, TreeMemo } from './memo.ts';
 import type { Revisions } from './revisions.ts';
 import type { Tags, TagWinner } from './tags.ts';
@@ -160,15 +161,6 @@ function indexAfter(sorted: readonly string[], last: string | undefined): number
 /** Storage round trips per listing page run this many at a time instead of one after another. */
 const LOOKUP_CONCURRENCY = 16;
 
-async function inParallel<T>(items: readonly T[], check: (item: T) => Promise<boolean>): Promise<boolean[]> {
-  const results = new Array<boolean>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await check(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, items.length) }, worker));
-  return results;
+function inParallel<T>(items: readonly T[], check: (item: T) => Promise<boolean>): Promise<boolean[]> {
+  return mapLimited(items, LOOKUP_CONCURRENCY, check);
 }

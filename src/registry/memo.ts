@@ -1,4 +1,5 @@
 import type { ObjectStore } from '../storage/object-store.ts';
+import { mapLimited } from './map-limited.ts';
 
 /**
  * What was computed from the keys directly below a prefix, reused while the store's change stamp for that prefix
@@ -50,16 +51,11 @@ export class PrefixMemo<V> {
       if (hit) values[index] = hit.value;
       else missing.push(index);
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length) {
-        const index = missing[next++]!;
-        const value = await compute(index);
-        const stamp = stamps[index];
-        values[index] = stamp === undefined ? value : this.#remember(prefixes[index]!, stamp, value);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, worker));
+    await mapLimited(missing, concurrency, async (index) => {
+      const value = await compute(index);
+      const stamp = stamps[index];
+      values[index] = stamp === undefined ? value : this.#remember(prefixes[index]!, stamp, value);
+    });
     return values;
   }
 

@@ -57,7 +57,8 @@ export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Re
   if (!contentType) throw new OciError('UNSUPPORTED', 'a valid Content-Type is required');
   const limit = config.global.maxManifestSize;
   const declared = Number(req.headers['content-length']);
-  const release = await manifestBytes.acquire(Number.isInteger(declared) && declared <= limit ? declared : limit);
+  // Declared too large: refused unread, holding nothing. Undeclared (chunked): may grow to the limit.
+  const release = await manifestBytes.acquire(!Number.isInteger(declared) ? limit : declared > limit ? 0 : declared);
   const result = await readBody(req, limit)
     .then((body) => {
       const sourceTimeMs = sourceTimestamp(req);
