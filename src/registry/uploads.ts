@@ -278,10 +278,10 @@ export class Uploads {
     if (await exists(this.blobs, blobKeys.data(digest))) {
       await this.grantExisting(ns, digest);
     } else {
-      await this.blobs.move(dataKey, blobKeys.data(digest));
+      await this.blobs.move(dataKey, blobKeys.data(digest), { keep: uploadKeys.namespace(ns) });
       await this.access.grant(ns, digest);
     }
-    await this.blobs.deletePrefix(uploadKeys.session(ns, id)).catch((err: unknown) => {
+    await this.blobs.deletePrefix(uploadKeys.session(ns, id), { keep: uploadKeys.namespace(ns) }).catch((err: unknown) => {
       log.warn('could not remove finished upload container', { namespace: ns, session: id, error: String(err) });
     });
   }

@@ -20,9 +20,9 @@ export interface ObjectStore {
   /** Atomic create: true when this call created the object, false when it already existed (fully written). */
   createIfAbsent(key: string, body: Buffer | string): Promise<boolean>;
   /** Idempotent: absent is fine. */
-  delete(key: string): Promise<void>;
+  delete(key: string, options?: CleanupOptions): Promise<void>;
   /** Deletes every key under `prefix/` (a directory boundary: `a/b` never touches `a/bc`). Empty prefix is a no-op. */
-  deletePrefix(prefix: string): Promise<void>;
+  deletePrefix(prefix: string, options?: CleanupOptions): Promise<void>;
   /**
    * Flat listing of every key below `prefix/`, ascending byte order, at most `limit` (default 1000) keys,
    * strictly after `startAfter` (a full key, existing or not) when given. `next` is set when more may follow.
@@ -44,8 +44,8 @@ export interface ObjectStore {
   changeStamps?(prefixes: readonly string[]): Promise<Array<string | undefined>>;
   /** Server-side copy; throws `NotFoundError` if `from` is absent. */
   copy(from: string, to: string): Promise<void>;
-  /** Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. */
-  move(from: string, to: string): Promise<void>;
+  /** Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. `options` apply to `from`'s removal. */
+  move(from: string, to: string, options?: CleanupOptions): Promise<void>;
 
   /** Whether an upload's bytes can be read back (`getStream`) before it is completed: fs yes, S3 multipart no. */
   readonly partialUploadsReadable: boolean;
@@ -69,6 +69,16 @@ export interface ObjectStore {
   readonly canPresign: boolean;
   /** A presigned GET URL, or undefined when the backend cannot presign (fs never can). */
   presign(key: string, ttlSeconds: number, responseContentType?: string): Promise<string | undefined>;
+}
+
+/** What a removal leaves behind; object stores have no directories and ignore it. */
+export interface CleanupOptions {
+  /**
+   * A prefix above the removed keys that writers are about to use again (the sessions folder of a namespace): a
+   * filesystem keeps its directory, and those above it, when they become empty, instead of removing them only for
+   * the next write to create them again (chapter 04 §1.2 prunes empty parents).
+   */
+  keep?: string;
 }
 
 export interface UploadWriteOptions {

@@ -1,6 +1,7 @@
-import { lstat, mkdir, open, readdir, rmdir, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { hasCode } from './errno.ts';
+import type { FsCalls } from './fs-calls.ts';
 import { tempName } from './key-path.ts';
 
 /** Enough to outlast any realistic run of deletes pruning the same directories; a livelock still fails loudly. */
@@ -13,11 +14,11 @@ const CREATE_ATTEMPTS = 16;
  * repeat (write a fresh temp file each time). A real ENOTDIR (a file where a directory belongs) fails every
  * attempt and surfaces.
  */
-export async function inDirectory<T>(dir: string, write: () => Promise<T>): Promise<T> {
+export async function inDirectory<T>(calls: FsCalls, dir: string, write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= CREATE_ATTEMPTS;
     try {
-      await mkdir(dir, { recursive: true });
+      await calls.mkdirs(dir);
     } catch (err) {
       if (last || !hasCode(err, 'ENOENT', 'ENOTDIR')) throw err;
       continue;
@@ -31,13 +32,14 @@ export async function inDirectory<T>(dir: string, write: () => Promise<T>): Prom
 }
 
 /**
- * Removes `fromDir` and its ancestors while they are empty, never `rootDir` itself. Best effort: a directory a
- * writer just refilled stops the walk (ENOTEMPTY), and one another deleter already removed is stepped over.
+ * Removes `fromDir` and its ancestors while they are empty, up to `stopDir` (never removed; nothing is when it is
+ * not an ancestor). Best effort: a directory a writer just refilled stops the walk (ENOTEMPTY), and one another
+ * deleter already removed is stepped over.
  */
-export async function pruneEmptyParents(rootDir: string, fromDir: string): Promise<void> {
-  for (let dir = fromDir; dir.startsWith(rootDir + sep); dir = dirname(dir)) {
+export async function pruneEmptyParents(calls: FsCalls, stopDir: string, fromDir: string): Promise<void> {
+  for (let dir = fromDir; dir.startsWith(stopDir + sep); dir = dirname(dir)) {
     try {
-      await rmdir(dir);
+      await calls.rmdir(dir);
     } catch (err) {
       if (!hasCode(err, 'ENOENT')) return;
     }
@@ -67,33 +69,40 @@ export async function syncFile(path: string): Promise<void> {
 }
 
 /** Writes `body` to a fresh temp file in `dir` (which must exist) and returns its path. */
-export async function writeTempFile(dir: string, body: Buffer, syncToDisk: boolean): Promise<string> {
+export async function writeTempFile(calls: FsCalls, dir: string, body: Buffer, syncToDisk: boolean): Promise<string> {
   const path = join(dir, tempName());
-  const handle = await open(path, 'wx');
   try {
-    await handle.writeFile(body);
-    if (syncToDisk) await handle.sync();
+    if (syncToDisk) await writeAndSync(path, body);
+    else await calls.writeNew(path, body);
   } catch (err) {
-    await handle.close();
-    await removeQuietly(path);
+    await removeQuietly(calls, path);
     throw err;
   }
-  await handle.close();
   return path;
 }
 
-/** Cleanup of our own temp file; failing to remove it must not mask the error that got us here. */
-export async function removeQuietly(path: string): Promise<void> {
+async function writeAndSync(path: string, body: Buffer): Promise<void> {
+  const handle = await open(path, 'wx');
   try {
-    await unlink(path);
+    await handle.writeFile(body);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Cleanup of our own temp file; failing to remove it must not mask the error that got us here. */
+export async function removeQuietly(calls: FsCalls, path: string): Promise<void> {
+  try {
+    await calls.unlink(path);
   } catch {
     // Already gone, or a leftover temp file: hidden from listings and harmless.
   }
 }
 
-export async function isRegularFile(path: string): Promise<boolean> {
+export async function isRegularFile(calls: FsCalls, path: string): Promise<boolean> {
   try {
-    return (await lstat(path)).isFile();
+    return (await calls.lstat(path)).isFile();
   } catch {
     return false;
   }
@@ -104,10 +113,10 @@ export async function isRegularFile(path: string): Promise<boolean> {
  * after it was read: its key is newer than this delete and survives (rmdir's ENOTEMPTY is not an error), which is
  * what `fs.rm` cannot express.
  */
-export async function removeTree(dir: string): Promise<void> {
+export async function removeTree(calls: FsCalls, dir: string): Promise<void> {
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = await calls.readdir(dir);
   } catch (err) {
     if (hasCode(err, 'ENOENT', 'ENOTDIR')) return;
     throw err;
@@ -115,17 +124,17 @@ export async function removeTree(dir: string): Promise<void> {
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      await removeTree(path);
+      await removeTree(calls, path);
       continue;
     }
     try {
-      await unlink(path);
+      await calls.unlink(path);
     } catch (err) {
       if (!hasCode(err, 'ENOENT')) throw err;
     }
   }
   try {
-    await rmdir(dir);
+    await calls.rmdir(dir);
   } catch (err) {
     if (!hasCode(err, 'ENOENT', 'ENOTEMPTY', 'EEXIST')) throw err;
   }

@@ -87,6 +87,34 @@ describe('FsObjectStore specifics', () => {
       assert.deepEqual(await readdir(root), ['blobs']);
     }));
 
+  it('a kept prefix stops the pruning: its directory and those above it stay, those below it go', () =>
+    onFreshRoot(async (store, root) => {
+      const keep = { keep: 'r/ns/_uploads' };
+      await store.createUpload('r/ns/_uploads/1/data');
+      await store.put('r/ns/_uploads/1/session.json', '{}');
+      await store.move('r/ns/_uploads/1/data', 'blobs/1/data', keep);
+      assert.deepEqual(await readdir(join(root, 'r/ns/_uploads/1')), ['session.json']);
+      await store.deletePrefix('r/ns/_uploads/1', keep);
+      assert.deepEqual(await readdir(join(root, 'r/ns/_uploads')), []);
+
+      await store.put('r/ns/_uploads/2/session.json', '{}');
+      await store.delete('r/ns/_uploads/2/session.json', keep);
+      assert.deepEqual(await readdir(join(root, 'r/ns/_uploads')), []);
+      // Kept but empty: listings do not show it, as an object store would not.
+      assert.deepEqual((await store.listChildren('r/ns')).children, []);
+      assert.deepEqual((await store.list('r')).keys, []);
+
+      // A kept prefix that is not above the removed key keeps nothing; without one the whole chain goes.
+      await store.put('r/other/k', 'x');
+      await store.delete('r/other/k', keep);
+      assert.ok(existsSync(join(root, 'r/other')));
+      await store.delete('r/ns/_uploads/absent');
+      await store.put('r/ns/_uploads/3/k', 'x');
+      await store.delete('r/ns/_uploads/3/k');
+      assert.deepEqual((await readdir(root)).sort(), ['blobs', 'r']);
+      assert.deepEqual(await readdir(join(root, 'r')), ['other']);
+    }));
+
   it('two store instances on one root see each other\'s writes and continue each other\'s upload', () =>
     onFreshRoot(async (first, root) => {
       const second = new FsObjectStore({ rootDir: root });

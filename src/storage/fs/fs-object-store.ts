@@ -1,11 +1,12 @@
 import { constants, statSync } from 'node:fs';
-import { copyFile, link, lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
   ByteRange,
   Child,
+  CleanupOptions,
   ChildrenPage,
   ListOptions,
   ListPage,
@@ -24,6 +25,7 @@ import {
   writeTempFile,
 } from './directories.ts';
 import { hasCode, isAbsent, orNotFound } from './errno.ts';
+import { FsCalls } from './fs-calls.ts';
 import { keyPath, normalizePrefix, tempName } from './key-path.ts';
 import { appendStream } from './append-sink.ts';
 import { FileBody } from './file-body.ts';
@@ -43,12 +45,14 @@ export interface FsObjectStoreOptions {
 export class FsObjectStore implements ObjectStore {
   readonly rootDir: string;
   readonly syncToDisk: boolean;
+  readonly #calls: FsCalls;
   readonly #stampsThisTurn = new Map<string, string | undefined>();
 
   constructor(options: FsObjectStoreOptions) {
     if (options.rootDir === '') throw new Error('filesystem store: root_dir must not be empty');
     this.rootDir = resolve(options.rootDir);
     this.syncToDisk = options.syncToDisk ?? false;
+    this.#calls = new FsCalls(this.rootDir);
   }
 
   async get(key: string): Promise<Buffer> {
@@ -67,7 +71,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectMeta> {
-    const stats = await orNotFound(key, stat(this.pathOf(key)));
+    const stats = await orNotFound(key, this.#calls.stat(this.pathOf(key)));
     if (!stats.isFile()) throw new NotFoundError(key);
     return { size: stats.size, lastModified: stats.mtime };
   }
@@ -77,12 +81,12 @@ export class FsObjectStore implements ObjectStore {
       const target = this.pathOf(key);
       const dir = dirname(target);
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-      await inDirectory(dir, async () => {
-        const temp = await writeTempFile(dir, bytes, this.syncToDisk);
+      await inDirectory(this.#calls, dir, async () => {
+        const temp = await writeTempFile(this.#calls, dir, bytes, this.syncToDisk);
         try {
-          await rename(temp, target);
+          await this.#calls.rename(temp, target);
         } catch (err) {
-          await removeQuietly(temp);
+          await removeQuietly(this.#calls, temp);
           throw err;
         }
       });
@@ -96,16 +100,16 @@ export class FsObjectStore implements ObjectStore {
       const dir = dirname(target);
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       // link(2) never replaces, and the linked file is complete before its name exists: a reader never sees half.
-      const created = await inDirectory(dir, async () => {
-        const temp = await writeTempFile(dir, bytes, this.syncToDisk);
+      const created = await inDirectory(this.#calls, dir, async () => {
+        const temp = await writeTempFile(this.#calls, dir, bytes, this.syncToDisk);
         try {
-          await link(temp, target);
+          await this.#calls.link(temp, target);
           return true;
         } catch (err) {
           if (hasCode(err, 'EEXIST')) return false;
           throw err;
         } finally {
-          await removeQuietly(temp);
+          await removeQuietly(this.#calls, temp);
         }
       });
       if (created && this.syncToDisk) await syncDirectory(dir);
@@ -113,28 +117,28 @@ export class FsObjectStore implements ObjectStore {
     });
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: CleanupOptions = {}): Promise<void> {
     return this.mutating(async () => {
       const path = this.pathOf(key);
       try {
-        await unlink(path);
+        await this.#calls.unlink(path);
       } catch (err) {
         if (isAbsent(err)) return;
         throw err;
       }
-      await pruneEmptyParents(this.rootDir, dirname(path));
+      await this.#prune(dirname(path), options);
     });
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
+  async deletePrefix(prefix: string, options: CleanupOptions = {}): Promise<void> {
     return this.mutating(async () => {
       const normalized = normalizePrefix(prefix);
       if (normalized === '') return;
       const dir = this.pathOf(normalized);
       // A key equal to the prefix is not under `prefix/`; only a directory is.
-      if (!(await isDirectory(dir))) return;
-      await removeTree(dir);
-      await pruneEmptyParents(this.rootDir, dirname(dir));
+      if (!(await this.#isDirectory(dir))) return;
+      await removeTree(this.#calls, dir);
+      await this.#prune(dirname(dir), options);
     });
   }
 
@@ -204,15 +208,15 @@ export class FsObjectStore implements ObjectStore {
       const source = this.pathOf(from);
       const target = this.pathOf(to);
       const dir = dirname(target);
-      await inDirectory(dir, async () => {
+      await inDirectory(this.#calls, dir, async () => {
         const temp = join(dir, tempName());
         try {
           await copyFile(source, temp, constants.COPYFILE_EXCL);
           if (this.syncToDisk) await syncFile(temp);
-          await rename(temp, target);
+          await this.#calls.rename(temp, target);
         } catch (err) {
-          await removeQuietly(temp);
-          if (!(await isRegularFile(source))) throw new NotFoundError(from);
+          await removeQuietly(this.#calls, temp);
+          if (!(await isRegularFile(this.#calls, source))) throw new NotFoundError(from);
           throw err;
         }
       });
@@ -220,32 +224,29 @@ export class FsObjectStore implements ObjectStore {
     });
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, options: CleanupOptions = {}): Promise<void> {
     return this.mutating(async () => {
       const source = this.pathOf(from);
       const target = this.pathOf(to);
       // rename(2) would happily move a whole directory: only an object may move.
-      if (!(await isRegularFile(source))) throw new NotFoundError(from);
-      await inDirectory(dirname(target), async () => {
+      if (!(await isRegularFile(this.#calls, source))) throw new NotFoundError(from);
+      await inDirectory(this.#calls, dirname(target), async () => {
         try {
-          await rename(source, target);
+          await this.#calls.rename(source, target);
         } catch (err) {
-          if (!(await isRegularFile(source))) throw new NotFoundError(from);
+          if (!(await isRegularFile(this.#calls, source))) throw new NotFoundError(from);
           throw err;
         }
       });
       if (this.syncToDisk) await syncDirectory(dirname(target));
-      await pruneEmptyParents(this.rootDir, dirname(source));
+      await this.#prune(dirname(source), options);
     });
   }
 
   async createUpload(key: string): Promise<void> {
     const path = this.pathOf(key);
     // 'w' truncates: a new session must not inherit bytes leaked by an earlier one under the same key.
-    await inDirectory(dirname(path), async () => {
-      const handle = await open(path, 'w');
-      await handle.close();
-    });
+    await inDirectory(this.#calls, dirname(path), () => this.#calls.createEmpty(path));
     if (this.syncToDisk) await syncDirectory(dirname(path));
   }
 
@@ -266,9 +267,10 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async completeUpload(key: string): Promise<number> {
+    if (!this.syncToDisk) return this.uploadSize(key);
     const handle = await this.openObject(key, 'r');
     try {
-      if (this.syncToDisk) await handle.sync();
+      await handle.sync();
       return (await handle.stat()).size;
     } finally {
       await handle.close();
@@ -301,15 +303,18 @@ export class FsObjectStore implements ObjectStore {
     }
     return handle;
   }
-}
 
+  /** Removes `fromDir` and its ancestors while empty, up to the root or the kept prefix's directory (excluded). */
+  #prune(fromDir: string, { keep }: CleanupOptions): Promise<void> {
+    return pruneEmptyParents(this.#calls, keep === undefined ? this.rootDir : this.pathOf(keep), fromDir);
+  }
 
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch (err) {
-    if (isAbsent(err)) return false;
-    throw err;
+  async #isDirectory(path: string): Promise<boolean> {
+    try {
+      return (await this.#calls.lstat(path)).isDirectory();
+    } catch (err) {
+      if (isAbsent(err)) return false;
+      throw err;
+    }
   }
 }
-
