@@ -271,6 +271,8 @@ export class Uploads {
   /** Moves verified bytes to their content address (unless already there) and grants ownership. */
   private async promote(ns: Namespace, id: SessionId, digest: Digest): Promise<void> {
     const dataKey = uploadKeys.data(ns, id);
+    // The namespace's next upload needs its sessions folder again: removing this session keeps it.
+    const cleanup = { keep: uploadKeys.namespace(ns) };
     // State first: a retried PUT now finds no session and can never finalize twice.
     await this.blobs.delete(uploadKeys.state(ns, id));
     this.live.delete(id);
@@ -278,10 +280,10 @@ export class Uploads {
     if (await exists(this.blobs, blobKeys.data(digest))) {
       await this.grantExisting(ns, digest);
     } else {
-      await this.blobs.move(dataKey, blobKeys.data(digest), { keep: uploadKeys.namespace(ns) });
+      await this.blobs.move(dataKey, blobKeys.data(digest), cleanup);
       await this.access.grant(ns, digest);
     }
-    await this.blobs.deletePrefix(uploadKeys.session(ns, id), { keep: uploadKeys.namespace(ns) }).catch((err: unknown) => {
+    await this.blobs.deletePrefix(uploadKeys.session(ns, id), cleanup).catch((err: unknown) => {
       log.warn('could not remove finished upload container', { namespace: ns, session: id, error: String(err) });
     });
   }

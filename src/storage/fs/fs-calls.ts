@@ -105,7 +105,7 @@ export class FsCalls {
 
   #observe(ms: number): void {
     this.#meanMs += (ms - this.#meanMs) * MEAN_WEIGHT;
-    if (!this.#inline || (ms <= this.#slow.callMs && this.#meanMs <= this.#slow.meanMs)) return;
+    if (ms <= this.#slow.callMs && this.#meanMs <= this.#slow.meanMs) return;
     this.#inline = false;
     log.warn('filesystem metadata calls are slow here; moving them to the thread pool', {
       root_dir: this.#rootDir,
