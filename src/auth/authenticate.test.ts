@@ -7,7 +7,7 @@ import { parse } from 'smol-toml';
 import { hashPassword } from '../cli/argon.ts';
 import type { Config } from '../config/types.ts';
 import { validateConfig } from '../config/validate.ts';
-import { OciError } from '../oci/errors.ts';
+import { errorAnswer } from '../http/errors.ts';
 import { authAttemptsTotal } from '../observability/metrics.ts';
 import { MemoryCache } from '../cache/memory-cache.ts';
 import { authenticate, INVALID_BASIC_CREDENTIALS } from './authenticate.ts';
@@ -31,7 +31,7 @@ before(async () => {
     authenticate(config, req, new MemoryCache()).then(
       (result) => res.end(JSON.stringify(result)),
       (error: unknown) => {
-        res.statusCode = error instanceof OciError ? error.status : 500;
+        res.statusCode = errorAnswer(error, req.method).status;
         res.end(JSON.stringify({ error: (error as Error).message }));
       },
     );

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authentication } from '../auth/authenticate.ts';
 import type { Config } from '../config/types.ts';
 import type { Namespace } from '../oci/name.ts';
+import type { Actor } from '../registry/events.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Action } from '../policy/actions.ts';
 
@@ -15,6 +16,8 @@ export interface HttpContext {
   extraHeaders: Record<string, string>;
   /** Who is calling and how they proved it. */
   authentication: Authentication;
+  /** The caller as the registry's events name it. */
+  actor: Actor;
   /** Whether the caller may perform `action` on `ns` (policy only; used to pick a mount source). */
   mayPerform(action: Action, ns: Namespace): Promise<boolean>;
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { parseSourceTimestamp, type SourceTimestamp } from '../oci/source-timestamp.ts';
 
-/** `X-Angos-No-Redirect` with a value other than empty, `0` or `false` asks for an inline body (chapter 01 §4.4). */
+/** `X-Angos-No-Redirect` with a value other than empty, `0` or `false` asks for an inline body (docs/api.md, "Redirects"). */
 export function redirectSuppressed(req: IncomingMessage): boolean {
   const value = req.headers['x-angos-no-redirect'];
   if (typeof value !== 'string') return false;
@@ -8,10 +9,8 @@ export function redirectSuppressed(req: IncomingMessage): boolean {
   return normalized !== '' && normalized !== '0' && normalized !== 'false';
 }
 
-/** `X-Angos-Source-Timestamp` (RFC 3339) in unix ms; missing or unreadable ⇒ undefined, a plain write. */
-export function sourceTimestamp(req: IncomingMessage): number | undefined {
+/** `X-Angos-Source-Timestamp`; missing, or anything but RFC 3339 with an offset ⇒ undefined: an ordinary write. */
+export function sourceTimestamp(req: IncomingMessage): SourceTimestamp | undefined {
   const value = req.headers['x-angos-source-timestamp'];
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+  return typeof value === 'string' ? parseSourceTimestamp(value) : undefined;
 }

@@ -22,7 +22,7 @@ function expectUnmatched(method: string, url: string): void {
 function expectDigestInvalid(method: string, url: string): void {
   assert.throws(
     () => matchRoute(method, url),
-    (error: unknown) => error instanceof OciError && error.code === 'DIGEST_INVALID' && error.status === 400,
+    (error: unknown) => error instanceof OciError && error.code === 'DIGEST_INVALID',
     `${method} ${url}`,
   );
 }

@@ -17,6 +17,7 @@ import { PULL_ACTIONS, UNCAPPED_ACTIONS } from '../policy/actions.ts';
 import { isAuthenticated } from '../policy/identity.ts';
 import { requestVariables } from '../policy/request-variables.ts';
 import type { Registry } from '../registry/registry.ts';
+import { actorOf } from './actor.ts';
 import { ConcurrencyLimit } from './concurrency.ts';
 import type { HttpContext } from './context.ts';
 import { sendError } from './errors.ts';
@@ -111,6 +112,7 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
       config,
       extraHeaders,
       authentication,
+      actor: actorOf(identity),
       // A mount source is judged as a read of the mounted blob there (chapter 03 §10.2).
       mayPerform: async (action: Action, ns: Namespace) => {
         const input = { identity, request: requestVariables({ action, ns, digest: mountDigest }) };

@@ -42,7 +42,7 @@ test('upper-case hex, wrong lengths, other algorithms and missing colons are inv
     assert.equal(isDigest(value), false, JSON.stringify(value));
     assert.throws(
       () => parseDigest(value),
-      (error: unknown) => error instanceof OciError && error.code === 'DIGEST_INVALID' && error.status === 400,
+      (error: unknown) => error instanceof OciError && error.code === 'DIGEST_INVALID',
       JSON.stringify(value),
     );
   }

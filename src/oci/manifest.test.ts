@@ -37,7 +37,7 @@ function digests(descriptors: ReadonlyArray<{ digest: string }>): string[] {
 function expectInvalid(bytes: Buffer, contentType: MediaType, label: string): void {
   assert.throws(
     () => parseManifest(bytes, contentType),
-    (error: unknown) => error instanceof OciError && error.code === 'MANIFEST_INVALID' && error.status === 400,
+    (error: unknown) => error instanceof OciError && error.code === 'MANIFEST_INVALID',
     label,
   );
 }

@@ -1,4 +1,4 @@
-import { OciError } from './errors.ts';
+import { OciError, UnsatisfiableRangeError } from './errors.ts';
 
 /** A parsed, not yet resolved `Range` request: `bytes=S-E`, `bytes=S-` or `bytes=-L`. */
 export type RangeRequest = { readonly start: number; readonly end?: number } | { readonly suffix: number };
@@ -44,7 +44,7 @@ export function resolveRange(range: RangeRequest | undefined, size: number): Byt
 }
 
 function unsatisfiable(size: number): OciError {
-  return new OciError('SIZE_INVALID', 'requested range not satisfiable', { headers: { 'content-range': `bytes */${size}` } });
+  return new UnsatisfiableRangeError(size);
 }
 
 const CONTENT_RANGE = /^(\d+)-(\d+)$/;

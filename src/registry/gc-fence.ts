@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Digest } from '../oci/digest.ts';
-import { OciError } from '../oci/errors.ts';
+import { RegistryError } from './errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { isNotFound } from '../storage/object-store.ts';
 import { listAll } from './json-record.ts';
 import { gcKeys } from './keys.ts';
 
-/** A collector run marker (chapter 04 §3.3): the collector may be deleting bytes of digests in [start, end]. */
+/** A collector run marker (docs/storage.md, "Garbage collection"): the collector may be deleting bytes of digests in [start, end]. */
 export interface RunMarker {
   start: string;
   end: string;
@@ -17,7 +17,7 @@ export interface RunMarker {
 const ATTEMPTS = 5;
 
 /**
- * The writer side of the GC fence (chapter 04 §3.4). Called after a writer's reference keys are stored: either
+ * The writer side of the GC fence (docs/storage.md, "Garbage collection"). Called after a writer's reference keys are stored: either
  * the collector's re-check sees those keys (and spares the bytes), or the writer sees the collector's marker here
  * and backs off. Still blocked after the retries ⇒ 503 RECLAMATION_IN_PROGRESS.
  */
@@ -27,7 +27,7 @@ export async function awaitNoReclamation(meta: ObjectStore, digests: readonly Di
   for (let attempt = 1; ; attempt++) {
     if (!(await isBlocked(meta, digests))) return;
     if (attempt === ATTEMPTS) {
-      throw new OciError('RECLAMATION_IN_PROGRESS', 'blob is being reclaimed; retry', { headers: { 'retry-after': '1' } });
+      throw new RegistryError('reclamation-in-progress', 'blob is being reclaimed; retry');
     }
     await sleep(delay / 2 + Math.random() * (delay / 2));
     delay = Math.min(delay * 2, 800);

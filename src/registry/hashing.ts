@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { createSHA256, createSHA512, type IHasher } from 'hash-wasm';
 import { makeDigest, type Digest, type DigestAlgorithm } from '../oci/digest.ts';
-import { OciError } from '../oci/errors.ts';
+import { RegistryError } from './errors.ts';
 
 /** A running hash of a byte stream and how many bytes it has seen. */
 export interface StreamHash {
@@ -78,7 +78,7 @@ export class ExportableHash implements StreamHash {
 }
 
 /**
- * A pass-through that feeds every chunk to the hashes and fails with `413 BLOB_UPLOAD_INVALID` once more than
+ * A pass-through that feeds every chunk to the hashes and fails with `blob-too-large` once more than
  * `allowance` bytes went by, so an oversized chunked body is cut off instead of stored whole.
  */
 export function hashingLimiter(hashes: readonly StreamHash[], allowance: number): Transform & { bytes: number } {
@@ -88,7 +88,7 @@ export function hashingLimiter(hashes: readonly StreamHash[], allowance: number)
       bytes += chunk.length;
       stream.bytes = bytes;
       if (bytes > allowance) {
-        callback(new OciError('BLOB_UPLOAD_INVALID', 'blob exceeds the maximum allowed size'));
+        callback(new RegistryError('blob-too-large', 'blob exceeds the maximum allowed size'));
         return;
       }
       for (const hash of hashes) hash.update(chunk);

@@ -4,7 +4,7 @@ import { imageManifest } from '../../test/support/oci.ts';
 import { parseDigest } from '../oci/digest.ts';
 import { parseNamespace, type Namespace } from '../oci/name.ts';
 import { parseTag } from '../oci/tag.ts';
-import { openTestRegistry, pushTo } from './registry-fixture.ts';
+import { openTestRegistry, pushTo, TEST_ACTOR } from './registry-fixture.ts';
 import type { Registry } from './registry.ts';
 
 async function openRegistry(t: TestContext): Promise<Registry> {
@@ -43,7 +43,7 @@ test('namespaces whose content or sessions are gone stop counting', async (t) =>
   await pushTo(registry, 'repo/kept', 'v1', imageManifest());
   assert.deepEqual(await registry.inventory.namespaces(ns('repo')), ['repo/cancelled', 'repo/gone', 'repo/kept']);
 
-  await registry.manifests.deleteRevision(ns('repo/gone'), parseDigest(manifest.digest));
+  await registry.manifests.deleteRevision(ns('repo/gone'), parseDigest(manifest.digest), TEST_ACTOR);
   await registry.uploads.cancel(ns('repo/cancelled'), session);
   assert.deepEqual(await registry.inventory.namespaces(ns('repo')), ['repo/kept']);
 });
@@ -56,7 +56,7 @@ test('summaries count live tags, revisions and open sessions', async (t) => {
   await pushTo(registry, 'team/app', 'c', imageManifest());
   const untagged = imageManifest();
   await pushTo(registry, 'team/app', untagged.digest, untagged);
-  await registry.manifests.deleteTag(ns('team/app'), parseTag('c')!);
+  await registry.manifests.deleteTag(ns('team/app'), parseTag('c')!, TEST_ACTOR);
   await registry.uploads.start(ns('team/app'));
   await registry.uploads.start(ns('team/app'));
   await registry.uploads.start(ns('team/idle'));

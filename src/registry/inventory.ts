@@ -1,12 +1,10 @@
 import type { Namespace } from '../oci/name.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
-import { exists, listAll } from './json-record.ts';
-import { catalogKeys } from './keys.ts';
 import type { Listings } from './listings.ts';
+import type { ReadView } from './metadata/read-view.ts';
 import { byCodeUnit, type NamespaceContents } from './namespace-contents.ts';
 import type { UploadListing } from './upload-listing.ts';
 
-/** One namespace as `namespaces/list` shows it (chapter 01 §10). */
+/** One namespace as `namespaces/list` shows it (docs/api.md, "Extension API"). */
 export interface NamespaceSummary {
   name: Namespace;
   /** Live tags. */
@@ -20,16 +18,16 @@ export interface NamespaceSummary {
 /**
  * The namespaces of a repository: `root` itself and every namespace below it that holds content (a revision or
  * a live tag) or has upload sessions. Content is found through the catalog keys, uploads through the blob store,
- * since an upload-only namespace never gets a catalog key (chapter 04 §3.6).
+ * since an upload-only namespace never gets a catalog key (docs/storage.md, "Catalog").
  */
 export class Inventory {
-  private readonly meta: ObjectStore;
+  private readonly view: ReadView;
   private readonly listings: Listings;
   private readonly contents: NamespaceContents;
   private readonly uploads: UploadListing;
 
-  constructor(meta: ObjectStore, listings: Listings, contents: NamespaceContents, uploads: UploadListing) {
-    this.meta = meta;
+  constructor(cached: ReadView, listings: Listings, contents: NamespaceContents, uploads: UploadListing) {
+    this.view = cached;
     this.listings = listings;
     this.contents = contents;
     this.uploads = uploads;
@@ -58,13 +56,16 @@ export class Inventory {
     return summaries;
   }
 
-  /** `root` and the namespaces below it that have a catalog key. */
+  /**
+   * `root` and the namespaces below it that have a catalog key. In byte order they all sort after `root` and
+   * before the first name past `root/` that is not below it (names like `root-x` sort in between and are skipped).
+   */
   private async catalogued(root: Namespace): Promise<Namespace[]> {
     const found: Namespace[] = [];
-    if (await exists(this.meta, catalogKeys.entry(root))) found.push(root);
-    for (const key of await listAll(this.meta, catalogKeys.below(root))) {
-      const ns = catalogKeys.parse(key);
-      if (ns) found.push(ns);
+    const below = `${root}/`;
+    for await (const ns of this.view.catalogued(root)) {
+      if (ns === root || ns.startsWith(below)) found.push(ns);
+      else if (ns > below) break;
     }
     return found;
   }

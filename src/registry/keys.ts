@@ -188,8 +188,8 @@ export const referrerKeys = {
 export const catalogKeys = {
   root: 'v2/cat',
   entry: (ns: Namespace) => `v2/cat/${ns}!`,
-  /** Prefix of the entries of namespaces strictly below `ns` (`ns/…`), not `ns` itself. */
-  below: (ns: Namespace) => `v2/cat/${ns}`,
+  /** A `startAfter` bound just before `ns`'s entry: `ns` and every name after it in byte order follow it. */
+  before: (ns: Namespace) => `v2/cat/${ns}`,
   parse(key: string): Namespace | undefined {
     if (!key.startsWith('v2/cat/') || !key.endsWith('!')) return undefined;
     const ns = key.slice('v2/cat/'.length, -1);

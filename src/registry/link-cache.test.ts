@@ -14,6 +14,7 @@ import { startRedis } from '../../test/support/redis.ts';
 import type { Cache } from '../cache/cache.ts';
 import { MemoryCache } from '../cache/memory-cache.ts';
 import { RedisCache } from '../cache/redis-cache.ts';
+import { S3_DEFAULTS } from '../config/s3-section.ts';
 import type { MetadataStoreConfig } from '../config/types.ts';
 import { parseDigest, type Digest } from '../oci/digest.ts';
 import { parseNamespace, type Namespace } from '../oci/name.ts';
@@ -25,7 +26,7 @@ import { S3rverFixture } from '../storage/s3/s3rver-fixture.ts';
 import { DEFAULT_LINK_CACHE_TTL_SECS, LinkCache, linkKeys, openLinkCache } from './link-cache.ts';
 import { pushTo } from './registry-fixture.ts';
 import { Registry } from './registry.ts';
-import { registrySettings } from '../../test/support/registry-settings.ts';
+import { TEST_ACTOR, registrySettings, testRegistry } from '../../test/support/registry-settings.ts';
 
 const ns = (name: string): Namespace => parseNamespace(name)!;
 const tag = (name: string): Tag => parseTag(name)!;
@@ -34,8 +35,9 @@ const digestOf = (manifest: Manifest): Digest => parseDigest(manifest.digest);
 
 const settings = registrySettings({ maxManifestSize: 1 << 20, maxBlobSize: 1 << 20 });
 
-function s3Metadata(extra: Record<string, unknown> = {}): MetadataStoreConfig {
-  return { kind: 's3', settings: { endpoint: 'http://127.0.0.1:1', bucket: 'b', region: 'r', access_key_id: 'a', secret_key: 's', ...extra }, lockStrategy: 'memory', inherited: false };
+function s3Metadata(extra: { linkCacheTtlSecs?: number } = {}): MetadataStoreConfig {
+  const settings = { ...S3_DEFAULTS, endpoint: 'http://127.0.0.1:1', bucket: 'b', region: 'r', accessKeyId: 'a', secretKey: 's' };
+  return { kind: 's3', settings, lockStrategy: { kind: 'memory' }, inherited: false, linkCacheTtlSecs: DEFAULT_LINK_CACHE_TTL_SECS, accessTimeDebounceSecs: 60, ...extra };
 }
 
 let fixture: S3rverFixture;
@@ -52,7 +54,7 @@ after(async () => {
 function s3Registry(t: TestContext, cache: Cache | undefined, prefix = `lc${++prefixes}-${randomBytes(4).toString('hex')}/`) {
   const store = new S3ObjectStore(fixture.options({ keyPrefix: prefix }));
   t.after(() => store.destroy());
-  return { registry: new Registry(store, store, settings, cache && new LinkCache(cache, DEFAULT_LINK_CACHE_TTL_SECS)), prefix };
+  return { registry: testRegistry(store, store, settings, { linkCache: cache && new LinkCache(cache, DEFAULT_LINK_CACHE_TTL_SECS) }), prefix };
 }
 
 /** Runs `during` while s3rver refuses connections, then brings it back whatever happened. */
@@ -84,7 +86,7 @@ describe('link cache on an S3 metadata store', () => {
       assert.deepEqual((await registry.referrers.list(name, digestOf(image), {})).manifests.map((d) => d.digest), [signature.digest]);
       assert.equal(await registry.listings.holdsContent(name), true);
       // A delete wave must see fresh state, so it needs S3 and fails while S3 is away.
-      await assert.rejects(registry.manifests.deleteTag(name, tag('v1')));
+      await assert.rejects(registry.manifests.deleteTag(name, tag('v1'), TEST_ACTOR));
     });
     assert.equal((await registry.manifests.stat(name, byTag('v1'))).digest, image.digest, 'the failed delete removed nothing');
   });
@@ -110,17 +112,17 @@ describe('link cache on an S3 metadata store', () => {
     await pushTo(registry, name, 't', second);
     assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, second.digest);
 
-    await registry.manifests.deleteTag(name, tag('t'));
+    await registry.manifests.deleteTag(name, tag('t'), TEST_ACTOR);
     await assert.rejects(registry.manifests.stat(name, byTag('t')), /manifest unknown/);
 
     await pushTo(registry, name, signature.digest, signature);
     assert.equal((await registry.referrers.list(name, digestOf(second), {})).manifests.length, 1);
-    await registry.manifests.deleteRevision(name, digestOf(signature));
+    await registry.manifests.deleteRevision(name, digestOf(signature), TEST_ACTOR);
     assert.deepEqual((await registry.referrers.list(name, digestOf(second), {})).manifests, []);
     await assert.rejects(registry.manifests.stat(name, parseReference(signature.digest)!), /manifest unknown/);
 
-    await registry.manifests.deleteRevision(name, digestOf(first));
-    await registry.manifests.deleteRevision(name, digestOf(second));
+    await registry.manifests.deleteRevision(name, digestOf(first), TEST_ACTOR);
+    await registry.manifests.deleteRevision(name, digestOf(second), TEST_ACTOR);
     assert.equal(await registry.listings.holdsContent(name), false, 'the last revision deleted: the catalog hides it');
   });
 
@@ -159,7 +161,7 @@ describe('link cache on an S3 metadata store', () => {
     await withS3Down(async () => assert.equal((await two.manifests.stat(name, byTag('t'))).digest, first.digest, 'served from Redis'));
     await pushTo(one.registry, name, 't', second);
     assert.equal((await two.manifests.stat(name, byTag('t'))).digest, second.digest);
-    await one.registry.manifests.deleteTag(name, tag('t'));
+    await one.registry.manifests.deleteTag(name, tag('t'), TEST_ACTOR);
     await assert.rejects(two.manifests.stat(name, byTag('t')), /manifest unknown/);
   });
 
@@ -172,19 +174,19 @@ describe('link cache on an S3 metadata store', () => {
     const image = imageManifest();
     await pushTo(registry, name, 't', image);
     assert.equal((await registry.manifests.stat(name, byTag('t'))).digest, image.digest);
-    await registry.manifests.deleteTag(name, tag('t'));
+    await registry.manifests.deleteTag(name, tag('t'), TEST_ACTOR);
     await assert.rejects(registry.manifests.stat(name, byTag('t')), /manifest unknown/);
   });
 
   it('link_cache_ttl = 0 opens no cache: every read goes to S3', async (t) => {
-    assert.equal(openLinkCache(s3Metadata({ link_cache_ttl: 0n }), new MemoryCache()), undefined);
-    assert.equal(openLinkCache(s3Metadata({ link_cache_ttl: 7n }), new MemoryCache())?.ttlSecs, 7);
+    assert.equal(openLinkCache(s3Metadata({ linkCacheTtlSecs: 0 }), new MemoryCache()), undefined);
+    assert.equal(openLinkCache(s3Metadata({ linkCacheTtlSecs: 7 }), new MemoryCache())?.ttlSecs, 7);
     assert.equal(openLinkCache(s3Metadata(), new MemoryCache())?.ttlSecs, DEFAULT_LINK_CACHE_TTL_SECS);
 
     const store = new S3ObjectStore(fixture.options({ keyPrefix: `lc-off-${randomBytes(4).toString('hex')}/` }));
     t.after(() => store.destroy());
     const cache = new MemoryCache();
-    const registry = new Registry(store, store, settings, openLinkCache(s3Metadata({ link_cache_ttl: 0n }), cache));
+    const registry = testRegistry(store, store, settings, { linkCache: openLinkCache(s3Metadata({ linkCacheTtlSecs: 0 }), cache) });
     const name = ns('uncached/app');
     const image = imageManifest();
     await pushTo(registry, name, 't', image);
@@ -196,14 +198,14 @@ describe('link cache on an S3 metadata store', () => {
 
 describe('link cache on a filesystem metadata store', () => {
   it('is never opened for fs, and a Registry over fs ignores one it is given', async (t) => {
-    const fsMetadata: MetadataStoreConfig = { kind: 'fs', rootDir: '/unused', syncToDisk: false, lockStrategy: 'memory' };
+    const fsMetadata: MetadataStoreConfig = { kind: 'fs', rootDir: '/unused', syncToDisk: false, lockStrategy: { kind: 'memory' } };
     assert.equal(openLinkCache(fsMetadata, new MemoryCache()), undefined);
 
     const root = await mkdtemp(join(tmpdir(), 'angos-link-cache-'));
     t.after(() => rm(root, { recursive: true, force: true }));
     const cache = new MemoryCache();
-    const registry = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings, new LinkCache(cache, 30));
-    const other = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
+    const registry = testRegistry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings, { linkCache: new LinkCache(cache, 30) });
+    const other = testRegistry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
     const name = ns('fs/app');
     const first = imageManifest();
     const second = imageManifest();

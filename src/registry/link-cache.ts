@@ -117,14 +117,6 @@ export class LinkCache {
  * `PrefixMemo`) or with `link_cache_ttl = 0`.
  */
 export function openLinkCache(store: MetadataStoreConfig, cache: Cache): LinkCache | undefined {
-  if (store.kind !== 's3') return undefined;
-  const ttl = linkCacheTtlSecs(store.settings);
-  return ttl > 0 ? new LinkCache(cache, ttl) : undefined;
-}
-
-/** `link_cache_ttl` of a `[metadata_store.s3]` table, already checked to be a non-negative integer (a bigint from TOML). */
-function linkCacheTtlSecs(settings: Readonly<Record<string, unknown>>): number {
-  const value = settings.link_cache_ttl;
-  if (typeof value === 'bigint' || typeof value === 'number') return Number(value);
-  return DEFAULT_LINK_CACHE_TTL_SECS;
+  if (store.kind !== 's3' || store.linkCacheTtlSecs === 0) return undefined;
+  return new LinkCache(cache, store.linkCacheTtlSecs);
 }

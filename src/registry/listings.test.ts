@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, it } from 'node:test';
 import { imageManifest } from '../../test/support/oci.ts';
-import { registrySettings } from '../../test/support/registry-settings.ts';
+import { TEST_ACTOR, registrySettings, testRegistry } from '../../test/support/registry-settings.ts';
 import type { MediaType } from '../oci/media-type.ts';
 import { parseNamespace } from '../oci/name.ts';
 import { parseTag } from '../oci/tag.ts';
@@ -25,8 +25,8 @@ let writer: Registry;
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'angos-listings-'));
-  reader = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
-  writer = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
+  reader = testRegistry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
+  writer = testRegistry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), settings);
 });
 after(() => rm(root, { recursive: true, force: true }));
 
@@ -37,7 +37,7 @@ async function push(registry: Registry, tag: string, seed: string, ns = where) {
     contentType: manifest.mediaType as MediaType,
     body: manifest.bytes,
     extraTags: [],
-  });
+  }, TEST_ACTOR);
 }
 
 const tagsOf = async (registry: Registry) => (await registry.listings.tagPage(where, 100, undefined)).items;
@@ -50,7 +50,7 @@ it('tags list and tag resolution follow other writers after the results were reu
   assert.deepEqual(await tagsOf(reader), ['a', 'b'], 'reused');
   assert.deepEqual(await reader.listings.tagPage(where, 1, 'a'), { items: ['b'], more: false });
 
-  await writer.manifests.deleteTag(where, parseTag('a')!);
+  await writer.manifests.deleteTag(where, parseTag('a')!, TEST_ACTOR);
   assert.deepEqual(await tagsOf(reader), ['b'], 'a tag deleted elsewhere is gone at once');
   await settle();
   assert.deepEqual(await tagsOf(reader), ['b']);
@@ -61,7 +61,7 @@ it('tags list and tag resolution follow other writers after the results were reu
   assert.equal((await reader.manifests.stat(where, { kind: 'tag', tag: parseTag('b')! })).digest, moved.digest);
 
   await push(writer, 'c', '1');
-  await writer.manifests.deleteRevision(where, moved.digest);
+  await writer.manifests.deleteRevision(where, moved.digest, TEST_ACTOR);
   assert.deepEqual(await tagsOf(reader), ['c'], 'a revision deleted elsewhere takes its tag along at once');
   assert.equal((await reader.manifests.stat(where, { kind: 'digest', digest: first.digest })).digest, first.digest);
   await assert.rejects(reader.manifests.stat(where, { kind: 'digest', digest: moved.digest }));
@@ -85,7 +85,7 @@ it('the catalog follows namespaces added and emptied by other writers after it w
   const at = withDeep.indexOf(deep);
   assert.deepEqual(await catalog(1, withDeep[at - 1]), [deep], 'paging resumes after `last`');
 
-  await writer.manifests.deleteRevision(deep, pushed.digest);
+  await writer.manifests.deleteRevision(deep, pushed.digest, TEST_ACTOR);
   await settle();
   assert.ok(!(await catalog()).includes(deep), 'a namespace emptied elsewhere leaves the catalog');
 });

@@ -5,17 +5,20 @@ import { manifestReferences, parseManifest, referrerDescriptor, type Manifest } 
 import type { MediaType } from '../oci/media-type.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Reference } from '../oci/reference.ts';
+import { formatMicros, type SourceTimestamp } from '../oci/source-timestamp.ts';
 import type { Tag } from '../oci/tag.ts';
 import { isNotFound, type ObjectStore } from '../storage/object-store.ts';
 import type { Access } from './access.ts';
-import { BodyCache } from './body-cache.ts';
+import { authorTime, supersedes, type AuthorTime } from './author-time.ts';
+import { RegistryError } from './errors.ts';
+import { nowMicros, type Actor, type Announcer, type ChangeEvent } from './events.ts';
 import { awaitNoReclamation } from './gc-fence.ts';
-import { exists, readJson } from './json-record.ts';
-import { blobKeys, catalogKeys, refKeys, tagKeys, timeOfOrd } from './keys.ts';
-import type { ReferrerRecords } from './referrers.ts';
-import type { Revisions } from './revisions.ts';
+import { exists, listAll, readJson } from './json-record.ts';
+import { blobKeys, ordOf, refKeys, tagKeys, type TagEvent } from './keys.ts';
+import type { MetadataLayer } from './metadata/layer.ts';
+import type { ReadView } from './metadata/read-view.ts';
+import { targetOf, type TagEventBody } from './metadata/records.ts';
 import type { RegistrySettings } from './settings.ts';
-import type { TagEventBody, Tags } from './tags.ts';
 
 export interface PushRequest {
   reference: Reference;
@@ -23,8 +26,8 @@ export interface PushRequest {
   body: Buffer;
   /** `?tag=` values of a by-digest push (ignored by-tag). */
   extraTags: readonly Tag[];
-  /** `X-Angos-Source-Timestamp` in unix ms, when present and valid. */
-  sourceTimeMs?: number;
+  /** `X-Angos-Source-Timestamp`, when the write is replicated. */
+  sourceTime?: SourceTimestamp;
 }
 
 export interface PushResult {
@@ -41,224 +44,265 @@ export interface StoredManifest {
 }
 
 /**
- * Manifest push, read and delete as ordered waves of idempotent writes (chapter 04 §1.7). Reads that decide a
- * write (immutability, superseding, which tags move, what a delete removes) are fresh; `stat`/`read` (manifest
- * GET/HEAD) may answer from the link cache.
+ * Manifest push, pull and delete as ordered waves of idempotent writes (docs/storage.md, "Write waves"). What
+ * decides a write (immutability, superseding, which tags move, what a delete removes) is read through the fresh
+ * view; pulls may answer from the cached one.
  */
 export class Manifests {
-  private readonly blobs: ObjectStore;
-  private readonly meta: ObjectStore;
-  private readonly tags: Tags;
-  private readonly revisions: Revisions;
-  private readonly access: Access;
-  private readonly referrerRecords: ReferrerRecords;
-  private readonly settings: () => RegistrySettings;
-  /** Namespaces whose catalog key this process already wrote. */
-  private readonly cataloged = new Set<Namespace>();
-  private readonly bodies = new BodyCache(16 * 1024 * 1024, 1024 * 1024);
+  readonly #blobs: ObjectStore;
+  readonly #meta: ObjectStore;
+  readonly #layer: MetadataLayer;
+  readonly #access: Access;
+  readonly #announce: Announcer;
+  readonly #settings: () => RegistrySettings;
 
-  constructor(
-    blobs: ObjectStore,
-    meta: ObjectStore,
-    tags: Tags,
-    revisions: Revisions,
-    access: Access,
-    referrerRecords: ReferrerRecords,
-    settings: () => RegistrySettings,
-  ) {
-    this.blobs = blobs;
-    this.meta = meta;
-    this.tags = tags;
-    this.revisions = revisions;
-    this.access = access;
-    this.referrerRecords = referrerRecords;
-    this.settings = settings;
+  constructor(blobs: ObjectStore, meta: ObjectStore, layer: MetadataLayer, access: Access, announce: Announcer, settings: () => RegistrySettings) {
+    this.#blobs = blobs;
+    this.#meta = meta;
+    this.#layer = layer;
+    this.#access = access;
+    this.#announce = announce;
+    this.#settings = settings;
   }
 
-  async push(ns: Namespace, request: PushRequest): Promise<PushResult> {
+  async push(ns: Namespace, request: PushRequest, actor: Actor): Promise<PushResult> {
     const { reference, contentType, body } = request;
-    const settings = this.settings();
-    const digest = reference.kind === 'digest' ? reference.digest : sha256(body);
+    const settings = this.#settings();
+    const fresh = this.#layer.fresh;
+    if (body.length > settings.maxManifestSize) throw manifestTooLarge(settings.maxManifestSize);
+    const digest = reference.kind === 'digest' ? reference.digest : hashOf(body, 'sha256');
     const tags = reference.kind === 'tag' ? [reference.tag] : [...new Set(request.extraTags)].sort();
-    const now = Date.now();
-    const authorTime = request.sourceTimeMs === undefined ? now : Math.min(request.sourceTimeMs, now);
+    const authored = authorTime(request.sourceTime);
 
+    const current = new Map<Tag, Digest | undefined>();
+    for (const tag of tags) current.set(tag, await liveTarget(fresh, ns, tag));
     for (const tag of tags) {
-      if (!settings.isImmutable(ns, tag)) continue;
-      const current = await this.resolveTag(ns, tag);
-      if (current && current !== digest) {
-        throw new OciError('DENIED', `Tag '${tag}' is immutable and cannot be overwritten`, { status: 409 });
+      const held = current.get(tag);
+      if (settings.isImmutable(ns, tag) && held !== undefined && held !== digest) {
+        throw new RegistryError('immutable-tag', `Tag '${tag}' is immutable and cannot be overwritten`);
       }
     }
-    if (reference.kind === 'tag' && request.sourceTimeMs !== undefined) {
-      await this.assertNotSuperseded(ns, reference.tag, authorTime, digest);
+    if (reference.kind === 'tag' && request.sourceTime !== undefined && (await this.#superseded(ns, reference.tag, authored, digest))) {
+      throw new RegistryError('replication-superseded', `tag '${reference.tag}' holds a newer write`);
     }
-    const manifest = parseManifest(body, contentType);
-    if (reference.kind === 'digest' && hashOf(body, digest) !== digest) {
-      throw new OciError('MANIFEST_INVALID', 'manifest body does not match the digest in the URL');
+    const manifest = parseBody(body, contentType);
+    if (reference.kind === 'digest' && hashOf(body, digestAlgorithm(digest)) !== digest) {
+      throw new RegistryError('manifest-invalid', 'manifest body does not match the digest in the URL');
     }
     const readable: Digest[] = [];
     for (const descriptor of manifestReferences(manifest)) {
       if (readable.includes(descriptor.digest)) continue;
-      if (await this.access.canRead(ns, descriptor.digest)) readable.push(descriptor.digest);
+      if (await this.#access.canRead(ns, descriptor.digest)) readable.push(descriptor.digest);
       else if (!settings.allowMissingManifestReferences) {
-        throw new OciError('MANIFEST_BLOB_UNKNOWN', `manifest references unknown blob ${descriptor.digest}`);
+        throw new RegistryError('manifest-blob-unknown', `manifest references unknown blob ${descriptor.digest}`);
       }
     }
-
-    if (!(await exists(this.blobs, blobKeys.data(digest)))) await this.blobs.put(blobKeys.data(digest), body);
-    const tagTargets = await Promise.all(tags.map(async (tag) => ({ tag, current: await this.resolveTag(ns, tag) })));
-    const newTags = tagTargets.filter((t) => t.current !== digest).map((t) => t.tag);
-
-    // Wave 1: reference keys, so a concurrent collector sees this push before anything resolves.
+    const movedTags = tags.filter((tag) => current.get(tag) !== digest);
+    const record = await (await fresh.revisions(ns))(digest);
     const subject = manifest.subject?.digest;
+    const event: ChangeEvent = {
+      kind: 'manifest-pushed',
+      namespace: ns,
+      actor,
+      authoredAt: authored.micros,
+      reference,
+      digest,
+      mediaType: contentType,
+      size: body.length,
+      ...(subject ? { subject } : {}),
+      tags,
+      movedTags,
+      created: record === undefined,
+    };
+    await this.#announce.before(event);
+
+    if (!(await exists(this.#blobs, blobKeys.data(digest)))) await this.#blobs.put(blobKeys.data(digest), body);
+    // Wave 1: reference keys, so a concurrent collector sees this push before anything resolves.
     await Promise.all([
-      this.access.link(ns, digest, { kind: 'rev' }),
-      ...newTags.map((tag) => this.access.link(ns, digest, { kind: 'tag', tag })),
-      ...(subject ? [this.access.link(ns, digest, { kind: 'sub', subject })] : []),
-      ...readable.map((blob) => this.access.link(ns, blob, { kind: 'manifest', manifest: digest })),
+      this.#access.link(ns, digest, { kind: 'rev' }),
+      ...movedTags.map((tag) => this.#access.link(ns, digest, { kind: 'tag', tag })),
+      ...(subject ? [this.#access.link(ns, digest, { kind: 'sub', subject })] : []),
+      ...readable.map((blob) => this.#access.link(ns, blob, { kind: 'manifest', manifest: digest })),
     ]);
-    await awaitNoReclamation(this.meta, [digest, ...readable]);
+    await awaitNoReclamation(this.#meta, [digest, ...readable]);
     // Wave 2: the revision record makes the digest resolvable.
-    if (!(await this.revisions.freshGet(ns, digest))) {
-      await this.revisions.put(ns, digest, { media_type: contentType, size: body.length, created_at: new Date(now).toISOString() });
-    }
+    const { writes } = this.#layer;
+    if (!record) await writes.putRevision(ns, digest, { media_type: contentType, size: body.length, created_at: authored.text });
     // Wave 3: tags, referrer record, catalog.
-    const eventBody = tagEventBody(manifest, contentType, body.length);
+    const eventBody = tagEventBody(manifest, contentType, body.length, request.sourceTime === undefined ? undefined : authored);
+    const tagEvent: TagEvent = { ord: ordOf(authored.ms), action: 'set', digest };
     await Promise.all([
-      ...newTags.map((tag) => this.tags.append(ns, tag, 'set', digest, authorTime, eventBody)),
-      ...(subject
-        ? [this.referrerRecords.put(ns, subject, digest, referrerDescriptor(manifest, digest, body.length))]
-        : []),
-      this.addToCatalog(ns),
+      ...movedTags.map((tag) => writes.appendTagEvent(ns, tag, tagEvent, eventBody)),
+      ...(subject ? [writes.putReferrer(ns, subject, digest, referrerDescriptor(manifest, digest, body.length))] : []),
+      writes.catalog(ns),
     ]);
+    this.#announce.after(event);
     const result: PushResult = { digest, queryTags: reference.kind === 'digest' ? tags : [] };
     if (subject) result.subject = subject;
     return result;
   }
 
-  /** The manifest a reference names in the namespace, or `MANIFEST_UNKNOWN`. */
-  async stat(ns: Namespace, reference: Reference): Promise<StoredManifest> {
-    const digest = reference.kind === 'digest' ? reference.digest : (await this.tags.resolve(ns, reference.tag))?.digest;
-    const record = digest ? await this.revisions.get(ns, digest) : undefined;
-    if (!digest || !record) throw new OciError('MANIFEST_UNKNOWN', 'manifest unknown');
-    return { digest, mediaType: record.media_type, size: record.size };
+  /** The manifest a reference names in the namespace, else `manifest-unknown`; not a pull (nothing is announced). */
+  stat(ns: Namespace, reference: Reference): Promise<StoredManifest> {
+    return this.#resolve(this.#layer.cached, ns, reference);
   }
 
-  async read(ns: Namespace, reference: Reference): Promise<StoredManifest & { body: Buffer }> {
+  /** A client's pull (GET or HEAD) of the manifest a reference names, with its bytes when asked; `manifest-unknown` otherwise. */
+  async pull(ns: Namespace, reference: Reference, actor: Actor, options: { withBody: boolean }): Promise<StoredManifest & { body?: Buffer }> {
     const stored = await this.stat(ns, reference);
+    const pulled = options.withBody ? { ...stored, body: await this.body(stored) } : stored;
+    this.#announce.after({ kind: 'manifest-pulled', namespace: ns, actor, authoredAt: nowMicros(), reference, digest: stored.digest, mediaType: stored.mediaType });
+    return pulled;
+  }
+
+  /** The bytes of a manifest `pull` resolved. */
+  async body(stored: StoredManifest): Promise<Buffer> {
     try {
-      return { ...stored, body: await this.bodies.get(stored.digest, () => this.blobs.get(blobKeys.data(stored.digest))) };
+      return await this.#layer.cached.manifestBody(stored.digest);
     } catch (err) {
-      if (isNotFound(err)) throw new OciError('MANIFEST_UNKNOWN', 'manifest bytes are missing');
+      if (isNotFound(err)) throw new RegistryError('manifest-unknown', 'manifest bytes are missing');
       throw err;
     }
   }
 
   /** The parsed body of a revision of the namespace, or undefined when it is not one. */
   async parsed(ns: Namespace, digest: Digest): Promise<Manifest | undefined> {
-    const record = await this.revisions.get(ns, digest);
+    const view = this.#layer.cached;
+    const record = await (await view.revisions(ns))(digest);
     if (!record) return undefined;
     try {
-      return parseManifest(await this.blobs.get(blobKeys.data(digest)), record.media_type);
+      return parseManifest(await view.manifestBody(digest), record.media_type);
     } catch (err) {
       if (isNotFound(err) || err instanceof OciError) return undefined;
       throw err;
     }
   }
 
-  /** DELETE by tag: removes the tag only. Absent is a no-op. */
-  async deleteTag(ns: Namespace, tag: Tag, sourceTimeMs?: number): Promise<void> {
-    const winner = await this.tags.freshWinner(ns, tag);
-    if (!winner || winner.action === 'del') return;
-    const now = Date.now();
-    const authorTime = sourceTimeMs === undefined ? now : Math.min(sourceTimeMs, now);
-    if (sourceTimeMs !== undefined && (timeOfOrd(winner.ord) ?? -Infinity) > authorTime) {
-      throw new OciError('REPLICATION_SUPERSEDED', `tag '${tag}' was written after this delete`);
+  /** DELETE by tag: removes the tag only. Absent is a no-op (still announced, with no digest). */
+  async deleteTag(ns: Namespace, tag: Tag, actor: Actor, sourceTime?: SourceTimestamp): Promise<void> {
+    const authored = authorTime(sourceTime);
+    const winner = await this.#layer.fresh.tagWinner(ns, tag);
+    const held = targetOf(winner);
+    if (held && sourceTime !== undefined && (await this.#superseded(ns, tag, authored, undefined))) {
+      throw new RegistryError('replication-superseded', `tag '${tag}' was written after this delete`);
     }
-    const body = (await readJson<TagEventBody>(this.meta, tagKeys.event(ns, tag, winner))) ?? {};
-    await this.tags.append(ns, tag, 'del', winner.digest, authorTime, body);
+    const event: ChangeEvent = { kind: 'tag-deleted', namespace: ns, actor, authoredAt: authored.micros, tag, ...(held ? { digest: held.digest } : {}) };
+    await this.#announce.before(event);
+    if (winner && held) await this.#appendDelete(ns, tag, winner, authored);
+    this.#announce.after(event);
   }
 
-  /** DELETE by digest: the revision, every tag on it and its referrer record. Absent is a no-op. */
-  async deleteRevision(ns: Namespace, digest: Digest, sourceTimeMs?: number): Promise<void> {
-    const record = await this.revisions.freshGet(ns, digest);
-    if (!record) return;
-    // Read the body first: an unreadable body is a fault, and nothing may be deleted then.
-    const body = await this.blobs.get(blobKeys.data(digest)).catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    });
+  /** DELETE by digest: the revision, every tag on it and its referrer record. Absent is a no-op (still announced). */
+  async deleteRevision(ns: Namespace, digest: Digest, actor: Actor, sourceTime?: SourceTimestamp): Promise<void> {
+    const authored = authorTime(sourceTime);
+    const fresh = this.#layer.fresh;
+    const record = await (await fresh.revisions(ns))(digest);
     let subject: Digest | undefined;
-    try {
-      subject = body ? parseManifest(body, record.media_type).subject?.digest : undefined;
-    } catch {
-      subject = undefined;
+    let tagsOnDigest: Array<{ tag: Tag; winner: TagEvent }> = [];
+    if (record) {
+      // Read the body first: an unreadable body is a fault, and nothing may be deleted then.
+      const body = await this.#blobs.get(blobKeys.data(digest)).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      try {
+        subject = body ? parseManifest(body, record.media_type).subject?.digest : undefined;
+      } catch {
+        subject = undefined;
+      }
+      tagsOnDigest = await this.#tagsPointingAt(fresh, ns, digest);
+      if (sourceTime !== undefined) {
+        for (const { tag } of tagsOnDigest) {
+          if (await this.#superseded(ns, tag, authored, undefined)) {
+            throw new RegistryError('replication-superseded', 'a tag on this manifest was written after this delete');
+          }
+        }
+      }
     }
-    const tagsOnDigest = await this.tagsPointingAt(ns, digest);
-    const now = Date.now();
-    const authorTime = sourceTimeMs === undefined ? now : Math.min(sourceTimeMs, now);
-    if (sourceTimeMs !== undefined && tagsOnDigest.some((t) => (t.createdAt ?? -Infinity) > authorTime)) {
-      throw new OciError('REPLICATION_SUPERSEDED', 'a tag on this manifest was written after this delete');
+    const event: ChangeEvent = {
+      kind: 'revision-deleted',
+      namespace: ns,
+      actor,
+      authoredAt: authored.micros,
+      digest,
+      existed: record !== undefined,
+      tags: tagsOnDigest.map(({ tag }) => tag),
+    };
+    await this.#announce.before(event);
+    if (record) {
+      const { writes } = this.#layer;
+      await Promise.all(tagsOnDigest.map(({ tag, winner }) => this.#appendDelete(ns, tag, winner, authored)));
+      if (subject) await writes.deleteReferrer(ns, subject, digest);
+      await writes.deleteRevision(ns, digest);
     }
-    await Promise.all(tagsOnDigest.map((t) => this.deleteTagEvent(ns, t.tag, digest, authorTime)));
-    if (subject) await this.referrerRecords.delete(ns, subject, digest);
-    await this.revisions.delete(ns, digest);
+    this.#announce.after(event);
   }
 
-  private async deleteTagEvent(ns: Namespace, tag: Tag, digest: Digest, authorTime: number): Promise<void> {
-    const winner = await this.tags.freshWinner(ns, tag);
-    const body = winner ? ((await readJson<TagEventBody>(this.meta, tagKeys.event(ns, tag, winner))) ?? {}) : {};
-    await this.tags.append(ns, tag, 'del', digest, authorTime, body);
+  /** A `del` naming the digest the winner held, carrying the winner's body (docs/storage.md, "Tags"). */
+  async #appendDelete(ns: Namespace, tag: Tag, winner: TagEvent, authored: AuthorTime): Promise<void> {
+    const body = (await readJson<TagEventBody>(this.#meta, tagKeys.event(ns, tag, winner))) ?? {};
+    await this.#layer.writes.appendTagEvent(ns, tag, { ord: ordOf(authored.ms), action: 'del', digest: winner.digest }, body);
   }
 
-  /** Tags of N that currently resolve to the digest, found through the manifest's `tag.<t>` reference keys. */
-  private async tagsPointingAt(ns: Namespace, digest: Digest): Promise<Array<{ tag: Tag; createdAt: number | undefined }>> {
-    const found: Array<{ tag: Tag; createdAt: number | undefined }> = [];
-    const page = await this.meta.list(refKeys.links(digest, ns), { limit: 10_000 });
-    for (const key of page.keys) {
+  async #resolve(view: ReadView, ns: Namespace, reference: Reference): Promise<StoredManifest> {
+    const digest = reference.kind === 'digest' ? reference.digest : targetOf(await view.tagWinner(ns, reference.tag))?.digest;
+    const record = digest ? await (await view.revisions(ns))(digest) : undefined;
+    if (!digest || !record) throw new RegistryError('manifest-unknown', 'manifest unknown');
+    return { digest, mediaType: record.media_type, size: record.size };
+  }
+
+  /** Tags of N whose winning `set` names the digest, found through the manifest's `tag.<t>` reference keys. */
+  async #tagsPointingAt(fresh: ReadView, ns: Namespace, digest: Digest): Promise<Array<{ tag: Tag; winner: TagEvent }>> {
+    const found: Array<{ tag: Tag; winner: TagEvent }> = [];
+    for (const key of await listAll(this.#meta, refKeys.links(digest, ns))) {
       const parsed = refKeys.parse(digest, key);
       if (parsed?.ns !== ns || parsed.link.kind !== 'tag') continue;
-      const target = await this.tags.freshResolve(ns, parsed.link.tag);
-      if (target?.digest === digest) found.push({ tag: parsed.link.tag, createdAt: target.createdAt });
+      const winner = await fresh.tagWinner(ns, parsed.link.tag);
+      if (winner?.action === 'set' && winner.digest === digest) found.push({ tag: parsed.link.tag, winner });
     }
     return found;
   }
 
-  /** The digest a tag resolves to, counting only tags whose revision still exists. */
-  private async resolveTag(ns: Namespace, tag: Tag): Promise<Digest | undefined> {
-    const target = await this.tags.freshResolve(ns, tag);
-    return target && (await this.revisions.freshGet(ns, target.digest)) ? target.digest : undefined;
-  }
-
-  private async assertNotSuperseded(ns: Namespace, tag: Tag, authorTime: number, digest: Digest): Promise<void> {
-    const winner = await this.tags.freshWinner(ns, tag);
-    const localTime = winner ? timeOfOrd(winner.ord) : undefined;
-    if (!winner || localTime === undefined) return;
-    if (localTime > authorTime || (localTime === authorTime && winner.digest > digest)) {
-      throw new OciError('REPLICATION_SUPERSEDED', `tag '${tag}' holds a newer write`);
-    }
-  }
-
-  private async addToCatalog(ns: Namespace): Promise<void> {
-    if (this.cataloged.has(ns)) return;
-    await this.meta.put(catalogKeys.entry(ns), '');
-    this.cataloged.add(ns);
+  /** Whether the tag's current winner is newer than a replicated write authored at `incoming` (docs/api.md, "Replicated writes"). */
+  async #superseded(ns: Namespace, tag: Tag, incoming: AuthorTime, incomingDigest: Digest | undefined): Promise<boolean> {
+    const winner = await this.#layer.fresh.tagWinner(ns, tag);
+    if (!winner) return false;
+    const body = async () => (await readJson<TagEventBody>(this.#meta, tagKeys.event(ns, tag, winner))) ?? {};
+    return supersedes(winner, body, incoming, incomingDigest);
   }
 }
 
-function tagEventBody(manifest: Manifest, mediaType: MediaType, size: number): TagEventBody {
+/** The digest a tag resolves to, counting only tags whose revision still exists (docs/storage.md, "Tags"). */
+async function liveTarget(view: ReadView, ns: Namespace, tag: Tag): Promise<Digest | undefined> {
+  const target = targetOf(await view.tagWinner(ns, tag));
+  return target && (await (await view.revisions(ns))(target.digest)) ? target.digest : undefined;
+}
+
+function parseBody(body: Buffer, contentType: MediaType): Manifest {
+  try {
+    return parseManifest(body, contentType);
+  } catch (err) {
+    if (err instanceof OciError) throw new RegistryError('manifest-invalid', err.message);
+    throw err;
+  }
+}
+
+export function manifestTooLarge(limit: number): RegistryError {
+  return new RegistryError('manifest-too-large', `manifest exceeds the maximum size of ${limit} bytes`);
+}
+
+/**
+ * What a tag event records of the pushed manifest, minus distribution-reserved annotations; a replicated push
+ * also keeps its author time to the microsecond, which the event's key holds only to the millisecond.
+ */
+function tagEventBody(manifest: Manifest, mediaType: MediaType, size: number, replicated: AuthorTime | undefined): TagEventBody {
   const body: TagEventBody = { media_type: mediaType, size };
   const annotations = Object.entries(manifest.annotations ?? {}).filter(([key]) => !key.startsWith('org.opencontainers.distribution'));
   if (annotations.length > 0) body.annotations = Object.fromEntries(annotations);
+  if (replicated) body.created_at = formatMicros(replicated.micros);
   return body;
 }
 
-function sha256(body: Buffer): Digest {
-  return makeDigest('sha256', createHash('sha256').update(body).digest('hex'));
-}
-
-function hashOf(body: Buffer, like: Digest): Digest {
-  const algorithm = digestAlgorithm(like);
+function hashOf(body: Buffer, algorithm: 'sha256' | 'sha512'): Digest {
   return makeDigest(algorithm, createHash(algorithm).update(body).digest('hex'));
 }

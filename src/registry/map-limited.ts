@@ -11,3 +11,6 @@ export async function mapLimited<T, R>(items: readonly T[], concurrency: number,
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
 }
+
+/** Storage round trips for many items (catalog namespaces, tag revisions) run this many at a time. */
+export const LOOKUP_CONCURRENCY = 16;

@@ -5,7 +5,11 @@ import type { MediaType } from '../oci/media-type.ts';
 import { parseNamespace } from '../oci/name.ts';
 import { parseReference } from '../oci/reference.ts';
 import { openFsStore } from '../storage/open-store.ts';
+import { NO_EVENTS, type Actor } from './events.ts';
 import { Registry } from './registry.ts';
+
+/** The actor of changes a test makes straight through the domain. */
+export const TEST_ACTOR: Actor = { username: 'test' };
 
 /**
  * Test support: a registry over a real filesystem store in a fresh directory, which `cleanup` removes.
@@ -14,13 +18,18 @@ import { Registry } from './registry.ts';
 export async function openTestRegistry(): Promise<{ registry: Registry; cleanup: () => Promise<void> }> {
   const rootDir = await mkdtemp(join(tmpdir(), 'angos-registry-'));
   const store = openFsStore(rootDir, false);
-  const registry = new Registry(store, store, () => ({
-    maxManifestSize: 1 << 20,
-    maxBlobSize: 1 << 20,
-    allowMissingManifestReferences: true,
-    isImmutable: () => false,
-    presignTtlSecs: 1800,
-  }));
+  const registry = new Registry({
+    blobStore: store,
+    metaStore: store,
+    settings: () => ({
+      maxManifestSize: 1 << 20,
+      maxBlobSize: 1 << 20,
+      allowMissingManifestReferences: true,
+      isImmutable: () => false,
+      presignTtlSecs: 1800,
+    }),
+    events: NO_EVENTS,
+  });
   return { registry, cleanup: () => rm(rootDir, { recursive: true, force: true }) };
 }
 
@@ -29,5 +38,5 @@ export async function pushTo(registry: Registry, ns: string, reference: string, 
   const name = parseNamespace(ns);
   const parsed = parseReference(reference);
   if (!name || !parsed) throw new Error(`bad namespace or reference: ${ns} ${reference}`);
-  await registry.manifests.push(name, { reference: parsed, contentType: manifest.mediaType as MediaType, body: manifest.bytes, extraTags: [] });
+  await registry.manifests.push(name, { reference: parsed, contentType: manifest.mediaType as MediaType, body: manifest.bytes, extraTags: [] }, TEST_ACTOR);
 }

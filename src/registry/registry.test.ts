@@ -7,15 +7,17 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { content, imageIndex, imageManifest, manifestDescriptor, OCI_INDEX, OCI_LAYER, sha512 } from '../../test/support/oci.ts';
-import { registrySettings } from '../../test/support/registry-settings.ts';
+import { TEST_ACTOR, registrySettings, testRegistry } from '../../test/support/registry-settings.ts';
 import { parseDigest, type Digest } from '../oci/digest.ts';
-import { OciError } from '../oci/errors.ts';
 import type { MediaType } from '../oci/media-type.ts';
 import { parseNamespace, type Namespace } from '../oci/name.ts';
 import { parseTag, type Tag } from '../oci/tag.ts';
 import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
 import { Registry } from './registry.ts';
-import { Tags } from './tags.ts';
+import { isRegistryError, type RegistryErrorKind } from './errors.ts';
+import { ordOf, type TagAction } from './keys.ts';
+import { openMetadataLayer } from './metadata/layer.ts';
+import { targetOf } from './metadata/records.ts';
 
 const ns = (name: string): Namespace => parseNamespace(name)!;
 const tag = (name: string): Tag => parseTag(name)!;
@@ -31,7 +33,7 @@ describe('registry domain', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'angos-registry-'));
     store = new FsObjectStore({ rootDir: root });
-    registry = new Registry(store, store, registrySettings());
+    registry = testRegistry(store, store, registrySettings());
   });
   after(async () => {
     await rm(root, { recursive: true, force: true });
@@ -39,7 +41,7 @@ describe('registry domain', () => {
 
   async function pushBlob(into: Namespace, text: string): Promise<Digest> {
     const blob = content(text);
-    await registry.uploads.monolithic(into, digest(blob.digest), Readable.from([blob.bytes]), blob.size);
+    await registry.uploads.monolithic(into, digest(blob.digest), Readable.from([blob.bytes]), blob.size, TEST_ACTOR);
     return digest(blob.digest);
   }
 
@@ -48,44 +50,54 @@ describe('registry domain', () => {
     const b = digest(content('b').digest);
     const [low, high] = a < b ? [a, b] : [b, a];
 
+    /** Tag events appended and resolved through the read layer, as pushes and deletes do. */
+    function tagEvents() {
+      const layer = openMetadataLayer(store, store);
+      return {
+        append: (where: string, name: string, action: TagAction, target: Digest, timeMs: number) =>
+          layer.writes.appendTagEvent(ns(where), tag(name), { ord: ordOf(timeMs), action, digest: target }, {}),
+        resolve: async (where: string, name: string) => targetOf(await layer.fresh.tagWinner(ns(where), tag(name))),
+      };
+    }
+
     it('the newest event wins, whatever the order of writing', async () => {
-      const tags = new Tags(store);
-      await tags.append(ns('lww/one'), tag('t'), 'set', high, 2000, {});
-      await tags.append(ns('lww/one'), tag('t'), 'set', low, 1000, {});
-      assert.deepEqual(await tags.resolve(ns('lww/one'), tag('t')), { digest: high, createdAt: 2000 });
+      const tags = tagEvents();
+      await tags.append('lww/one', 't', 'set', high, 2000);
+      await tags.append('lww/one', 't', 'set', low, 1000);
+      assert.deepEqual(await tags.resolve('lww/one', 't'), { digest: high, createdAt: 2000 });
     });
 
     it('in the same millisecond the higher digest wins, and set beats del', async () => {
-      const tags = new Tags(store);
-      await tags.append(ns('lww/two'), tag('t'), 'set', low, 5000, {});
-      await tags.append(ns('lww/two'), tag('t'), 'set', high, 5000, {});
-      assert.equal((await tags.resolve(ns('lww/two'), tag('t')))?.digest, high);
-      await tags.append(ns('lww/two'), tag('t'), 'del', high, 5000, {});
-      assert.equal((await tags.resolve(ns('lww/two'), tag('t')))?.digest, high);
+      const tags = tagEvents();
+      await tags.append('lww/two', 't', 'set', low, 5000);
+      await tags.append('lww/two', 't', 'set', high, 5000);
+      assert.equal((await tags.resolve('lww/two', 't'))?.digest, high);
+      await tags.append('lww/two', 't', 'del', high, 5000);
+      assert.equal((await tags.resolve('lww/two', 't'))?.digest, high);
     });
 
     it('a newer del makes the tag absent; a newer set brings it back', async () => {
-      const tags = new Tags(store);
-      await tags.append(ns('lww/three'), tag('t'), 'set', low, 1000, {});
-      await tags.append(ns('lww/three'), tag('t'), 'del', low, 2000, {});
-      assert.equal(await tags.resolve(ns('lww/three'), tag('t')), undefined);
-      await tags.append(ns('lww/three'), tag('t'), 'set', high, 3000, {});
-      assert.equal((await tags.resolve(ns('lww/three'), tag('t')))?.digest, high);
+      const tags = tagEvents();
+      await tags.append('lww/three', 't', 'set', low, 1000);
+      await tags.append('lww/three', 't', 'del', low, 2000);
+      assert.equal(await tags.resolve('lww/three', 't'), undefined);
+      await tags.append('lww/three', 't', 'set', high, 3000);
+      assert.equal((await tags.resolve('lww/three', 't'))?.digest, high);
     });
   });
 
   describe('uploads', () => {
     it('a session continues on another process: the second one re-hashes what the first stored', async () => {
-      const other = new Registry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), registrySettings());
+      const other = testRegistry(new FsObjectStore({ rootDir: root }), new FsObjectStore({ rootDir: root }), registrySettings());
       const where = ns('up/shared');
       const id = await registry.uploads.start(where);
       assert.equal(await registry.uploads.append(where, id, body('hello ')), 6);
       assert.equal(await other.uploads.append(where, id, body('wide ')), 11);
       assert.equal(await registry.uploads.append(where, id, body('world')), 16);
       const full = content('hello wide world');
-      await other.uploads.complete(where, id, digest(full.digest), { body: undefined, range: undefined, length: undefined });
+      await other.uploads.complete(where, id, digest(full.digest), { body: undefined, range: undefined, length: undefined }, TEST_ACTOR);
       assert.equal((await registry.blobs.stat(where, digest(full.digest))).size, 16);
-      await assert.rejects(registry.uploads.status(where, id), codeIs('BLOB_UPLOAD_UNKNOWN'));
+      await assert.rejects(registry.uploads.status(where, id), kindIs('blob-upload-unknown'));
     });
 
     it('an unbound session closes under sha512; a sha512-bound one refuses a sha256 digest', async () => {
@@ -93,16 +105,16 @@ describe('registry domain', () => {
       const text = `sha512-${Date.now()}`;
       const unbound = await registry.uploads.start(where);
       await registry.uploads.append(where, unbound, body(text));
-      await registry.uploads.complete(where, unbound, digest(sha512(Buffer.from(text))), { body: undefined, range: undefined, length: undefined });
+      await registry.uploads.complete(where, unbound, digest(sha512(Buffer.from(text))), { body: undefined, range: undefined, length: undefined }, TEST_ACTOR);
       assert.equal((await registry.blobs.stat(where, digest(sha512(Buffer.from(text))))).size, text.length);
 
       const bound = await registry.uploads.start(where, 'sha512');
       await registry.uploads.append(where, bound, body('x'));
       await assert.rejects(
-        registry.uploads.complete(where, bound, digest(content('x').digest), { body: undefined, range: undefined, length: undefined }),
-        codeIs('DIGEST_INVALID'),
+        registry.uploads.complete(where, bound, digest(content('x').digest), { body: undefined, range: undefined, length: undefined }, TEST_ACTOR),
+        kindIs('digest-mismatch'),
       );
-      await assert.rejects(registry.uploads.status(where, bound), codeIs('BLOB_UPLOAD_UNKNOWN'));
+      await assert.rejects(registry.uploads.status(where, bound), kindIs('blob-upload-unknown'));
     });
 
     it('a chunk that does not start at the committed size is refused and nothing is appended', async () => {
@@ -110,7 +122,7 @@ describe('registry domain', () => {
       const id = await registry.uploads.start(where);
       await registry.uploads.append(where, id, body('12345'));
       const misplaced = { ...body('678'), range: { start: 3, end: 5 } };
-      await assert.rejects(registry.uploads.append(where, id, misplaced), codeIs('SIZE_INVALID'));
+      await assert.rejects(registry.uploads.append(where, id, misplaced), kindIs('size-mismatch'));
       assert.equal((await registry.uploads.status(where, id)).size, 5);
     });
   });
@@ -119,11 +131,11 @@ describe('registry domain', () => {
     it('a blob is readable only where it was uploaded or mounted', async () => {
       const blob = await pushBlob(ns('vis/a'), `vis-${Date.now()}`);
       await registry.blobs.stat(ns('vis/a'), blob);
-      await assert.rejects(registry.blobs.stat(ns('vis/b'), blob), codeIs('BLOB_UNKNOWN'));
-      assert.equal(await registry.blobs.mount(ns('vis/b'), blob, ns('vis/a'), async () => true), true);
+      await assert.rejects(registry.blobs.stat(ns('vis/b'), blob), kindIs('blob-unknown'));
+      assert.equal(await registry.blobs.mount(ns('vis/b'), blob, ns('vis/a'), async () => true, TEST_ACTOR), true);
       await registry.blobs.stat(ns('vis/b'), blob);
-      assert.equal(await registry.blobs.mount(ns('vis/c'), blob, ns('vis/a'), async () => false), false);
-      await assert.rejects(registry.blobs.stat(ns('vis/c'), blob), codeIs('BLOB_UNKNOWN'));
+      assert.equal(await registry.blobs.mount(ns('vis/c'), blob, ns('vis/a'), async () => false, TEST_ACTOR), false);
+      await assert.rejects(registry.blobs.stat(ns('vis/c'), blob), kindIs('blob-unknown'));
     });
 
     it('a permissive push records only the references the namespace could read', async () => {
@@ -134,8 +146,8 @@ describe('registry domain', () => {
         contentType: manifest.mediaType as MediaType,
         body: manifest.bytes,
         extraTags: [],
-      });
-      await assert.rejects(registry.blobs.stat(ns('perm/other'), layer), codeIs('BLOB_UNKNOWN'));
+      }, TEST_ACTOR);
+      await assert.rejects(registry.blobs.stat(ns('perm/other'), layer), kindIs('blob-unknown'));
     });
 
     it('deleting a revision removes its tags, keeps the blobs owned, and frees them for blob delete', async () => {
@@ -148,13 +160,13 @@ describe('registry domain', () => {
         contentType: manifest.mediaType as MediaType,
         body: manifest.bytes,
         extraTags: [],
-      });
-      await assert.rejects(registry.blobs.delete(where, layer), (err: unknown) => err instanceof OciError && err.status === 405);
-      await registry.manifests.deleteRevision(where, pushed.digest);
-      await assert.rejects(registry.manifests.stat(where, { kind: 'tag', tag: tag('latest') }), codeIs('MANIFEST_UNKNOWN'));
+      }, TEST_ACTOR);
+      await assert.rejects(registry.blobs.delete(where, layer, TEST_ACTOR), kindIs('blob-still-referenced'));
+      await registry.manifests.deleteRevision(where, pushed.digest, TEST_ACTOR);
+      await assert.rejects(registry.manifests.stat(where, { kind: 'tag', tag: tag('latest') }), kindIs('manifest-unknown'));
       await registry.blobs.stat(where, layer);
-      await registry.blobs.delete(where, layer);
-      await assert.rejects(registry.blobs.stat(where, layer), codeIs('BLOB_UNKNOWN'));
+      await registry.blobs.delete(where, layer, TEST_ACTOR);
+      await assert.rejects(registry.blobs.stat(where, layer), kindIs('blob-unknown'));
     });
 
     it('an index child stays readable through the index after the child is untagged', async () => {
@@ -165,16 +177,16 @@ describe('registry domain', () => {
         contentType: child.mediaType as MediaType,
         body: child.bytes,
         extraTags: [],
-      });
+      }, TEST_ACTOR);
       const index = imageIndex({ manifests: [manifestDescriptor(child)] });
-      await registry.manifests.push(where, { reference: { kind: 'tag', tag: tag('multi') }, contentType: OCI_INDEX as MediaType, body: index.bytes, extraTags: [] });
-      await registry.manifests.deleteTag(where, tag('child'));
+      await registry.manifests.push(where, { reference: { kind: 'tag', tag: tag('multi') }, contentType: OCI_INDEX as MediaType, body: index.bytes, extraTags: [] }, TEST_ACTOR);
+      await registry.manifests.deleteTag(where, tag('child'), TEST_ACTOR);
       assert.equal((await registry.manifests.stat(where, { kind: 'digest', digest: childPush.digest })).digest, childPush.digest);
       assert.deepEqual((await registry.listings.tagPage(where, 10, undefined)).items, ['multi']);
     });
   });
 });
 
-function codeIs(code: string) {
-  return (err: unknown) => err instanceof OciError && err.code === code;
+function kindIs(kind: RegistryErrorKind) {
+  return (err: unknown) => isRegistryError(err, kind);
 }

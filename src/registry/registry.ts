@@ -1,57 +1,63 @@
 import type { ObjectStore } from '../storage/object-store.ts';
 import { Access } from './access.ts';
 import { Blobs } from './blobs.ts';
+import { Announcer, type RegistryEventSink } from './events.ts';
 import { Inventory } from './inventory.ts';
 import type { LinkCache } from './link-cache.ts';
 import { Listings } from './listings.ts';
 import { Manifests } from './manifests.ts';
+import { openMetadataLayer } from './metadata/layer.ts';
 import { NamespaceContents } from './namespace-contents.ts';
-import { ReferrerRecords, Referrers } from './referrers.ts';
+import { Referrers } from './referrers.ts';
 import { RevisionListing } from './revision-listing.ts';
-import { Revisions } from './revisions.ts';
 import type { RegistrySettings } from './settings.ts';
-import { Tags } from './tags.ts';
 import { UploadListing } from './upload-listing.ts';
 import { Uploads } from './uploads.ts';
 
-/**
- * The registry domain: everything the HTTP layer calls, over one blob store and one metadata store, with the link
- * cache of an S3 metadata store when there is one (`openLinkCache`).
- */
+/** What a registry is built from (docs/architecture.md). */
+export interface RegistryParts {
+  blobStore: ObjectStore;
+  metaStore: ObjectStore;
+  /** Read on every operation, so a configuration reload takes effect. */
+  settings: () => RegistrySettings;
+  /** Told of every committed change and served pull; may veto changes before they are stored. */
+  events: RegistryEventSink;
+  /** The S3 link cache, when the metadata store is on S3 and the cache is on. */
+  linkCache?: LinkCache;
+}
+
+/** The registry domain: everything the HTTP layer calls, over one blob store and one metadata store. */
 export class Registry {
   readonly blobs: Blobs;
   readonly uploads: Uploads;
   readonly manifests: Manifests;
   readonly referrers: Referrers;
   readonly listings: Listings;
-  /** The extension API's views (chapter 01 §10). */
+  /** The extension API's views. */
   readonly inventory: Inventory;
   readonly revisionListing: RevisionListing;
   readonly uploadListing: UploadListing;
-  private readonly meta: ObjectStore;
+  readonly #meta: ObjectStore;
 
-  constructor(blobStore: ObjectStore, metaStore: ObjectStore, settings: () => RegistrySettings, linkCache?: LinkCache) {
-    // A store that stamps prefixes (the filesystem) keeps lookups exact through `PrefixMemo`; a link cache there
-    // would only add staleness (chapter 04 §2.6: off on a filesystem).
-    const links = metaStore.changeStamps === undefined ? linkCache : undefined;
-    const tags = new Tags(metaStore, links);
-    const revisions = new Revisions(metaStore, links);
-    const referrerRecords = new ReferrerRecords(metaStore, links);
-    const access = new Access(metaStore, tags, revisions);
-    this.meta = metaStore;
-    this.blobs = new Blobs(blobStore, metaStore, access, () => settings().presignTtlSecs);
-    this.uploads = new Uploads(blobStore, metaStore, access, () => settings().maxBlobSize);
-    this.manifests = new Manifests(blobStore, metaStore, tags, revisions, access, referrerRecords, settings);
-    this.referrers = new Referrers(referrerRecords, tags, this.manifests);
-    this.listings = new Listings(metaStore, tags, revisions);
-    const contents = new NamespaceContents(metaStore, tags);
+  constructor(parts: RegistryParts) {
+    const { blobStore, metaStore, settings } = parts;
+    const layer = openMetadataLayer(metaStore, blobStore, parts.linkCache);
+    const announce = new Announcer(parts.events);
+    const access = new Access(metaStore, blobStore, layer.fresh, layer.writes);
+    this.#meta = metaStore;
+    this.blobs = new Blobs(blobStore, access, announce, () => settings().presignTtlSecs);
+    this.uploads = new Uploads(blobStore, access, announce, () => settings().maxBlobSize);
+    this.manifests = new Manifests(blobStore, metaStore, layer, access, announce, settings);
+    this.referrers = new Referrers(layer.cached, this.manifests);
+    this.listings = new Listings(layer.cached);
+    const contents = new NamespaceContents(layer.cached);
     this.uploadListing = new UploadListing(blobStore, this.uploads);
-    this.revisionListing = new RevisionListing(contents, revisions, this.manifests, this.referrers);
-    this.inventory = new Inventory(metaStore, this.listings, contents, this.uploadListing);
+    this.revisionListing = new RevisionListing(contents, layer.cached, this.manifests, this.referrers);
+    this.inventory = new Inventory(layer.cached, this.listings, contents, this.uploadListing);
   }
 
   /** One bounded metadata-store probe, for `/readyz`. */
   async probe(): Promise<void> {
-    await this.meta.list('v2/cat', { limit: 1 });
+    await this.#meta.list('v2/cat', { limit: 1 });
   }
 }

@@ -13,7 +13,7 @@ import {
 import { parseDigest } from '../oci/digest.ts';
 import { parseNamespace } from '../oci/name.ts';
 import { parseTag } from '../oci/tag.ts';
-import { openTestRegistry, pushTo } from './registry-fixture.ts';
+import { openTestRegistry, pushTo, TEST_ACTOR } from './registry-fixture.ts';
 import type { Registry } from './registry.ts';
 import type { RevisionSummary } from './revision-listing.ts';
 
@@ -38,7 +38,7 @@ test('one entry per revision, sorted by digest, with its live tags sorted and it
   const before = Date.now();
   for (const tag of ['v2', 'latest', 'v1']) await pushTo(registry, NS, tag, image);
   await pushTo(registry, NS, 'gone', other);
-  await registry.manifests.deleteTag(NS, parseTag('gone')!);
+  await registry.manifests.deleteTag(NS, parseTag('gone')!, TEST_ACTOR);
   // Same manifest in another namespace: its tags are not this namespace's.
   await pushTo(registry, 'team/other', 'elsewhere', image);
 
@@ -58,7 +58,7 @@ test('a deleted revision is no longer listed', async (t) => {
   const registry = await openRegistry(t);
   const image = imageManifest();
   await pushTo(registry, NS, 'v1', image);
-  await registry.manifests.deleteRevision(NS, parseDigest(image.digest));
+  await registry.manifests.deleteRevision(NS, parseDigest(image.digest), TEST_ACTOR);
   assert.deepEqual(await registry.revisionListing.list(NS), []);
 });
 

@@ -5,7 +5,7 @@ import type { Tag } from '../oci/tag.ts';
 import type { Manifests } from './manifests.ts';
 import { byCodeUnit, type NamespaceContents } from './namespace-contents.ts';
 import type { Referrers } from './referrers.ts';
-import type { Revisions } from './revisions.ts';
+import type { ReadView } from './metadata/read-view.ts';
 
 /** Docker's buildx marks an attestation manifest in an index with the digest of the image it attests. */
 const DOCKER_REFERENCE_DIGEST = 'vnd.docker.reference.digest';
@@ -25,7 +25,7 @@ export interface ReferrerSummary {
   annotations?: Record<string, string>;
 }
 
-/** One revision as `revisions/list` shows it (chapter 01 §10). */
+/** One revision as `revisions/list` shows it (docs/api.md, "Extension API"). */
 export interface RevisionSummary {
   digest: Digest;
   tags: Tag[];
@@ -47,13 +47,13 @@ interface IndexLinks {
 /** Every revision of a namespace with its tags, parent indexes and referrers. */
 export class RevisionListing {
   private readonly contents: NamespaceContents;
-  private readonly revisions: Revisions;
+  private readonly view: ReadView;
   private readonly manifests: Manifests;
   private readonly referrers: Referrers;
 
-  constructor(contents: NamespaceContents, revisions: Revisions, manifests: Manifests, referrers: Referrers) {
+  constructor(contents: NamespaceContents, cached: ReadView, manifests: Manifests, referrers: Referrers) {
     this.contents = contents;
-    this.revisions = revisions;
+    this.view = cached;
     this.manifests = manifests;
     this.referrers = referrers;
   }
@@ -64,8 +64,9 @@ export class RevisionListing {
     const tagsOf = invert(await this.contents.liveTags(ns, new Set(digests)));
     const links = await this.indexLinks(ns, digests, tagsOf);
     const entries: RevisionSummary[] = [];
+    const revision = await this.view.revisions(ns);
     for (const digest of digests) {
-      const record = await this.revisions.get(ns, digest);
+      const record = await revision(digest);
       // Deleted since the listing: no longer a revision.
       if (!record) continue;
       const page = await this.referrers.list(ns, digest, {});

@@ -1,4 +1,4 @@
-import { OciError } from '../oci/errors.ts';
+import { isRegistryError } from './errors.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { SessionId } from '../oci/session-id.ts';
 import { isNotFound, type Child, type ObjectStore } from '../storage/object-store.ts';
@@ -35,7 +35,7 @@ export class UploadListing {
       try {
         sessions.push(await this.uploads.status(ns, id));
       } catch (err) {
-        if (isNotFound(err) || (err instanceof OciError && err.code === 'BLOB_UPLOAD_UNKNOWN')) continue;
+        if (isNotFound(err) || isRegistryError(err, 'blob-upload-unknown')) continue;
         throw err;
       }
     }

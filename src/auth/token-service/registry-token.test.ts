@@ -23,7 +23,7 @@ const oidcCaller: Identity = {
 };
 
 async function refused(cfg: Config, token: string, now = NOW): Promise<void> {
-  await assert.rejects(verifyRegistryToken(cfg, token, now), (error: unknown) => error instanceof OciError && error.status === 401);
+  await assert.rejects(verifyRegistryToken(cfg, token, now), (error: unknown) => error instanceof OciError && error.code === 'UNAUTHORIZED');
 }
 
 test('minted tokens carry only exp, id, username and oidc, and restore the identity with integers intact', async () => {

@@ -6,10 +6,11 @@ import type { HttpContext } from '../context.ts';
 import { redirectSuppressed } from '../headers.ts';
 import { sendEmpty } from '../respond.ts';
 
-/** HEAD/GET a blob: whole, one range, or a presigned redirect (chapter 01 §4.2–4.4). */
+/** HEAD/GET a blob: whole, one range, or a presigned redirect (docs/api.md, "Blobs"). */
 export async function getBlob(ctx: HttpContext, ns: Namespace, digest: Digest): Promise<void> {
   const { req, res, registry, config } = ctx;
-  const { size } = await registry.blobs.stat(ns, digest);
+  const blob = await registry.blobs.stat(ns, digest);
+  const { size } = blob;
   const headers = { ...ctx.extraHeaders, 'docker-content-digest': digest, 'accept-ranges': 'bytes' };
   if (req.method === 'HEAD') {
     res.writeHead(200, { ...headers, 'content-length': size });
@@ -19,13 +20,13 @@ export async function getBlob(ctx: HttpContext, ns: Namespace, digest: Digest): 
   const requested = parseRangeHeader(req.headers.range);
   const span = resolveRange(requested, size);
   if (!requested && registry.blobs.canPresign && config.global.enableBlobRedirect && !redirectSuppressed(req)) {
-    const location = await registry.blobs.presign(digest);
+    const location = await registry.blobs.pullRedirect(blob, ctx.actor);
     if (location) {
       sendEmpty(res, 307, { ...headers, location });
       return;
     }
   }
-  const body = await registry.blobs.open(digest, span);
+  const body = await registry.blobs.pull(blob, ctx.actor, span);
   if (span) {
     res.writeHead(206, {
       ...headers,
@@ -38,7 +39,7 @@ export async function getBlob(ctx: HttpContext, ns: Namespace, digest: Digest): 
   await sendBody(body, res);
 }
 
-export async function deleteBlob({ res, registry }: HttpContext, ns: Namespace, digest: Digest): Promise<void> {
-  await registry.blobs.delete(ns, digest);
+export async function deleteBlob({ res, registry, actor }: HttpContext, ns: Namespace, digest: Digest): Promise<void> {
+  await registry.blobs.delete(ns, digest, actor);
   sendEmpty(res, 202);
 }

@@ -6,34 +6,38 @@ import { mediaTypeOfContentType } from '../../oci/media-type.ts';
 import type { Namespace } from '../../oci/name.ts';
 import { referenceString, type Reference } from '../../oci/reference.ts';
 import type { Tag } from '../../oci/tag.ts';
+import { manifestTooLarge } from '../../registry/manifests.ts';
 import { ByteBudget } from '../concurrency.ts';
 import type { HttpContext } from '../context.ts';
 import { redirectSuppressed, sourceTimestamp } from '../headers.ts';
 import { sendBytes, sendEmpty } from '../respond.ts';
 
-/** GET/HEAD a manifest: stored bytes and media type, whatever the `Accept` (chapter 01 §6.1). */
+/** GET/HEAD a manifest: stored bytes and media type, whatever the `Accept` (docs/api.md, "Manifests"). */
 export async function getManifest(ctx: HttpContext, ns: Namespace, reference: Reference): Promise<void> {
-  const { req, res, registry } = ctx;
+  const { req, res, registry, actor } = ctx;
+  const redirect =
+    req.method !== 'HEAD' &&
+    registry.blobs.canPresign &&
+    ctx.config.global.enableManifestRedirect &&
+    !redirectSuppressed(req) &&
+    isAuthoritative(ctx.config, ns, reference);
+  const pulled = await registry.manifests.pull(ns, reference, actor, { withBody: req.method !== 'HEAD' && !redirect });
+  const headers = { ...ctx.extraHeaders, 'docker-content-digest': pulled.digest, 'content-type': pulled.mediaType };
   if (req.method === 'HEAD') {
-    const stored = await registry.manifests.stat(ns, reference);
-    res.writeHead(200, { ...ctx.extraHeaders, 'docker-content-digest': stored.digest, 'content-type': stored.mediaType, 'content-length': stored.size });
+    res.writeHead(200, { ...headers, 'content-length': pulled.size });
     res.end();
     return;
   }
-  if (registry.blobs.canPresign && ctx.config.global.enableManifestRedirect && !redirectSuppressed(req) && isAuthoritative(ctx.config, ns, reference)) {
-    const stored = await registry.manifests.stat(ns, reference);
-    const location = await registry.blobs.presign(stored.digest, stored.mediaType);
-    if (location) {
-      sendEmpty(res, 307, { ...ctx.extraHeaders, location, 'docker-content-digest': stored.digest, 'content-type': stored.mediaType });
-      return;
-    }
+  const location = redirect ? await registry.blobs.presign(pulled.digest, pulled.mediaType) : undefined;
+  if (location !== undefined) {
+    sendEmpty(res, 307, { ...headers, location });
+    return;
   }
-  const stored = await registry.manifests.read(ns, reference);
-  sendBytes(req, res, 200, stored.body, { ...ctx.extraHeaders, 'docker-content-digest': stored.digest, 'content-type': stored.mediaType });
+  sendBytes(req, res, 200, pulled.body ?? (await registry.manifests.body(pulled)), headers);
 }
 
 /**
- * A reference whose target cannot change behind the registry's back may be redirected (chapter 01 §6.1): anything
+ * A reference whose target cannot change behind the registry's back may be redirected (docs/api.md, "Manifests"): anything
  * outside a pull-through repository, a digest, or an immutable tag.
  */
 function isAuthoritative(config: Config, ns: Namespace, reference: Reference): boolean {
@@ -49,7 +53,7 @@ function isAuthoritative(config: Config, ns: Namespace, reference: Reference): b
  */
 const manifestBytes = new ByteBudget(16 * 1024 * 1024);
 
-/** PUT a manifest (chapter 01 §6.2). */
+/** PUT a manifest (docs/api.md, "Manifests"). */
 export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Reference, tags: Tag[]): Promise<void> {
   const { req, res, registry, config } = ctx;
   const contentTypeHeader = req.headers['content-type'];
@@ -61,8 +65,8 @@ export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Re
   const release = await manifestBytes.acquire(!Number.isInteger(declared) ? limit : declared > limit ? 0 : declared);
   const result = await readBody(req, limit)
     .then((body) => {
-      const sourceTimeMs = sourceTimestamp(req);
-      return registry.manifests.push(ns, { reference, contentType, body, extraTags: tags, ...(sourceTimeMs !== undefined ? { sourceTimeMs } : {}) });
+      const sourceTime = sourceTimestamp(req);
+      return registry.manifests.push(ns, { reference, contentType, body, extraTags: tags, ...(sourceTime !== undefined ? { sourceTime } : {}) }, ctx.actor);
     })
     .finally(release);
   const headers: Record<string, string> = {
@@ -74,19 +78,19 @@ export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Re
   sendEmpty(res, 201, headers);
 }
 
-export async function deleteManifest({ req, res, registry }: HttpContext, ns: Namespace, reference: Reference): Promise<void> {
-  const sourceTimeMs = sourceTimestamp(req);
-  if (reference.kind === 'tag') await registry.manifests.deleteTag(ns, reference.tag, sourceTimeMs);
-  else await registry.manifests.deleteRevision(ns, reference.digest, sourceTimeMs);
+export async function deleteManifest({ req, res, registry, actor }: HttpContext, ns: Namespace, reference: Reference): Promise<void> {
+  const sourceTime = sourceTimestamp(req);
+  if (reference.kind === 'tag') await registry.manifests.deleteTag(ns, reference.tag, actor, sourceTime);
+  else await registry.manifests.deleteRevision(ns, reference.digest, actor, sourceTime);
   sendEmpty(res, 202);
 }
 
 /**
- * Reads a bounded body: over `limit` bytes (declared or received) is `413 MANIFEST_INVALID`; at the limit passes.
- * An oversized body is drained, not destroyed, so the 413 still reaches the client.
+ * Reads a bounded body: over `limit` bytes (declared or received) is `manifest-too-large`; at the limit passes.
+ * An oversized body is drained, not destroyed, so the answer still reaches the client.
  */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => new OciError('MANIFEST_INVALID', `manifest exceeds the maximum size of ${limit} bytes`, { status: 413 });
+  const tooLarge = () => manifestTooLarge(limit);
   if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

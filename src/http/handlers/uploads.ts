@@ -5,24 +5,25 @@ import { OciError } from '../../oci/errors.ts';
 import type { Namespace } from '../../oci/name.ts';
 import { parseContentLength, parseUploadContentRange } from '../../oci/range.ts';
 import type { SessionId } from '../../oci/session-id.ts';
+import { isRegistryError } from '../../registry/errors.ts';
 import type { Chunk } from '../../registry/uploads.ts';
 import type { HttpContext } from '../context.ts';
 import { sendEmpty, uploadRange } from '../respond.ts';
 
-/** POST …/blobs/uploads/ without `mount` (chapter 01 §5.1). */
+/** POST …/blobs/uploads/ without `mount` (docs/api.md, "Uploads"). */
 export async function startUpload(ctx: HttpContext, ns: Namespace, digest: Digest | undefined, algorithm: DigestAlgorithm | undefined): Promise<void> {
   const { req, registry } = ctx;
   if (digest === undefined) return openSession(ctx, ns, algorithm);
   const length = parseContentLength(req.headers['content-length']);
   if (await readable(ctx, ns, digest)) return created(ctx, ns, digest);
   if (length === undefined) return openSession(ctx, ns, digestAlgorithm(digest));
-  await registry.uploads.monolithic(ns, digest, req, length);
+  await registry.uploads.monolithic(ns, digest, req, length, ctx.actor);
   created(ctx, ns, digest);
 }
 
-/** POST …/blobs/uploads/?mount=… (chapter 01 §5.2): an unsatisfiable mount quietly opens a session instead. */
+/** POST …/blobs/uploads/?mount=… (docs/api.md, "Mounts"): an unsatisfiable mount quietly opens a session instead. */
 export async function mountBlob(ctx: HttpContext, ns: Namespace, digest: Digest, from: Namespace | undefined): Promise<void> {
-  const mounted = await ctx.registry.blobs.mount(ns, digest, from, (source) => ctx.mayPerform('get-blob', source));
+  const mounted = await ctx.registry.blobs.mount(ns, digest, from, (source) => ctx.mayPerform('get-blob', source), ctx.actor);
   if (mounted) return created(ctx, ns, digest);
   return openSession(ctx, ns, undefined);
 }
@@ -38,7 +39,7 @@ export async function patchUpload({ req, res, registry }: HttpContext, ns: Names
 }
 
 export async function completeUpload(ctx: HttpContext, ns: Namespace, session: SessionId, digest: Digest): Promise<void> {
-  await ctx.registry.uploads.complete(ns, session, digest, readChunk(ctx.req));
+  await ctx.registry.uploads.complete(ns, session, digest, readChunk(ctx.req), ctx.actor);
   created(ctx, ns, digest);
 }
 
@@ -47,7 +48,7 @@ export async function cancelUpload({ res, registry }: HttpContext, ns: Namespace
   sendEmpty(res, 204);
 }
 
-/** The chunk framing of a PATCH/PUT, checked in the order of chapter 01 §5.4 rules 1–2. */
+/** The chunk framing of a PATCH/PUT, checked in the order of docs/api.md, "Uploads". */
 function readChunk(req: IncomingMessage): Chunk {
   const range = parseUploadContentRange(header(req, 'content-range'));
   const length = parseContentLength(header(req, 'content-length'));
@@ -66,7 +67,7 @@ async function readable({ registry }: HttpContext, ns: Namespace, digest: Digest
     await registry.blobs.stat(ns, digest);
     return true;
   } catch (err) {
-    if (err instanceof OciError && err.code === 'BLOB_UNKNOWN') return false;
+    if (isRegistryError(err, 'blob-unknown')) return false;
     throw err;
   }
 }

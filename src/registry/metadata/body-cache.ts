@@ -1,4 +1,4 @@
-import type { Digest } from '../oci/digest.ts';
+import type { Digest } from '../../oci/digest.ts';
 
 /**
  * Manifest bodies by digest. Content-addressed bytes never change, and callers consult it only after the

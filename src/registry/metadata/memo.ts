@@ -1,5 +1,5 @@
-import type { ObjectStore } from '../storage/object-store.ts';
-import { mapLimited } from './map-limited.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
+import { mapLimited } from '../map-limited.ts';
 
 /**
  * What was computed from the keys directly below a prefix, reused while the store's change stamp for that prefix

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
+import { FsObjectStore } from '../../storage/fs/fs-object-store.ts';
 import { PrefixMemo } from './memo.ts';
 
 async function withStore(run: (store: FsObjectStore) => Promise<void>): Promise<void> {

@@ -1,0 +1,69 @@
+import type { Digest } from '../../oci/digest.ts';
+import type { Descriptor } from '../../oci/manifest.ts';
+import type { Namespace } from '../../oci/name.ts';
+import type { Tag } from '../../oci/tag.ts';
+import type { TagEvent } from '../keys.ts';
+import { linkKeys, type LinkCache } from '../link-cache.ts';
+import { LOOKUP_CONCURRENCY, mapLimited } from '../map-limited.ts';
+import { liveTagsOf } from './live-tags.ts';
+import type { ReadView, RevisionLookup } from './read-view.ts';
+import type { TagWinner } from './records.ts';
+import type { StoreReads } from './store-reads.ts';
+
+/**
+ * The read views of a store that cannot stamp prefixes (S3) when the link cache is on (docs/storage.md, "S3 link
+ * cache"): tag winners, revision records, whether a namespace holds any, and referrer lists. The cached view answers
+ * from the cache when it can; the fresh view always reads storage and refreshes the entry it read. Whole-namespace
+ * listings are never cached.
+ */
+export class LinkCachedReads implements ReadView {
+  readonly #store: StoreReads;
+  readonly #links: LinkCache;
+  readonly #fresh: boolean;
+
+  constructor(store: StoreReads, links: LinkCache, view: 'cached' | 'fresh') {
+    this.#store = store;
+    this.#links = links;
+    this.#fresh = view === 'fresh';
+  }
+
+  tagWinner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
+    return this.#through(linkKeys.tag(ns, tag), () => this.#store.tagWinner(ns, tag));
+  }
+
+  tagWinners(ns: Namespace, after?: Tag): AsyncIterable<TagWinner> {
+    return this.#store.tagWinners(ns, after);
+  }
+
+  liveTags(ns: Namespace, after: string | undefined, limit: number): Promise<Tag[]> {
+    return liveTagsOf(this, ns, after, limit);
+  }
+
+  revisionDigests(ns: Namespace): Promise<Digest[]> {
+    return this.#store.revisionDigests(ns);
+  }
+
+  async revisions(ns: Namespace): Promise<RevisionLookup> {
+    return (digest) => this.#through(linkKeys.revision(ns, digest), () => this.#store.revision(ns, digest));
+  }
+
+  holdsRevisions(namespaces: readonly Namespace[]): Promise<boolean[]> {
+    return mapLimited(namespaces, LOOKUP_CONCURRENCY, async (ns) => (await this.#through(linkKeys.holding(ns), () => this.#store.holdsRevision(ns))) ?? false);
+  }
+
+  async referrers(ns: Namespace, subject: Digest): Promise<Descriptor[]> {
+    return (await this.#through(linkKeys.referrers(ns, subject), () => this.#store.referrers(ns, subject))) ?? [];
+  }
+
+  catalogued(from?: Namespace): AsyncIterable<Namespace> {
+    return this.#store.catalogued(from);
+  }
+
+  manifestBody(digest: Digest): Promise<Buffer> {
+    return this.#store.manifestBody(digest);
+  }
+
+  #through<V>(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    return this.#fresh ? this.#links.refresh(key, load) : this.#links.read(key, load);
+  }
+}
