@@ -154,3 +154,23 @@ test('a failing rule logs a warning with the policy, 1-based rule index and erro
   assert.deepEqual(named, { policy: 'global.access_policy', rule: 2, error: 'no_such_key' });
   for (const value of ['secret-user', '203.0.113.77']) assert.ok(!result.stdout.includes(value), `${value} leaked`);
 });
+
+test('has_repository_policy(): a global rule can defer to repository policies (§7.6)', () => {
+  // Default deny globally, except where a repository declares its own policy: that one then decides alone.
+  const config = configOf(
+    '[global.access_policy]\ndefault = "deny"\nrules = ["has_repository_policy()"]\n' +
+      '[repository."prod".access_policy]\ndefault = "deny"\nrules = ["request.action == \'get-blob\'"]\n' +
+      '[repository."plain"]\nimmutable_tags = true\n',
+  );
+  assert.equal(allowed(config, 'get-blob', 'prod/app'), true);
+  assert.equal(allowed(config, 'delete-blob', 'prod/app'), false);
+  // Covered by a repository without its own policy, by none, or no namespace at all: false, so denied.
+  assert.equal(allowed(config, 'get-blob', 'plain/app'), false);
+  assert.equal(allowed(config, 'get-blob', 'other/app'), false);
+  assert.equal(allowed(config, 'list-catalog'), false);
+  // In a repository policy it is always true.
+  const inRepository = configOf(
+    '[global.access_policy]\ndefault = "allow"\n[repository."prod".access_policy]\ndefault = "deny"\nrules = ["has_repository_policy()"]\n',
+  );
+  assert.equal(allowed(inRepository, 'delete-blob', 'prod/app'), true);
+});

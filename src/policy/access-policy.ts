@@ -1,7 +1,7 @@
 import type { AccessPolicyConfig, Config } from '../config/types.ts';
 import { owningRepository } from '../config/repository-lookup.ts';
 import { PUSH_ACTIONS } from './actions.ts';
-import { compileRule } from './cel.ts';
+import { compileRule, type RuleScope } from './cel.ts';
 import { identityVariables, type Identity } from './identity.ts';
 import type { RequestVariables } from './request-variables.ts';
 import { logger } from '../observability/logging.ts';
@@ -25,14 +25,15 @@ const ACCESS_DENIED = 'Access denied';
  */
 export function decide(config: Config, input: PolicyInput): Decision {
   const variables = { request: input.request, identity: identityVariables(input.identity) };
-  if (!permits(config.global.accessPolicy, variables, 'global.access_policy')) {
-    return denied(ACCESS_DENIED, 'global.access_policy', input);
-  }
   const ns = input.request.namespace;
   const repo = ns === undefined ? undefined : owningRepository(config, ns);
+  const hasRepositoryPolicy = repo?.accessPolicy !== undefined;
+  if (!permits(config.global.accessPolicy, variables, { hasRepositoryPolicy }, 'global.access_policy')) {
+    return denied(ACCESS_DENIED, 'global.access_policy', input);
+  }
   if (repo?.accessPolicy) {
     const key = `repository."${repo.name}".access_policy`;
-    if (!permits(repo.accessPolicy, variables, key)) return denied(ACCESS_DENIED, key, input);
+    if (!permits(repo.accessPolicy, variables, { hasRepositoryPolicy: true }, key)) return denied(ACCESS_DENIED, key, input);
   }
   if (repo && repo.upstreams.length > 0 && PUSH_ACTIONS.has(input.request.action)) {
     return denied('Push operations are not supported on pull-through cache repositories', 'pull-through', input);
@@ -44,10 +45,10 @@ export function decide(config: Config, input: PolicyInput): Decision {
  * One policy (§7.2): rules run in order; under `deny` the first true rule grants, under `allow` the first true
  * rule refuses; an error or a non-boolean result denies at once, whatever the default.
  */
-function permits(policy: AccessPolicyConfig, variables: Readonly<Record<string, unknown>>, key: string): boolean {
+function permits(policy: AccessPolicyConfig, variables: Readonly<Record<string, unknown>>, scope: RuleScope, key: string): boolean {
   const grantsOnMatch = policy.default === 'deny';
   for (const [index, source] of policy.rules.entries()) {
-    const outcome = compileRule(source).evaluate(variables);
+    const outcome = compileRule(source).evaluate(variables, scope);
     if (outcome.kind === 'error') {
       // Index and error kind only: the request and identity values may be secrets or personal data.
       log.warn('access policy rule failed to evaluate; request denied', { policy: key, rule: index + 1, error: outcome.error });

@@ -97,3 +97,12 @@ test('retention names compile but cannot evaluate in an access policy', () => {
   assert.equal(errorOf('now() > 0'), 'no_matching_overload');
   assert.equal(errorOf('top_pushed(3)'), 'no_matching_overload');
 });
+
+test('has_repository_policy() answers from the scope it is evaluated in; outside any, false', () => {
+  const rule = compileRule('has_repository_policy()');
+  const variables = { request: { action: 'get-blob' }, identity: identityVariables(anonymousIdentity('127.0.0.1')) };
+  assert.deepEqual(rule.evaluate(variables, { hasRepositoryPolicy: true }), { kind: 'boolean', value: true });
+  assert.deepEqual(rule.evaluate(variables, { hasRepositoryPolicy: false }), { kind: 'boolean', value: false });
+  assert.deepEqual(rule.evaluate(variables), { kind: 'boolean', value: false });
+  assert.equal(errorOf('has_repository_policy(1)'), 'no_matching_overload');
+});

@@ -6,9 +6,19 @@ import { Environment, parse, type ParseResult } from '@marcbachmann/cel-js';
 /** What one rule evaluated to; `error` is a short kind (library error code), never a value from the request. */
 export type RuleOutcome = { readonly kind: 'boolean'; readonly value: boolean } | { readonly kind: 'error'; readonly error: string };
 
+/** What a rule's functions know of the decision in progress, beyond the `request` and `identity` variables. */
+export interface RuleScope {
+  /**
+   * `has_repository_policy()`: in the global policy, whether the namespace is covered by a repository declaring its
+   * own access policy (so a global rule can defer to it); in a repository policy, always true.
+   */
+  readonly hasRepositoryPolicy: boolean;
+}
+
 export interface CompiledRule {
   readonly source: string;
-  evaluate(variables: Readonly<Record<string, unknown>>): RuleOutcome;
+  /** `scope` defaults to a global policy for a namespace no repository policy covers. */
+  evaluate(variables: Readonly<Record<string, unknown>>, scope?: RuleScope): RuleOutcome;
 }
 
 /** A rule the parser refused; `reason` says why and where, without the highlighted source the library adds. */
@@ -26,13 +36,21 @@ export class CelCompileError extends Error {
 const membership = parse('value in container');
 const isMember = (container: unknown, value: unknown): boolean => membership({ value, container }) === true;
 
+const UNCOVERED: RuleScope = { hasRepositoryPolicy: false };
+
+// The scope of the evaluation in progress. The library hands functions their arguments only, and evaluation is
+// synchronous (no function here returns a promise), so while a registered function runs exactly one evaluation is
+// in progress: the one `run` set this for.
+let current: RuleScope = UNCOVERED;
+
 // Only `request` and `identity` are declared; any other name (a retention name such as `image`, a typo) still
 // compiles and fails at evaluation, which denies (§7.6).
 const environment = new Environment()
   .registerVariable('request', 'map')
   .registerVariable('identity', 'map')
   .registerFunction('list.contains(dyn): bool', isMember)
-  .registerFunction('map.contains(dyn): bool', isMember);
+  .registerFunction('map.contains(dyn): bool', isMember)
+  .registerFunction('has_repository_policy(): bool', () => current.hasRepositoryPolicy);
 
 const compiled = new Map<string, CompiledRule>();
 
@@ -44,17 +62,28 @@ export function compileRule(source: string): CompiledRule {
   try {
     program = environment.parse(source);
   } catch (err) {
-    throw new CelCompileError(describeParseError(err));
+    throw new CelCompileError(describeCelError(err));
   }
-  const rule: CompiledRule = { source, evaluate: (variables) => run(program, variables) };
+  const rule: CompiledRule = { source, evaluate: (variables, scope = UNCOVERED) => run(program, variables, scope) };
   compiled.set(source, rule);
   return rule;
 }
 
-function run(program: ParseResult, variables: Readonly<Record<string, unknown>>): RuleOutcome {
+function run(program: ParseResult, variables: Readonly<Record<string, unknown>>, scope: RuleScope): RuleOutcome {
+  const outer = current;
+  current = scope;
+  try {
+    return outcomeOf(() => program(variables));
+  } finally {
+    current = outer;
+  }
+}
+
+/** A rule's result as a boolean or an error kind: what both access and retention rules decide on. */
+export function outcomeOf(evaluate: () => unknown): RuleOutcome {
   let result: unknown;
   try {
-    result = program(variables);
+    result = evaluate();
   } catch (err) {
     return { kind: 'error', error: errorKind(err) };
   }
@@ -62,7 +91,8 @@ function run(program: ParseResult, variables: Readonly<Record<string, unknown>>)
   return { kind: 'error', error: 'non_boolean_result' };
 }
 
-function describeParseError(err: unknown): string {
+/** A parse or type-check error in one line, with its position, without the highlighted source the library adds. */
+export function describeCelError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const { summary, range } = err as Error & { summary?: string; range?: { start: number } };
   const text = summary ?? err.message.split('\n')[0] ?? err.message;
