@@ -6,7 +6,7 @@ import { isImmutableTag } from '../config/repository-lookup.ts';
 import { watchConfigFiles } from '../config/watch.ts';
 import { reloadConfig } from './reload.ts';
 import type { Server as HttpsServer, ServerOptions as TlsServerOptions } from 'node:https';
-import type { Config, FsStoreConfig } from '../config/types.ts';
+import type { BlobStoreConfig, Config, MetadataStoreConfig } from '../config/types.ts';
 import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
 import { webhookAgent } from '../auth/webhook/client.ts';
 import { checkBearerTokenFiles } from '../auth/oidc/bearer-token-file.ts';
@@ -19,10 +19,11 @@ import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
 import { openLinkCache } from '../registry/link-cache.ts';
+import { LOGGED_EVENTS } from '../registry/events.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
+import { S3_DEFAULTS } from '../config/s3-section.ts';
 import { openFsStore, openS3Store } from '../storage/open-store.ts';
-import { parseS3Options, S3_DEFAULTS } from '../storage/s3/s3-options.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 const log = logger('angos::command::server');
@@ -155,14 +156,17 @@ async function buildClients(config: Config): Promise<void> {
 const CACHE_RETIRE_MS = 60_000;
 
 /**
- * Opens both stores (S3: clients built and If-None-Match probed), the cache unless one is passed to keep its
- * contents, and the registry over them. A failure leaves nothing in force: the caller keeps what it had.
+ * Opens both stores (S3: clients built, the blob store's server probed for the multipart operations uploads need),
+ * the cache unless one is passed to keep its contents, and the registry over them. A failure leaves nothing in
+ * force: the caller keeps what it had.
  */
 async function buildComponents(config: Config, settings: () => RegistrySettings, keptCache?: Cache): Promise<ServerComponents> {
-  const blobStore = await openStore(config.blobStore, 'blob_store');
-  const metaStore = await openStore(config.metadataStore, 'metadata_store');
+  const blobStore = await openStore(config.blobStore, 'blob_store', true);
+  const metaStore = await openStore(config.metadataStore, 'metadata_store', false);
   const cache = keptCache ?? (await openCache(config.cache));
-  return { registry: new Registry(blobStore, metaStore, settings, openLinkCache(config.metadataStore, cache)), cache };
+  const linkCache = openLinkCache(config.metadataStore, cache);
+  const registry = new Registry({ blobStore, metaStore, settings, events: LOGGED_EVENTS, ...(linkCache ? { linkCache } : {}) });
+  return { registry, cache };
 }
 
 function storageChanged(running: Config, next: Config): boolean {
@@ -173,16 +177,25 @@ function sameCache(running: Config, next: Config): boolean {
   return isDeepStrictEqual(running.cache, next.cache);
 }
 
+/** Presigned URLs only come from an S3 blob store; the filesystem never redirects, so its value is never used. */
 function presignTtlOf(config: Config): number {
-  if (config.blobStore.kind !== 's3') return S3_DEFAULTS.presignTtlSecs;
-  return parseS3Options(config.blobStore.settings).presignTtlSecs ?? S3_DEFAULTS.presignTtlSecs;
+  return config.blobStore.kind === 's3' ? config.blobStore.settings.presignTtlSecs : S3_DEFAULTS.presignTtlSecs;
 }
 
-function openStore(store: Config['blobStore'], key: string): Promise<ObjectStore> {
-  if (store.kind === 'fs') return Promise.resolve(openFsStore(store.rootDir, store.syncToDisk));
-  return openS3Store(store.settings, `${key}.s3`);
+/** `uploads`: the store holds upload sessions, so an S3 server must have the multipart operations they need. */
+async function openStore(store: BlobStoreConfig | MetadataStoreConfig, key: string, uploads: boolean): Promise<ObjectStore> {
+  if (store.kind === 'fs') return openFsStore(store.rootDir, store.syncToDisk);
+  const s3 = await openS3Store(store.settings, `${key}.s3`);
+  if (!uploads) return s3;
+  try {
+    await s3.checkMultipartSupport();
+  } catch (err) {
+    s3.destroy();
+    throw err;
+  }
+  return s3;
 }
 
-function describeStore(store: Config['blobStore']): string {
-  return store.kind === 'fs' ? `fs:${(store as FsStoreConfig).rootDir}` : 's3';
+function describeStore(store: BlobStoreConfig | MetadataStoreConfig): string {
+  return store.kind === 'fs' ? `fs:${store.rootDir}` : 's3';
 }

@@ -9,12 +9,14 @@ const log = logger('angos::command::server');
  * leaves the caller anonymous to the access policy, and pull-through repositories still refuse pushes.
  */
 export function warnUnsupported(config: Config): void {
-  const { later } = config;
   const notices: Array<[boolean, string]> = [
-    [later.eventWebhook !== undefined, '[event_webhook] is not supported yet: no events are delivered'],
-    [later.observability !== undefined, '[observability] is not supported yet: no traces are exported'],
-    [later.jobQueue !== undefined, '[global.job_queue] is not supported yet'],
-    [later.retentionPolicy !== undefined || config.repositories.some((r) => r.retentionPolicy), 'retention policies are enforced by `scrub --retention`, which is not supported yet'],
+    [config.eventWebhooks.length > 0, '[event_webhook] is not supported yet: no events are delivered'],
+    [config.observability.tracing !== undefined, '[observability] is not supported yet: no traces are exported'],
+    [config.global.jobQueue !== undefined, '[global.job_queue] is not supported yet'],
+    [
+      config.global.retentionPolicy !== undefined || config.repositories.some((r) => r.retentionPolicy !== undefined),
+      'retention policies are enforced by `scrub --retention`, which is not supported yet',
+    ],
     [config.repositories.some((r) => r.upstreams.length > 0), 'pull-through upstreams are not supported yet: such repositories refuse pushes and serve only what they hold'],
     [config.repositories.some((r) => r.downstreams.length > 0), 'replication downstreams are not supported yet: nothing is replicated'],
     [config.ui.enabled, 'the web UI is not supported yet'],
@@ -28,8 +30,7 @@ export function warnUnsupported(config: Config): void {
  * not start. Returns the reason, or undefined.
  */
 export function refuseUnsafe(config: Config): string | undefined {
-  const webhooks = Object.entries(config.later.eventWebhook ?? {});
-  const gates = webhooks.filter(([, table]) => (table as { policy?: unknown } | undefined)?.policy === 'required').map(([name]) => name);
+  const gates = config.eventWebhooks.filter((webhook) => webhook.policy === 'required').map((webhook) => webhook.name);
   if (gates.length === 0) return undefined;
   return `event webhooks with policy = "required" are not supported by this version (${gates.join(', ')}); refusing to start rather than commit writes they should gate`;
 }

@@ -13,7 +13,7 @@ export interface WorkerOptions {
 }
 
 export async function runWorker(config: Config, _configPaths: readonly string[], _options: WorkerOptions): Promise<number> {
-  if (config.later.jobQueue === undefined) {
+  if (config.global.jobQueue === undefined) {
     return startupFailure('worker', '[global.job_queue] is required for the worker subcommand');
   }
   process.stderr.write('worker is not implemented yet\n');

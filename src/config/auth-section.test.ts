@@ -35,8 +35,6 @@ test('identities load in file order with their table key as id; no [auth] means 
     { id: 'release-bot', username: 'ci-pusher', passwordHash: HASH },
   ]);
   assert.deepEqual(config.warnings, []);
-  // The rest of [auth] is still kept raw for the features not implemented yet.
-  assert.ok(config.later.auth !== undefined);
 });
 
 test('scenario 11: a username shared by two identities fails naming it', () => {

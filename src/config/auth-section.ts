@@ -1,30 +1,32 @@
-// `[auth]` (chapter 02 §3.7): `[auth.identity.<id>]` Basic-auth users (chapter 03 §2.3, §3) here, OIDC providers
-// and the token service in their own readers. Webhooks are still kept raw in `later.auth`.
+// `[auth]` (docs/configuration.md): `[auth.identity.<id>]` Basic-auth users here, OIDC providers, the token
+// service and the authorization webhooks in their own readers.
 import { checkArgon2Hash } from './argon2-hash.ts';
 import { readOidcProviders } from './oidc-section.ts';
-import { ConfigValueError, isTable, TableReader } from './table-reader.ts';
+import { ConfigValueError, isTable, type TableReader } from './table-reader.ts';
 import { readTokenService } from './token-service-section.ts';
-import type { AuthConfig, BasicIdentityConfig } from './types.ts';
+import type { AuthConfig, AuthorizationWebhookConfig, BasicIdentityConfig } from './types.ts';
+import { readAuthorizationWebhooks } from './webhook-section.ts';
 
-export function readAuth(root: TableReader): AuthConfig {
-  const auth = root.lenientTable('auth');
-  // Validated in full, so their unknown keys are reported like the identities' are.
-  const reported = (key: string) => {
-    const table = auth?.rawTable(key);
-    return table === undefined ? undefined : new TableReader(table, auth!.pathOf(key), root.context);
-  };
-  const oidcProviders = readOidcProviders(reported('oidc'));
-  const tokenService = readTokenService(reported('token_service'));
-  return { identities: readIdentities(root, auth), oidcProviders, tokenService };
+export interface AuthSection {
+  readonly auth: AuthConfig;
+  readonly authorizationWebhooks: AuthorizationWebhookConfig[];
 }
 
-function readIdentities(root: TableReader, auth: TableReader | undefined): BasicIdentityConfig[] {
-  const identityTables = auth?.rawTable('identity');
-  if (auth === undefined || identityTables === undefined) return [];
+export function readAuth(root: TableReader): AuthSection {
+  const auth = root.table('auth');
+  const oidcProviders = readOidcProviders(auth?.table('oidc'));
+  const tokenService = readTokenService(auth?.table('token_service'));
+  const identities = readIdentities(auth);
+  const authorizationWebhooks = readAuthorizationWebhooks(auth?.table('webhook'));
+  auth?.finish();
+  return { auth: { identities, oidcProviders, tokenService }, authorizationWebhooks };
+}
+
+function readIdentities(auth: TableReader | undefined): BasicIdentityConfig[] {
+  const section = auth?.table('identity');
+  if (auth === undefined || section === undefined) return [];
   const oidc = auth.raw('oidc');
   const providerNames = new Set(isTable(oidc) ? Object.keys(oidc) : []);
-  // Unlike the rest of `[auth]`, identities are validated in full, so their unknown keys are reported.
-  const section = new TableReader(identityTables, auth.pathOf('identity'), root.context);
 
   const owners = new Map<string, string>();
   const identities = section.keys().map((id): BasicIdentityConfig => {

@@ -1,15 +1,11 @@
-// `[global]` (§3.3). `job_queue` and `retention_policy` belong to later work and are kept raw.
+// `[global]` (docs/configuration.md), with its `access_policy`, `retention_policy` and `job_queue` tables.
 import { readAccessPolicy } from './access-policy.ts';
+import { readJobQueue } from './job-queue-section.ts';
 import { readRegexList } from './regex-list.ts';
+import { readRetentionPolicy } from './retention-policy.ts';
 import { ConfigValueError, TableReader } from './table-reader.ts';
 import { parseTrustedProxy } from './trusted-proxy.ts';
-import type { GlobalConfig, RawTable } from './types.ts';
-
-export interface GlobalSection {
-  readonly global: GlobalConfig;
-  readonly jobQueue: RawTable | undefined;
-  readonly retentionPolicy: RawTable | undefined;
-}
+import type { GlobalConfig } from './types.ts';
 
 function positiveSize(global: TableReader, key: string, fallback: number): number {
   const bytes = global.size(key) ?? fallback;
@@ -17,7 +13,7 @@ function positiveSize(global: TableReader, key: string, fallback: number): numbe
   return bytes;
 }
 
-export function readGlobal(root: TableReader): GlobalSection {
+export function readGlobal(root: TableReader): GlobalConfig {
   const global = root.table('global') ?? new TableReader(Object.create(null) as Record<string, unknown>, 'global', root.context);
 
   const legacyRedirect = global.bool('enable_redirect');
@@ -36,6 +32,8 @@ export function readGlobal(root: TableReader): GlobalSection {
 
   const authorizationWebhook = global.string('authorization_webhook');
   const accessPolicy = global.table('access_policy');
+  const retentionPolicy = global.table('retention_policy');
+  const jobQueue = global.table('job_queue');
 
   const config: GlobalConfig = {
     maxConcurrentRequests: global.integer('max_concurrent_requests', { min: 1 }) ?? 64,
@@ -53,10 +51,10 @@ export function readGlobal(root: TableReader): GlobalSection {
     eventWebhooks: global.stringArray('event_webhooks') ?? [],
     trustedProxies,
     accessPolicy: accessPolicy === undefined ? { default: 'deny', rules: [] } : readAccessPolicy(accessPolicy),
+    retentionPolicy: retentionPolicy === undefined ? undefined : readRetentionPolicy(retentionPolicy),
+    jobQueue: jobQueue === undefined ? undefined : readJobQueue(jobQueue),
     shutdownDrainSecs: global.integer('shutdown_drain_secs', { min: 0 }) ?? 30,
   };
-  const jobQueue = global.rawTable('job_queue');
-  const retentionPolicy = global.rawTable('retention_policy');
   global.finish();
-  return { global: config, jobQueue, retentionPolicy };
+  return config;
 }

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './load.ts';
+import type { Config } from './types.ts';
 
 async function withFiles(files: Record<string, string | Buffer>, body: (path: (name: string) => string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'angos-config-'));
@@ -59,7 +60,7 @@ test('scenario 20: an override file can complete a section; the base alone names
   await withFiles({ 'base.toml': base, 'secrets.toml': secrets }, async (path) => {
     const config = await loadConfig([path('base.toml'), path('secrets.toml')]);
     assert.ok(config.blobStore.kind === 's3');
-    assert.equal(config.blobStore.settings.secret_key, 'very-secret');
+    assert.equal(config.blobStore.settings.secretKey, 'very-secret');
     assert.equal(config.blobStore.settings.bucket, 'b');
     const alone = await loadError([path('base.toml')]);
     assert.equal(alone.reason, "blob_store.s3: missing field 'access_key_id'");
@@ -185,6 +186,63 @@ url = "redis://:s3cret@redis:6379/0"
 secret_key = "KH9t0NZPub7NE0xCqZ2+FVnYJi4ISSlpU0yoaTaY9fM="
 `;
 
+/** Every section of the annotated example, as the typed values it loads into. */
+function assertAnnotatedValues(config: Config): void {
+  assert.deepEqual(config.global.jobQueue, {
+    pendingRefreshIntervalSecs: 30,
+    pendingReadyHorizonSecs: 600,
+    maxAttempts: 5,
+    retryBackoffMinMs: 100,
+    retryBackoffMaxMs: 10_000,
+    claimTtlSecs: 60,
+  });
+  assert.deepEqual(config.global.accessPolicy, { default: 'deny', rules: ['identity.username != null', "request.action in ['get-manifest', 'get-blob']"] });
+  assert.deepEqual(config.global.retentionPolicy, { rules: ["image.tag == 'latest'", 'image.last_pulled_at > now() - days(30)'] });
+  assert.deepEqual(config.cache, { kind: 'redis', url: 'redis://:s3cret@redis:6379/0', keyPrefix: 'angos:' });
+  assert.deepEqual(config.metadataStore, {
+    kind: 'fs',
+    rootDir: '/var/lib/angos',
+    syncToDisk: false,
+    lockStrategy: { kind: 'redis', url: 'redis://redis:6379/1', ttlSecs: 10, keyPrefix: '', maxRetries: 100, retryDelayMs: 10 },
+  });
+  assert.deepEqual(config.authorizationWebhooks.map((w) => [w.name, w.url, w.timeoutMs]), [['opa', 'https://opa.internal/v1/registry', 500]]);
+  const [hub, apps, sandbox] = config.repositories;
+  assert.deepEqual([hub!.authorizationWebhook, hub!.upstreams.map((u) => [u.url, u.origin, u.namespacePath])], [
+    '',
+    [['https://registry-1.docker.io', 'https://registry-1.docker.io', undefined]],
+  ]);
+  assert.deepEqual(apps!.eventWebhooks, ['audit', 'chat']);
+  const [dr] = apps!.downstreams;
+  assert.deepEqual([dr!.name, dr!.origin, dr!.namespacePath, dr!.mode, dr!.namespaceFilter.map(String)], [
+    'dr-site', 'https://registry-dr.acme.example', undefined, 'event+reconcile', ['/^apps\\/prod\\//u'],
+  ]);
+  assert.deepEqual(sandbox!.accessPolicy, { default: 'allow', rules: [] });
+  assert.deepEqual(config.eventWebhooks, [
+    {
+      name: 'audit',
+      url: 'https://audit.internal/registry',
+      policy: 'required',
+      events: ['manifest.push', 'manifest.delete', 'tag.delete'],
+      token: undefined,
+      timeoutMs: 5000,
+      maxRetries: 2,
+      repositoryFilter: undefined,
+    },
+    {
+      name: 'chat',
+      url: 'https://chat.internal/hooks/registry',
+      policy: 'async',
+      events: ['tag.create'],
+      token: undefined,
+      timeoutMs: 5000,
+      maxRetries: 0,
+      repositoryFilter: [/^apps\/prod\//u],
+    },
+  ]);
+  assert.deepEqual(config.observability, { tracing: { endpoint: 'http://otel-collector:4317', samplingRate: 0.05 } });
+  assert.deepEqual(config.ui, { enabled: true, name: 'ACME Registry' });
+}
+
 test('the annotated example of §6 loads with its secrets file, and neither file alone', async () => {
   await withFiles({ 'config.toml': ANNOTATED_CONFIG, 'secrets.toml': ANNOTATED_SECRETS }, async (path) => {
     const config = await loadConfig([path('config.toml'), path('secrets.toml')]);
@@ -193,7 +251,7 @@ test('the annotated example of §6 loads with its secrets file, and neither file
     assert.equal(config.global.maxBlobSize, 20 * 1024 ** 3);
     assert.equal(config.metadataStore.kind === 'fs' && config.metadataStore.rootDir, '/var/lib/angos');
     assert.deepEqual(config.repositories.map((r) => [r.name, r.namespace]), [['hub', 'docker.io'], ['apps', undefined], ['sandbox', undefined]]);
-    assert.ok(config.later.jobQueue !== undefined && config.later.observability !== undefined && config.later.retentionPolicy !== undefined);
+    assertAnnotatedValues(config);
 
     const withoutSecrets = await loadError([path('config.toml')]);
     // Both secrets live in secrets.toml; whichever section is validated first names its missing key.

@@ -1,22 +1,25 @@
-// Names that must resolve to other sections (§3.3, §3.8): webhooks referenced globally or by a
+// Names that must resolve to other sections (docs/configuration.md): webhooks referenced globally or by a
 // repository must be defined, so a typo fails at load instead of on the first request.
-import { ConfigValueError, isTable } from './table-reader.ts';
-import type { GlobalConfig, LaterSections, RepositoryConfig } from './types.ts';
+import { ConfigValueError } from './table-reader.ts';
+import type { AuthorizationWebhookConfig, EventWebhookConfig, GlobalConfig, RepositoryConfig } from './types.ts';
 
-function namesOf(table: unknown): Set<string> {
-  return new Set(isTable(table) ? Object.keys(table) : []);
+export interface ReferencedSections {
+  readonly global: GlobalConfig;
+  readonly repositories: readonly RepositoryConfig[];
+  readonly authorizationWebhooks: readonly AuthorizationWebhookConfig[];
+  readonly eventWebhooks: readonly EventWebhookConfig[];
 }
 
-export function checkReferences(global: GlobalConfig, repositories: readonly RepositoryConfig[], later: LaterSections): void {
-  const authWebhooks = namesOf(later.auth?.webhook);
-  const eventWebhooks = namesOf(later.eventWebhook);
+export function checkReferences({ global, repositories, authorizationWebhooks, eventWebhooks }: ReferencedSections): void {
+  const authNames = new Set(authorizationWebhooks.map((webhook) => webhook.name));
+  const eventNames = new Set(eventWebhooks.map((webhook) => webhook.name));
 
   const checkAuthorization = (name: string | undefined, where: string) => {
-    if (name !== undefined && name !== '' && !authWebhooks.has(name)) throw new ConfigValueError(`Webhook '${name}' not found (referenced ${where})`);
+    if (name !== undefined && name !== '' && !authNames.has(name)) throw new ConfigValueError(`Webhook '${name}' not found (referenced ${where})`);
   };
   const checkEvents = (names: readonly string[] | undefined, where: string) => {
     for (const name of names ?? []) {
-      if (!eventWebhooks.has(name)) throw new ConfigValueError(`Event webhook '${name}' not found (referenced ${where})`);
+      if (!eventNames.has(name)) throw new ConfigValueError(`Event webhook '${name}' not found (referenced ${where})`);
     }
   };
 

@@ -22,3 +22,10 @@ test('look-around and back-references are refused, lookalikes are not', () => {
     assert.doesNotThrow(() => compileRegex(pattern), pattern);
   }
 });
+
+test("RE2's leading (?i) makes the whole pattern case-insensitive; elsewhere it stays an error", () => {
+  const caseless = compileRegex('(?i)^prod');
+  assert.ok(caseless.test('PRODUCTION') && caseless.flags.includes('i'));
+  assert.ok(!compileRegex('^prod').test('PRODUCTION'));
+  assert.throws(() => compileRegex('(?i)(?=x)'), /invalid regex '\(\?i\)\(\?=x\)': look-around is not supported/);
+});

@@ -1,6 +1,6 @@
-// Regex lists (§2.4): the original used an RE2-like dialect, so look-around and back-references,
-// which RE2 lacks (and which invite catastrophic backtracking), are refused rather than silently
-// given a meaning the original never had.
+// Regex lists (docs/configuration.md): the original used an RE2-like dialect, so look-around and
+// back-references, which RE2 lacks (and which invite catastrophic backtracking), are refused rather than
+// silently given a meaning the original never had; RE2's leading `(?i)` becomes JavaScript's `i` flag.
 import { ConfigValueError, type TableReader } from './table-reader.ts';
 
 export class RegexError extends Error {}
@@ -28,14 +28,16 @@ function unsupportedConstruct(pattern: string): string | undefined {
 
 /** Compiles one pattern for unanchored search (`latest` matches `latest-rc`). */
 export function compileRegex(pattern: string): RegExp {
+  const caseless = pattern.startsWith('(?i)');
+  const source = caseless ? pattern.slice('(?i)'.length) : pattern;
   let regex: RegExp;
   try {
-    regex = new RegExp(pattern, 'u');
+    regex = new RegExp(source, caseless ? 'iu' : 'u');
   } catch (error) {
     const reason = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : String(error);
     throw new RegexError(`invalid regex '${pattern}': ${reason}`);
   }
-  const unsupported = unsupportedConstruct(pattern);
+  const unsupported = unsupportedConstruct(source);
   if (unsupported !== undefined) throw new RegexError(`invalid regex '${pattern}': ${unsupported}`);
   return regex;
 }

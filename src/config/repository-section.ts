@@ -1,11 +1,12 @@
 // `[repository."<namespace>"]` (§3.8) with its upstream and downstream arrays.
 import { readAccessPolicy } from './access-policy.ts';
+import { NAMESPACE } from './namespace-grammar.ts';
 import { readRegexList } from './regex-list.ts';
+import { parseRemoteUrl, RemoteUrlError, type RemoteUrl } from './remote-url.ts';
+import { readRetentionPolicy } from './retention-policy.ts';
 import { ConfigValueError, type TableReader } from './table-reader.ts';
 import type { DownstreamConfig, DownstreamMode, RemoteClientConfig, RepositoryConfig, UpstreamConfig } from './types.ts';
 
-// The OCI namespace grammar, lower-case path components joined by `/`.
-const NAMESPACE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 const DOWNSTREAM_MODES: readonly DownstreamMode[] = ['event+reconcile', 'event-only', 'reconcile-only'];
 
 /** Whether `namespace` is governed by repository key `name` (equal, or below it at a `/`). */
@@ -13,11 +14,18 @@ export function belongsTo(namespace: string, name: string): boolean {
   return namespace === name || namespace.startsWith(`${name}/`);
 }
 
-function readRemoteClient(entry: TableReader): RemoteClientConfig {
+function readUrl(entry: TableReader): { url: string } & RemoteUrl {
   const url = entry.requiredString('url');
-  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol)) {
-    entry.fail('url', `expected an absolute http(s) URL, got '${url}'`);
+  try {
+    return { url, ...parseRemoteUrl(url) };
+  } catch (error) {
+    if (error instanceof RemoteUrlError) entry.fail('url', error.message);
+    throw error;
   }
+}
+
+function readRemoteClient(entry: TableReader): RemoteClientConfig {
+  const { url, origin, namespacePath } = readUrl(entry);
   const clientCertificate = entry.string('client_certificate');
   const clientPrivateKey = entry.string('client_private_key');
   if ((clientCertificate === undefined) !== (clientPrivateKey === undefined)) {
@@ -32,6 +40,8 @@ function readRemoteClient(entry: TableReader): RemoteClientConfig {
   }
   return {
     url,
+    origin,
+    namespacePath,
     serverCaBundle: entry.string('server_ca_bundle'),
     clientCertificate,
     clientPrivateKey,
@@ -70,6 +80,7 @@ function readDownstream(entry: TableReader): DownstreamConfig {
 function readRepository(name: string, repository: TableReader): RepositoryConfig {
   const namespace = repository.string('namespace');
   const accessPolicy = repository.table('access_policy');
+  const retentionPolicy = repository.table('retention_policy');
   const upstreams = (repository.tableArray('upstream') ?? []).map(readUpstream);
   const downstreams = (repository.tableArray('downstream') ?? []).map(readDownstream);
   const seen = new Set<string>();
@@ -85,7 +96,7 @@ function readRepository(name: string, repository: TableReader): RepositoryConfig
     authorizationWebhook: repository.string('authorization_webhook'),
     eventWebhooks: repository.stringArray('event_webhooks'),
     accessPolicy: accessPolicy === undefined ? undefined : readAccessPolicy(accessPolicy),
-    retentionPolicy: repository.rawTable('retention_policy'),
+    retentionPolicy: retentionPolicy === undefined ? undefined : readRetentionPolicy(retentionPolicy),
     upstreams,
     downstreams,
   };

@@ -1,11 +1,9 @@
-// `[blob_store]` (§3.5) and `[metadata_store]` (§3.6). The filesystem backends are validated in
-// full; the S3 tables are checked for their required connection keys and kept raw for the S3 work.
+// `[blob_store]` and `[metadata_store]` (docs/configuration.md): a filesystem or an S3 backend each, the metadata
+// store inheriting the blob store's when it has no section of its own.
 import { readLockStrategy } from './lock-strategy.ts';
+import { DEFAULT_ACCESS_TIME_DEBOUNCE_SECS, DEFAULT_LINK_CACHE_TTL_SECS, inheritedS3Settings, readS3Settings } from './s3-section.ts';
 import { ConfigValueError, type TableReader } from './table-reader.ts';
-import type { BlobStoreConfig, MetadataStoreConfig, RawTable } from './types.ts';
-
-const S3_CONNECTION_KEYS = ['access_key_id', 'secret_key', 'endpoint', 'bucket', 'region'] as const;
-const S3_SECRET_KEYS = new Set<string>(['access_key_id', 'secret_key']);
+import type { BlobStoreConfig, MetadataStoreConfig } from './types.ts';
 
 /** The one backend table of a store section; both or neither is an error. */
 function chooseBackend(section: TableReader): 'fs' | 's3' {
@@ -22,28 +20,6 @@ function requireRootDir(store: TableReader, inherited: string | undefined): stri
   return rootDir;
 }
 
-function checkS3Settings(section: TableReader): RawTable {
-  const s3 = section.lenientTable('s3')!;
-  for (const key of S3_CONNECTION_KEYS) s3.requiredString(key, { secret: S3_SECRET_KEYS.has(key) });
-  const endpoint = s3.string('endpoint')!;
-  if (!URL.canParse(endpoint) || !['http:', 'https:'].includes(new URL(endpoint).protocol)) {
-    s3.fail('endpoint', `expected an http(s) URL, got '${endpoint}'`);
-  }
-  s3.string('key_prefix');
-  for (const key of ['multipart_part_size', 'multipart_copy_threshold', 'multipart_copy_chunk_size']) s3.size(key);
-  for (const key of ['multipart_copy_jobs', 'max_attempts', 'operation_timeout_secs', 'operation_attempt_timeout_secs', 'link_cache_ttl', 'access_time_debounce_secs']) {
-    s3.integer(key, { min: 0 });
-  }
-  s3.bool('multipart_uniform_parts');
-  const capabilities = s3.lenientTable('capabilities');
-  if (capabilities !== undefined) {
-    for (const key of ['put_if_none_match', 'put_if_match', 'delete_if_match']) {
-      if (capabilities.bool(key) === undefined) capabilities.missing(key);
-    }
-  }
-  return section.rawTable('s3')!;
-}
-
 /** `storage` is the original's older name for `blob_store`. */
 function blobStoreTable(root: TableReader): TableReader {
   if (root.has('storage')) {
@@ -58,7 +34,9 @@ export function readBlobStore(root: TableReader): BlobStoreConfig {
   const section = blobStoreTable(root);
   const backend = chooseBackend(section);
   if (backend === 's3') {
-    const settings = checkS3Settings(section);
+    const s3 = section.table('s3')!;
+    const settings = readS3Settings(s3);
+    s3.finish();
     section.finish();
     return { kind: 's3', settings };
   }
@@ -70,14 +48,15 @@ export function readBlobStore(root: TableReader): BlobStoreConfig {
 }
 
 function inheritedMetadataStore(blobStore: BlobStoreConfig): MetadataStoreConfig {
-  if (blobStore.kind === 'fs') return { ...blobStore, lockStrategy: 'memory' };
-  // Only the connection keys carry over, and the declared capabilities of that same server; tuning keys of the
-  // blob store do not apply to metadata.
-  const settings: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const key of [...S3_CONNECTION_KEYS, 'key_prefix', 'capabilities']) {
-    if (blobStore.settings[key] !== undefined) settings[key] = blobStore.settings[key];
-  }
-  return { kind: 's3', settings, lockStrategy: 'memory', inherited: true };
+  if (blobStore.kind === 'fs') return { ...blobStore, lockStrategy: { kind: 'memory' } };
+  return {
+    kind: 's3',
+    settings: inheritedS3Settings(blobStore.settings),
+    lockStrategy: { kind: 'memory' },
+    inherited: true,
+    linkCacheTtlSecs: DEFAULT_LINK_CACHE_TTL_SECS,
+    accessTimeDebounceSecs: DEFAULT_ACCESS_TIME_DEBOUNCE_SECS,
+  };
 }
 
 export function readMetadataStore(root: TableReader, blobStore: BlobStoreConfig): MetadataStoreConfig {
@@ -85,11 +64,19 @@ export function readMetadataStore(root: TableReader, blobStore: BlobStoreConfig)
   if (section === undefined) return inheritedMetadataStore(blobStore);
   const backend = chooseBackend(section);
   if (backend === 's3') {
-    const s3 = section.lenientTable('s3')!;
+    const s3 = section.table('s3')!;
     const lockStrategy = readLockStrategy(s3, 's3');
-    const settings = checkS3Settings(section);
+    const config: MetadataStoreConfig = {
+      kind: 's3',
+      settings: readS3Settings(s3),
+      lockStrategy,
+      inherited: false,
+      linkCacheTtlSecs: s3.integer('link_cache_ttl', { min: 0 }) ?? DEFAULT_LINK_CACHE_TTL_SECS,
+      accessTimeDebounceSecs: s3.integer('access_time_debounce_secs', { min: 0 }) ?? DEFAULT_ACCESS_TIME_DEBOUNCE_SECS,
+    };
+    s3.finish();
     section.finish();
-    return { kind: 's3', settings, lockStrategy, inherited: false };
+    return config;
   }
   const fs = section.table('fs')!;
   const blobFs = blobStore.kind === 'fs' ? blobStore : undefined;

@@ -86,7 +86,7 @@ export class TableReader {
     throw new ConfigValueError(this.path === '' ? `missing field '${key}'` : `${this.path}: missing field '${key}'`);
   }
 
-  /** The value as parsed, marking the key known (for keys validated elsewhere or later). */
+  /** The value as parsed, marking the key known (for keys whose type decides how they are read). */
   raw(key: string): unknown {
     this.#seen.add(key);
     return this.has(key) ? this.#table[key] : undefined;
@@ -163,18 +163,6 @@ export class TableReader {
   table(key: string, quoted = false): TableReader | undefined {
     const value = this.#typed(key, 'a table', isTable);
     return value === undefined ? undefined : new TableReader(value, this.pathOf(key, quoted), this.#context);
-  }
-
-  /** A table kept as parsed, for sections validated elsewhere; its keys are never reported as unknown. */
-  rawTable(key: string): TomlTableValue | undefined {
-    return this.#typed(key, 'a table', isTable);
-  }
-
-  /** A reader for a raw table whose unknown keys are not reported (sections owned by later work). */
-  lenientTable(key: string): TableReader | undefined {
-    const value = this.rawTable(key);
-    if (value === undefined) return undefined;
-    return new TableReader(value, this.pathOf(key), { unknownKeys: [], warnings: this.#context.warnings });
   }
 
   /** A table whose keys are names (`[repository."<name>"]`, `[auth.webhook.<name>]`): each value must be a table. */

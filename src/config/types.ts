@@ -1,8 +1,5 @@
-// The validated configuration (chapter 02 §3). Everything is frozen; sizes are bytes, `*Secs`
-// fields seconds. Sections owned by later work are kept raw in `later` as parsed TOML values
-// (integers are `bigint`, tables null-prototype objects) until their own validators exist.
-
-export type RawTable = Readonly<Record<string, unknown>>;
+// The validated configuration (docs/configuration.md). Everything is frozen; sizes are bytes, `*Secs` fields
+// seconds, `*Ms` fields milliseconds. Every section is parsed here once, defaults filled: consumers read fields.
 
 export interface Config {
   readonly server: ServerConfig;
@@ -16,7 +13,9 @@ export interface Config {
   /** `[auth.webhook.<name>]` in file order; names are unique (they are table keys). */
   readonly authorizationWebhooks: readonly AuthorizationWebhookConfig[];
   readonly cache: CacheConfig;
-  readonly later: LaterSections;
+  /** `[event_webhook.<name>]` in file order; names are unique (they are table keys). */
+  readonly eventWebhooks: readonly EventWebhookConfig[];
+  readonly observability: ObservabilityConfig;
   /** Warn-level messages (unknown keys, deprecated keys) for the caller to log once logging is up. */
   readonly warnings: readonly string[];
 }
@@ -58,6 +57,10 @@ export interface GlobalConfig {
   readonly trustedProxies: readonly TrustedProxy[];
   /** Always present: without `[global.access_policy]` the default `deny` with no rules applies. */
   readonly accessPolicy: AccessPolicyConfig;
+  /** `[global.retention_policy]`; undefined = no global retention rules. */
+  readonly retentionPolicy: RetentionPolicyConfig | undefined;
+  /** `[global.job_queue]`: present = jobs are drained by `angos worker` processes, not by the server. */
+  readonly jobQueue: JobQueueConfig | undefined;
   readonly shutdownDrainSecs: number;
 }
 
@@ -76,6 +79,24 @@ export interface AccessPolicyConfig {
   readonly rules: readonly string[];
 }
 
+/** `retention_policy` tables: CEL rules naming what to keep, each non-blank and compiled at load. */
+export interface RetentionPolicyConfig {
+  readonly rules: readonly string[];
+}
+
+export interface JobQueueConfig {
+  /** ≥ 5. */
+  readonly pendingRefreshIntervalSecs: number;
+  /** Jobs ready within now + this count as pending. */
+  readonly pendingReadyHorizonSecs: number;
+  readonly maxAttempts: number;
+  /** ≥ 1; `retryBackoffMaxMs` ≥ it. */
+  readonly retryBackoffMinMs: number;
+  readonly retryBackoffMaxMs: number;
+  /** 3–86400 (larger values are clamped, with a warning). */
+  readonly claimTtlSecs: number;
+}
+
 export type BlobStoreConfig = FsStoreConfig | S3StoreConfig;
 
 export interface FsStoreConfig {
@@ -86,16 +107,91 @@ export interface FsStoreConfig {
 
 export interface S3StoreConfig {
   readonly kind: 's3';
-  /** The `[blob_store.s3]` / `[metadata_store.s3]` table, required connection keys checked to be strings. */
-  readonly settings: RawTable;
+  readonly settings: S3Settings;
+}
+
+/**
+ * One `[blob_store.s3]` / `[metadata_store.s3]` table, every default filled: all an `S3ObjectStore` is built from.
+ * An inherited metadata store has the blob store's connection, key prefix and capabilities, the rest defaults.
+ */
+export interface S3Settings {
+  /** http(s) URL. */
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly region: string;
+  /** Secrets, never logged. */
+  readonly accessKeyId: string;
+  readonly secretKey: string;
+  /** Prepended as `<prefix>/<key>`; a trailing `/` is trimmed by the store. */
+  readonly keyPrefix: string;
+  /** Bytes per multipart part, 5 MiB–5 GiB: exact in uniform mode, the coalescing unit otherwise. */
+  readonly multipartPartSize: number;
+  /** Every non-final part exactly `multipartPartSize` instead of the memory-lean default. */
+  readonly multipartUniformParts: boolean;
+  /** Promotion copies above this many bytes use ranged UploadPartCopy instead of one CopyObject. */
+  readonly multipartCopyThreshold: number;
+  /** Bytes per ranged UploadPartCopy, 5 MiB–5 GiB. */
+  readonly multipartCopyChunkSize: number;
+  /** ≥ 1 ranged UploadPartCopy calls in flight at once. */
+  readonly multipartCopyJobs: number;
+  /** ≥ 1. */
+  readonly maxAttempts: number;
+  readonly operationTimeoutSecs: number;
+  readonly operationAttemptTimeoutSecs: number;
+  readonly circuitBreakerThreshold: number;
+  /** ≥ 0. */
+  readonly circuitBreakerCooldownSecs: number;
+  /** Lifetime of presigned redirect URLs. */
+  readonly presignTtlSecs: number;
+  /** Declared server capabilities (`capabilities` table); undefined = probed at start. */
+  readonly capabilities: S3Capabilities | undefined;
+}
+
+export interface S3Capabilities {
+  readonly putIfNoneMatch: boolean;
+  readonly putIfMatch: boolean;
+  readonly deleteIfMatch: boolean;
 }
 
 export type MetadataStoreConfig =
   | (FsStoreConfig & { readonly lockStrategy: LockStrategy })
-  | (S3StoreConfig & { readonly lockStrategy: LockStrategy; readonly inherited: boolean });
+  | (S3StoreConfig & {
+      readonly lockStrategy: LockStrategy;
+      /** No `[metadata_store]`: the blob store's connection (see `S3Settings`). */
+      readonly inherited: boolean;
+      /** `link_cache_ttl`: seconds resolved links stay in the `[cache]` backend; 0 = no link cache. */
+      readonly linkCacheTtlSecs: number;
+      /** `access_time_debounce_secs`: 0 = pull times written synchronously. */
+      readonly accessTimeDebounceSecs: number;
+    });
 
-/** `'memory'`, or the raw `{ redis: {...} }` / `{ s3: {...} }` table (legacy `redis` key folded in). */
-export type LockStrategy = 'memory' | { readonly redis: RawTable } | { readonly s3: RawTable };
+/** `lock_strategy` (the deprecated `redis` key folded in): process-local, or shared through Redis or S3. */
+export type LockStrategy = { readonly kind: 'memory' } | RedisLockConfig | S3LockConfig;
+
+export interface RedisLockConfig {
+  readonly kind: 'redis';
+  /** May hold a password: never logged. */
+  readonly url: string;
+  /** ≥ 1. */
+  readonly ttlSecs: number;
+  readonly keyPrefix: string;
+  readonly maxRetries: number;
+  readonly retryDelayMs: number;
+}
+
+export interface S3LockConfig {
+  readonly kind: 's3';
+  /** 9–3600; the lock is refreshed every third of it. */
+  readonly ttlSecs: number;
+  readonly maxRetries: number;
+  /** ≥ 1. */
+  readonly retryDelayMs: number;
+  /** ≥ 10 and ≥ `ttlSecs`. */
+  readonly maxHoldSecs: number;
+  readonly operationTimeoutSecs: number;
+  readonly operationAttemptTimeoutSecs: number;
+  readonly maxAttempts: number;
+}
 
 export interface RepositoryConfig {
   readonly name: string;
@@ -110,13 +206,22 @@ export interface RepositoryConfig {
   readonly eventWebhooks: readonly string[] | undefined;
   /** Present only when the repository declares `[repository."<name>".access_policy]`. */
   readonly accessPolicy: AccessPolicyConfig | undefined;
-  readonly retentionPolicy: RawTable | undefined;
+  /** Present only when the repository declares `[repository."<name>".retention_policy]`. */
+  readonly retentionPolicy: RetentionPolicyConfig | undefined;
   readonly upstreams: readonly UpstreamConfig[];
   readonly downstreams: readonly DownstreamConfig[];
 }
 
 export interface RemoteClientConfig {
+  /** As written. */
   readonly url: string;
+  /** `scheme://host[:port]` of `url`: where requests go (`<origin>/v2/...`). */
+  readonly origin: string;
+  /**
+   * The path of `url` without its slashes: a valid namespace that local namespaces are mapped under (`team`:
+   * `<repo>/x` ↔ `team/x`); undefined for a bare host (`<repo>/x` ↔ `x`). Never an HTTP path prefix.
+   */
+  readonly namespacePath: string | undefined;
   readonly serverCaBundle: string | undefined;
   readonly clientCertificate: string | undefined;
   readonly clientPrivateKey: string | undefined;
@@ -147,7 +252,7 @@ export interface UiConfig {
   readonly name: string;
 }
 
-/** The validated parts of `[auth]`; the rest stays raw in `later.auth`. */
+/** `[auth]` but its authorization webhooks (`Config.authorizationWebhooks`). */
 export interface AuthConfig {
   /** `[auth.identity.<id>]` in file order; usernames are unique and name no OIDC provider. */
   readonly identities: readonly BasicIdentityConfig[];
@@ -232,12 +337,37 @@ export type CacheConfig =
   /** `url` is redis://, rediss://, unix:// or redis+unix://, checked at load; it may hold a password. */
   | { readonly kind: 'redis'; readonly url: string; readonly keyPrefix: string };
 
-/** Sections validated by later work; present only when configured. */
-export interface LaterSections {
-  readonly auth: RawTable | undefined;
-  readonly eventWebhook: RawTable | undefined;
-  readonly observability: RawTable | undefined;
-  /** `[global.job_queue]`: present = jobs are drained by `angos worker`. */
-  readonly jobQueue: RawTable | undefined;
-  readonly retentionPolicy: RawTable | undefined;
+export type EventKind = 'manifest.push' | 'manifest.delete' | 'blob.push' | 'tag.create' | 'tag.delete' | 'manifest.pull' | 'blob.pull';
+
+/** `required` gates the write on delivery; `optional` waits but only warns; `async` does not wait. */
+export type EventWebhookPolicy = 'required' | 'optional' | 'async';
+
+/** `[event_webhook.<name>]`. */
+export interface EventWebhookConfig {
+  readonly name: string;
+  /** Absolute http(s) URL. */
+  readonly url: string;
+  readonly policy: EventWebhookPolicy;
+  /** At least one, each once, in the order written. */
+  readonly events: readonly [EventKind, ...EventKind[]];
+  /** Bearer token and HMAC key, non-empty; a secret, never logged. */
+  readonly token: string | undefined;
+  /** Per-attempt limit, ≥ 1. */
+  readonly timeoutMs: number;
+  /** Retries after the first attempt, 0–16; unset: 3 for `required`, 0 otherwise. */
+  readonly maxRetries: number;
+  /** Matched against the event's repository key; undefined = every repository, `[]` = none. */
+  readonly repositoryFilter: readonly RegExp[] | undefined;
+}
+
+export interface ObservabilityConfig {
+  /** `[observability.tracing]`; undefined = no traces exported. */
+  readonly tracing: TracingConfig | undefined;
+}
+
+export interface TracingConfig {
+  /** OTLP/gRPC collector, http(s) URL. */
+  readonly endpoint: string;
+  /** Trace-id ratio, finite, 0–1. */
+  readonly samplingRate: number;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'smol-toml';
 import { ConfigValueError } from './table-reader.ts';
 import type { Config, RepositoryConfig } from './types.ts';
+import { S3_DEFAULTS } from './s3-section.ts';
 import { validateConfig } from './validate.ts';
 
 const SERVER = '[server]\nbind_address = "127.0.0.1"\n';
@@ -49,14 +50,17 @@ test('defaults of every fully validated section', () => {
     eventWebhooks: [],
     trustedProxies: [],
     accessPolicy: { default: 'deny', rules: [] },
+    retentionPolicy: undefined,
+    jobQueue: undefined,
     shutdownDrainSecs: 30,
   });
   assert.deepEqual(config.blobStore, { kind: 'fs', rootDir: '/data', syncToDisk: false });
-  assert.deepEqual(config.metadataStore, { kind: 'fs', rootDir: '/data', syncToDisk: false, lockStrategy: 'memory' });
+  assert.deepEqual(config.metadataStore, { kind: 'fs', rootDir: '/data', syncToDisk: false, lockStrategy: { kind: 'memory' } });
   assert.deepEqual(config.repositories, []);
   assert.deepEqual(config.ui, { enabled: false, name: 'Angos' });
+  assert.deepEqual(config.eventWebhooks, []);
+  assert.deepEqual(config.observability, { tracing: undefined });
   assert.deepEqual(config.warnings, []);
-  assert.equal(config.later.jobQueue, undefined);
 });
 
 test('the config is frozen all the way down', () => {
@@ -128,7 +132,16 @@ test('scenario 8: TLS must be complete; client_auth = required needs a CA bundle
 test('scenario 9: unknown keys and sections load and are listed in one warning', () => {
   const config = load(`${BASE}[global]\nfrobnicate = 1\n[made_up]\nx = 1\n[auth.oidc.gha]\nprovider = "github"\ndiscovery_url = "https://x"\n[repository."a"]\ncolour = "red"\n`);
   assert.deepEqual(config.warnings, ['Unknown configuration keys ignored: global.frobnicate, repository."a".colour, auth.oidc.gha.discovery_url, made_up']);
-  assert.equal((config.later.auth as { oidc: { gha: { discovery_url: string } } }).oidc.gha.discovery_url, 'https://x');
+  // Every section is read in full now, so its unknown keys are listed too.
+  const everywhere = load(
+    `${SERVER}[blob_store.s3]\n${S3_KEYS}colour = 1\n[auth]\nfrobnicate = 1\n[event_webhook.e]\nurl = "https://e"\npolicy = "async"\nevents = ["blob.push"]\nextra = 1\n` +
+      `[observability]\nlogs = 1\n[observability.tracing]\nendpoint = "http://otel:4317"\nsampling_rate = 1\nheaders = 1\n[global.job_queue]\nshards = 1\n` +
+      `[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nfencing = 1\n`,
+  );
+  assert.deepEqual(everywhere.warnings, [
+    'Unknown configuration keys ignored: global.job_queue.shards, blob_store.s3.colour, metadata_store.s3.lock_strategy.s3.fencing, ' +
+      'auth.frobnicate, event_webhook.e.extra, observability.logs, observability.tracing.headers',
+  ]);
 });
 
 test('scenario 10: repository names, prefix overlap and mirrored namespaces', () => {
@@ -152,7 +165,7 @@ test('scenario 12: webhook references must resolve', () => {
   assert.equal(failure(`${BASE}[repository."a"]\nauthorization_webhook = "x"\n`), "Webhook 'x' not found (referenced in 'a' repository)");
   const defined = load(
     `${BASE}[global]\nauthorization_webhook = "opa"\nevent_webhooks = ["audit"]\n` +
-      `[auth.webhook.opa]\nurl = "https://opa"\ntimeout_ms = 500\n[event_webhook.audit]\nurl = "https://audit"\n` +
+      `[auth.webhook.opa]\nurl = "https://opa"\ntimeout_ms = 500\n[event_webhook.audit]\nurl = "https://audit"\npolicy = "async"\nevents = ["tag.create"]\n` +
       `[repository."a"]\nauthorization_webhook = ""\nevent_webhooks = []\n[repository."b"]\n`,
   );
   assert.equal(defined.global.authorizationWebhook, 'opa');
@@ -219,15 +232,14 @@ test('immutable tag exclusions compile; a bad pattern names key, index and patte
 
 test('metadata store inherits the filesystem blob store and validates its own settings', () => {
   const own = load(`${SERVER}[blob_store.fs]\nroot_dir = "/blobs"\nsync_to_disk = true\n[metadata_store.fs]\nroot_dir = "/meta"\n`);
-  assert.deepEqual(own.metadataStore, { kind: 'fs', rootDir: '/meta', syncToDisk: true, lockStrategy: 'memory' });
+  assert.deepEqual(own.metadataStore, { kind: 'fs', rootDir: '/meta', syncToDisk: true, lockStrategy: { kind: 'memory' } });
   const inherited = load(`${BASE}[metadata_store.fs]\n`);
   assert.equal(inherited.metadataStore.kind === 'fs' && inherited.metadataStore.rootDir, '/data');
   assert.equal(failure(`${BASE}[metadata_store.fs]\nroot_dir = ""\n`), 'metadata_store.fs.root_dir must not be empty');
   assert.match(failure(`${BASE}[metadata_store.fs.lock_strategy.s3]\n`), /S3 lock strategy is not supported for filesystem metadata store/);
   assert.match(failure(`${BASE}[metadata_store.fs]\nlock_strategy = "redis"\n`), /^metadata_store\.fs\.lock_strategy: expected "memory"/);
   const legacy = load(`${BASE}[metadata_store.fs.redis]\nurl = "redis://r"\nttl = 10\n`);
-  const lock = legacy.metadataStore.lockStrategy;
-  assert.deepEqual(typeof lock === 'object' && 'redis' in lock ? { ...lock.redis } : lock, { url: 'redis://r', ttl: 10n });
+  assert.deepEqual(legacy.metadataStore.lockStrategy, { kind: 'redis', url: 'redis://r', ttlSecs: 10, keyPrefix: '', maxRetries: 100, retryDelayMs: 10 });
   assert.match(legacy.warnings.join('\n'), /metadata_store\.fs\.redis is deprecated/);
   assert.match(
     failure(`${BASE}[metadata_store.fs.redis]\nurl = "redis://r"\nttl = 10\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n`),
@@ -241,8 +253,9 @@ test('S3 blob store: required connection keys, metadata inherits the connection'
   const config = load(`${SERVER}[blob_store.s3]\n${S3_KEYS}key_prefix = "p/"\nmultipart_part_size = "50MiB"\n`);
   assert.equal(config.blobStore.kind, 's3');
   assert.ok(config.metadataStore.kind === 's3' && config.metadataStore.inherited);
-  assert.deepEqual({ ...(config.metadataStore.kind === 's3' ? config.metadataStore.settings : {}) }, {
-    access_key_id: 'AKIA', secret_key: 's3cret-value', endpoint: 'http://127.0.0.1:9000', bucket: 'b', region: 'us-east-1', key_prefix: 'p/',
+  assert.deepEqual(config.metadataStore.kind === 's3' && config.metadataStore.settings, {
+    ...S3_DEFAULTS,
+    accessKeyId: 'AKIA', secretKey: 's3cret-value', endpoint: 'http://127.0.0.1:9000', bucket: 'b', region: 'us-east-1', keyPrefix: 'p/',
   });
   assert.equal(failure(`${SERVER}[blob_store.s3]\nbucket = "b"\n`), "blob_store.s3: missing field 'access_key_id'");
   const typeError = failure(`${SERVER}[blob_store.s3]\n${S3_KEYS.replace('"s3cret-value"', '12345')}`);
@@ -256,7 +269,7 @@ test('job queue needs a shared metadata lock', () => {
   assert.match(failure(`${BASE}[global.job_queue]\n`), /^global\.job_queue: \[global\.job_queue\] needs a lock shared between processes/);
   assert.match(failure(`${BASE}[global.job_queue]\npending_refresh_interval_secs = 4\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n`), /pending_refresh_interval_secs must be at least 5/);
   const config = load(`${BASE}[global.job_queue]\npending_refresh_interval_secs = 30\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n`);
-  assert.deepEqual({ ...config.later.jobQueue }, { pending_refresh_interval_secs: 30n });
+  assert.equal(config.global.jobQueue?.pendingRefreshIntervalSecs, 30);
   const s3 = load(`${SERVER}[blob_store.s3]\n${S3_KEYS}[global.job_queue]\n[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nttl_secs = 30\n`);
   assert.ok(s3.metadataStore.kind === 's3' && !s3.metadataStore.inherited);
   assert.match(failure(`${SERVER}[blob_store.s3]\n${S3_KEYS}[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nttl_secs = 8\n`), /ttl_secs must be between 9 and 3600, got 8/);
@@ -296,7 +309,7 @@ test('secret values never appear in errors', () => {
   assert.equal(message, 'repository."hub".upstream[0].password: invalid type: expected a string, found an integer');
 });
 
-test('later sections are kept raw, with their trivial checks', () => {
+test('cache, deprecated section names and named auth tables', () => {
   assert.match(failure(`${BASE}[cache.memory]\n[cache.redis]\nurl = "redis://r"\nkey_prefix = ""\n`), /^cache: only one of 'memory' or 'redis'/);
   assert.equal(failure(`${BASE}[cache.redis]\nkey_prefix = ""\n`), "cache.redis: missing field 'url'");
   const aliased = load(`${SERVER}[storage.fs]\nroot_dir = "/old"\n[cache_store.memory]\n`);

@@ -1,17 +1,18 @@
-// Turns the merged TOML document into the typed, frozen Config. Every rule of chapter 02 §3 that
-// needs only the document runs here; checks needing I/O run when components are built.
+// Turns the merged TOML document into the typed, frozen Config. Every rule that needs only the document runs
+// here; checks needing I/O (files, S3 probes, connections) run when components are built.
 import { readAuth } from './auth-section.ts';
 import { readCache } from './cache-section.ts';
+import { readEventWebhooks } from './event-webhook-section.ts';
 import { readGlobal } from './global-section.ts';
-import { checkJobQueue, readLaterSections } from './later-sections.ts';
+import { checkJobQueue } from './job-queue-section.ts';
+import { readObservability } from './observability-section.ts';
 import { checkReferences } from './references.ts';
 import { readRepositories } from './repository-section.ts';
 import { readServer } from './server-section.ts';
 import { readBlobStore, readMetadataStore } from './storage-section.ts';
 import { TableReader, type TomlTableValue, type ValidationContext } from './table-reader.ts';
-import type { Config, LaterSections } from './types.ts';
+import type { Config } from './types.ts';
 import { readUi } from './ui-section.ts';
-import { readAuthorizationWebhooks } from './webhook-section.ts';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !Object.isFrozen(value)) {
@@ -27,21 +28,21 @@ export function validateConfig(document: TomlTableValue): Config {
   const root = new TableReader(document, '', context);
 
   const server = readServer(root);
-  const { global, jobQueue, retentionPolicy } = readGlobal(root);
+  const global = readGlobal(root);
   const blobStore = readBlobStore(root);
   const metadataStore = readMetadataStore(root, blobStore);
   const repositories = readRepositories(root);
   const ui = readUi(root);
-  const auth = readAuth(root);
-  const authorizationWebhooks = readAuthorizationWebhooks(root);
+  const { auth, authorizationWebhooks } = readAuth(root);
   const cache = readCache(root);
-  const later: LaterSections = { ...readLaterSections(root), jobQueue, retentionPolicy };
+  const eventWebhooks = readEventWebhooks(root);
+  const observability = readObservability(root);
   root.finish();
 
-  checkJobQueue(root.lenientTable('global'), metadataStore);
-  checkReferences(global, repositories, later);
+  checkJobQueue(global.jobQueue, metadataStore);
+  checkReferences({ global, repositories, authorizationWebhooks, eventWebhooks });
 
   const warnings = [...context.warnings];
   if (context.unknownKeys.length > 0) warnings.unshift(`Unknown configuration keys ignored: ${context.unknownKeys.join(', ')}`);
-  return deepFreeze({ server, global, blobStore, metadataStore, repositories, ui, auth, authorizationWebhooks, cache, later, warnings });
+  return deepFreeze({ server, global, blobStore, metadataStore, repositories, ui, auth, authorizationWebhooks, cache, eventWebhooks, observability, warnings });
 }

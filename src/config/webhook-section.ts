@@ -1,6 +1,6 @@
 // `[auth.webhook.<name>]` (chapter 02 §3.7, chapter 03 §8.1): authorization webhooks. Only the document is
 // checked here; the certificate and CA files are read when the webhook client is built.
-import { ConfigValueError, TableReader } from './table-reader.ts';
+import { ConfigValueError, type TableReader } from './table-reader.ts';
 import type { AuthorizationWebhookConfig, WebhookCredentials } from './types.ts';
 
 // RFC 9110 `token`: what a header field name may be made of.
@@ -11,11 +11,12 @@ const CONNECTION_HEADERS = new Set([
   'host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'te', 'trailer', 'upgrade', 'expect',
 ]);
 
-export function readAuthorizationWebhooks(root: TableReader): AuthorizationWebhookConfig[] {
-  const tables = root.lenientTable('auth')?.rawTable('webhook');
-  if (tables === undefined) return [];
-  const section = new TableReader(tables, 'auth.webhook', root.context);
-  return section.keys().map((name) => readWebhook(name, section.table(name)!));
+/** `[auth.webhook]`, each entry a table named by its key. */
+export function readAuthorizationWebhooks(section: TableReader | undefined): AuthorizationWebhookConfig[] {
+  if (section === undefined) return [];
+  const webhooks = section.keys().map((name) => readWebhook(name, section.table(name)!));
+  section.finish();
+  return webhooks;
 }
 
 function readWebhook(name: string, entry: TableReader): AuthorizationWebhookConfig {

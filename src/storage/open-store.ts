@@ -1,3 +1,4 @@
+import type { S3Settings } from '../config/types.ts';
 import { FsObjectStore } from './fs/fs-object-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { S3ObjectStore } from './s3/s3-object-store.ts';
@@ -8,10 +9,10 @@ export function openFsStore(rootDir: string, syncToDisk: boolean): ObjectStore {
 }
 
 /**
- * The store behind `[blob_store.s3]` / `[metadata_store.s3]`, from the raw table (`config.blobStore.settings`);
- * `path` names the table in errors. Loaded on demand: the AWS SDK costs memory a filesystem registry never needs.
+ * The store behind `[blob_store.s3]` / `[metadata_store.s3]` (`config.blobStore.settings`); `table` names that table
+ * in its messages. Loaded on demand: the AWS SDK costs memory a filesystem registry never needs.
  */
-export async function openS3Store(settings: Record<string, unknown>, path = 'blob_store.s3'): Promise<S3ObjectStore> {
-  const [{ S3ObjectStore }, { parseS3Options }] = await Promise.all([import('./s3/s3-object-store.ts'), import('./s3/s3-options.ts')]);
-  return new S3ObjectStore(parseS3Options(settings, path));
+export async function openS3Store(settings: S3Settings, table = 'blob_store.s3'): Promise<S3ObjectStore> {
+  const { S3ObjectStore } = await import('./s3/s3-object-store.ts');
+  return new S3ObjectStore(settings, table);
 }

@@ -88,3 +88,41 @@ test('scenario 9 and 28: unknown keys load, and are reported in one JSON warn li
     assert.equal(targeted.logs.length, 1);
   });
 });
+
+const AUDIT = '[event_webhook.audit]\nurl = "https://audit.internal/registry"\npolicy = "optional"\nevents = ["manifest.push"]\n';
+const LOADS = `${SERVER}${STORE}`;
+
+test('scenario 14: event webhook refusals name the key and the file', async () => {
+  await expectLoadFailure(`${LOADS}${AUDIT.replace('["manifest.push"]', '[]')}`, 'event_webhook.audit.events: event webhook must have at least one event');
+  await expectLoadFailure(`${LOADS}${AUDIT}token = ""\n`, 'event_webhook.audit.token: event webhook token must not be empty');
+  await expectLoadFailure(`${LOADS}${AUDIT}max_retries = 17\n`, 'event_webhook.audit.max_retries: max_retries=17 exceeds the supported maximum of 16');
+  await expectLoadFailure(`${LOADS}${AUDIT}repository_filter = ["[bad"]\n`, /: event_webhook\.audit\.repository_filter\[0\]: invalid regex '\[bad'/);
+  await expectLoadFailure(
+    `${LOADS}${AUDIT.replace('"optional"', '"sometimes"')}`,
+    "event_webhook.audit.policy: expected one of 'required', 'optional', 'async', got 'sometimes'",
+  );
+});
+
+test('scenario 19: sampling_rate = 1.5 fails naming the range; sampling_rate = 1 loads', async () => {
+  const tracing = (rate: string) => `${LOADS}[observability.tracing]\nendpoint = "http://otel-collector:4317"\nsampling_rate = ${rate}\n`;
+  await expectLoadFailure(tracing('1.5'), 'observability.tracing.sampling_rate: sampling_rate must be a finite number in [0.0, 1.0], got 1.5');
+  await inTempDir({ 'ok.toml': tracing('1') }, async (cwd) => {
+    // `scrub` with no check loads the configuration, then has nothing to do.
+    const result = await runCli(['-c', 'ok.toml', 'scrub'], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /Failed to load configuration/);
+  });
+});
+
+test('job queue, upstream URL and retention rule refusals name the key and the file', async () => {
+  const lock = '[metadata_store.fs.lock_strategy.redis]\nurl = "redis://127.0.0.1:6379"\nttl = 10\n';
+  await expectLoadFailure(`${LOADS}${lock}[global.job_queue]\nclaim_ttl_secs = 2\n`, 'global.job_queue.claim_ttl_secs: claim_ttl_secs must be at least 3, got 2');
+  await expectLoadFailure(
+    `${LOADS}[repository."hub"]\n[[repository."hub".upstream]]\nurl = "https://registry.example/Library"\n`,
+    `repository."hub".upstream[0].url: the path 'Library' of 'https://registry.example/Library' is not a valid namespace`,
+  );
+  await expectLoadFailure(
+    `${LOADS}[global.retention_policy]\nrules = ["image.pushed_at > now() -"]\n`,
+    /^Failed to load configuration from bad\.toml: global\.retention_policy\.rules\[0\]: invalid CEL rule 'image\.pushed_at > now\(\) -': /,
+  );
+});

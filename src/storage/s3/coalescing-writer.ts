@@ -1,6 +1,6 @@
 import type { MultipartApi, Part } from './multipart-api.ts';
 import { QueuedWriter } from './part-writer.ts';
-import { MIN_PART_SIZE } from './s3-options.ts';
+import { MIN_PART_SIZE } from './part-limits.ts';
 
 interface Scratch {
   uploadId: string;

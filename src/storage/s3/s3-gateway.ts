@@ -123,11 +123,14 @@ function errorName(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? (err as { name?: string }).name : undefined;
 }
 
-/** No answer at all (connection refused, reset, timeout), a 5xx or throttling: worth retrying, and a breaker failure. */
+/**
+ * No answer at all (connection refused, reset, timeout), a 5xx or throttling: worth retrying, and a breaker failure.
+ * 501 Not Implemented is the server's lasting answer for an operation it lacks, not a fault.
+ */
 export function isTransient(err: unknown): boolean {
   const status = httpStatus(err);
   if (status === undefined) return true;
-  return status >= 500 || status === 429 || errorName(err) === 'SlowDown';
+  return (status >= 500 && status !== 501) || status === 429 || errorName(err) === 'SlowDown';
 }
 
 export function isMissing(err: unknown): boolean {

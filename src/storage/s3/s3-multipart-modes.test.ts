@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { objectStoreSuite } from '../object-store.suite.ts';
 import { sha256OfStream } from '../suite-support.ts';
-import type { S3StoreOptions } from './s3-options.ts';
+import type { S3Settings } from '../../config/types.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
 import { S3rverFixture } from './s3rver-fixture.ts';
 import { BodyLengthError } from './streamed-part.ts';
@@ -27,7 +27,7 @@ interface Store {
   bucketKey(key: string): string;
 }
 
-async function freshStore(overrides: Partial<S3StoreOptions> = {}): Promise<Store> {
+async function freshStore(overrides: Partial<S3Settings> = {}): Promise<Store> {
   const fixture = await server();
   const prefix = `modes-${randomBytes(4).toString('hex')}`;
   const store = new S3ObjectStore(fixture.options({ keyPrefix: prefix, ...overrides }));

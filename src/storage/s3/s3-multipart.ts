@@ -8,7 +8,7 @@ import { PartWriter, type ChunkWriter } from './part-writer.ts';
 import type { ServerCopy } from './s3-copy.ts';
 import type { S3Keys } from './s3-keys.ts';
 import { bucketKeys } from './s3-listing.ts';
-import { MIN_PART_SIZE } from './s3-options.ts';
+import { MIN_PART_SIZE } from './part-limits.ts';
 import { streamParts } from './streamed-part.ts';
 
 export type { OpenUpload } from './multipart-api.ts';

@@ -7,7 +7,7 @@ import { isNotFound } from '../object-store.ts';
 import { objectStoreSuite } from '../object-store.suite.ts';
 import { readAll, sha256OfStream } from '../suite-support.ts';
 import { CircuitOpenError } from './circuit-breaker.ts';
-import type { S3StoreOptions } from './s3-options.ts';
+import type { S3Settings } from '../../config/types.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
 import { S3rverFixture } from './s3rver-fixture.ts';
 
@@ -21,7 +21,7 @@ after(async () => {
 });
 
 /** A fresh, empty store: its own key prefix in the shared bucket. */
-async function freshStore(overrides: Partial<S3StoreOptions> = {}): Promise<S3ObjectStore> {
+async function freshStore(overrides: Partial<S3Settings> = {}): Promise<S3ObjectStore> {
   const fixture = await server();
   return new S3ObjectStore(fixture.options({ keyPrefix: `t${++storeCount}-${randomBytes(4).toString('hex')}/`, ...overrides }));
 }

@@ -16,10 +16,12 @@ import { httpStatus, isMissing, S3Gateway, type Call } from './s3-gateway.ts';
 import { S3Keys } from './s3-keys.ts';
 import { bucketKeys, childrenAfter } from './s3-listing.ts';
 import { MultipartApi } from './multipart-api.ts';
+import { multipartVerdict, probeMultipart } from './multipart-probe.ts';
 import { ServerCopy } from './s3-copy.ts';
 import { COALESCE_NAME, MultipartUploads } from './s3-multipart.ts';
 import { guardStalls } from './stall-guard.ts';
-import { checkCopyChunkSize, checkPartSize, S3_DEFAULTS, type S3StoreOptions } from './s3-options.ts';
+import { checkCopyChunkSize, checkPartSize } from '../../config/s3-section.ts';
+import type { S3Settings } from '../../config/types.ts';
 import { collectPage, pageLimit } from '../paging.ts';
 
 export interface MultipartUpload {
@@ -53,46 +55,65 @@ export class S3ObjectStore implements ObjectStore {
   readonly presignTtlSecs: number;
   readonly canPresign = true;
   readonly partialUploadsReadable = false;
+  readonly #settings: S3Settings;
+  readonly #table: string;
   readonly #gateway: S3Gateway;
+  readonly #api: MultipartApi;
   readonly #keys: S3Keys;
   readonly #uploads: MultipartUploads;
   readonly #create: ConditionalCreate;
   readonly #copier: ServerCopy;
 
-  constructor(options: S3StoreOptions) {
-    const partSize = options.multipartPartSize ?? S3_DEFAULTS.multipartPartSize;
-    checkPartSize(partSize);
-    const copyChunkSize = options.multipartCopyChunkSize ?? S3_DEFAULTS.multipartCopyChunkSize;
-    checkCopyChunkSize(copyChunkSize);
-    this.bucket = options.bucket;
-    this.presignTtlSecs = options.presignTtlSecs ?? S3_DEFAULTS.presignTtlSecs;
+  /**
+   * `settings` come parsed from the configuration, or from a test; `table` names their configuration table
+   * (`blob_store.s3`, `metadata_store.s3`) in messages about them.
+   */
+  constructor(settings: S3Settings, table = 'blob_store.s3') {
+    // The configuration refuses illegal part sizes at load; settings built in code get the same guard.
+    checkPartSize(settings.multipartPartSize);
+    checkCopyChunkSize(settings.multipartCopyChunkSize);
+    this.bucket = settings.bucket;
+    this.presignTtlSecs = settings.presignTtlSecs;
+    this.#settings = settings;
+    this.#table = table;
     this.#gateway = new S3Gateway({
-      endpoint: options.endpoint,
-      region: options.region,
-      accessKeyId: options.accessKeyId,
-      secretKey: options.secretKey,
-      maxAttempts: options.maxAttempts ?? S3_DEFAULTS.maxAttempts,
-      operationTimeoutMs: (options.operationTimeoutSecs ?? S3_DEFAULTS.operationTimeoutSecs) * 1000,
-      attemptTimeoutMs: (options.operationAttemptTimeoutSecs ?? S3_DEFAULTS.operationAttemptTimeoutSecs) * 1000,
-      breakerThreshold: options.circuitBreakerThreshold ?? S3_DEFAULTS.circuitBreakerThreshold,
-      breakerCooldownMs: (options.circuitBreakerCooldownSecs ?? S3_DEFAULTS.circuitBreakerCooldownSecs) * 1000,
+      endpoint: settings.endpoint,
+      region: settings.region,
+      accessKeyId: settings.accessKeyId,
+      secretKey: settings.secretKey,
+      maxAttempts: settings.maxAttempts,
+      operationTimeoutMs: settings.operationTimeoutSecs * 1000,
+      attemptTimeoutMs: settings.operationAttemptTimeoutSecs * 1000,
+      breakerThreshold: settings.circuitBreakerThreshold,
+      breakerCooldownMs: settings.circuitBreakerCooldownSecs * 1000,
     });
-    this.#keys = new S3Keys(options.keyPrefix ?? S3_DEFAULTS.keyPrefix);
-    const api = new MultipartApi(this.#gateway, this.bucket);
-    this.#copier = new ServerCopy(api, {
-      threshold: options.multipartCopyThreshold ?? S3_DEFAULTS.multipartCopyThreshold,
-      chunkSize: copyChunkSize,
-      jobs: options.multipartCopyJobs ?? S3_DEFAULTS.multipartCopyJobs,
+    this.#keys = new S3Keys(settings.keyPrefix);
+    this.#api = new MultipartApi(this.#gateway, this.bucket);
+    this.#copier = new ServerCopy(this.#api, {
+      threshold: settings.multipartCopyThreshold,
+      chunkSize: settings.multipartCopyChunkSize,
+      jobs: settings.multipartCopyJobs,
     });
     this.#uploads = new MultipartUploads({
-      api,
+      api: this.#api,
       keys: this.#keys,
-      partSize,
-      uniformParts: options.multipartUniformParts ?? S3_DEFAULTS.multipartUniformParts,
+      partSize: settings.multipartPartSize,
+      uniformParts: settings.multipartUniformParts,
       copier: this.#copier,
       stallMs: this.#gateway.attemptTimeoutMs,
     });
-    this.#create = new ConditionalCreate(this.#gateway, this.bucket, this.#keys, log, options.capabilities?.putIfNoneMatch);
+    this.#create = new ConditionalCreate(this.#gateway, this.bucket, this.#keys, log, settings.capabilities?.putIfNoneMatch);
+  }
+
+  /**
+   * The start-up probe of the multipart operations uploads need (see `multipart-probe.ts`): throws, naming the
+   * missing operation and the setting that avoids it, when this server lacks one the configured mode needs.
+   */
+  async checkMultipartSupport(): Promise<void> {
+    const missing = await probeMultipart(this.#api, this.#keys);
+    const verdict = multipartVerdict(missing, this.#settings, this.#table);
+    if (verdict.warning !== undefined) log.warn(verdict.warning, { bucket: this.bucket });
+    if (verdict.refusal !== undefined) throw new Error(verdict.refusal);
   }
 
   /** True while the circuit breaker fails calls fast. */

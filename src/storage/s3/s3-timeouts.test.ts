@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { readAll } from '../suite-support.ts';
 import { CircuitBreaker, CircuitOpenError } from './circuit-breaker.ts';
+import { S3_DEFAULTS } from '../../config/s3-section.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
 
 /** A loopback TCP server that answers each connection with `respond` (or never); counts connections. */
@@ -33,6 +34,7 @@ async function rawServer(respond: (socket: Socket) => void): Promise<{ server: S
 
 function storeAt(endpoint: string, overrides: Partial<ConstructorParameters<typeof S3ObjectStore>[0]> = {}): S3ObjectStore {
   return new S3ObjectStore({
+    ...S3_DEFAULTS,
     endpoint,
     bucket: 'b',
     region: 'us-east-1',

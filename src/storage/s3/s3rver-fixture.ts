@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { S3StoreOptions } from './s3-options.ts';
+import { S3_DEFAULTS } from '../../config/s3-section.ts';
+import type { S3Settings } from '../../config/types.ts';
 import { sigV4Problem } from './sigv4-check.ts';
 
 interface S3rverObject {
@@ -44,6 +45,10 @@ const SECRET_KEY = 'S3RVER';
 export interface FixtureOptions {
   /** Answer `If-None-Match: *` on PutObject as S3 does; off, the server ignores it as s3rver does. */
   conditionalPut?: boolean;
+  /** Add UploadPartCopy; off, it is answered NotImplemented as s3rver does (every other addition stays). */
+  uploadPartCopy?: boolean;
+  /** s3rver alone: none of the additions listed on the class, not even signature checks (a server lacking multipart operations). */
+  plain?: boolean;
 }
 
 /**
@@ -62,6 +67,8 @@ export class S3rverFixture {
   readonly directory: string;
   readonly #instance: S3rverInstance;
   readonly #conditionalPut: boolean;
+  readonly #partCopy: boolean;
+  readonly #plain: boolean;
   readonly #creates = new Map<string, Promise<void>>();
   /** Every multipart upload completed through this fixture, in order: the bucket key and its part sizes. */
   readonly completed: { key: string; parts: number[] }[] = [];
@@ -71,6 +78,8 @@ export class S3rverFixture {
   private constructor(directory: string, options: FixtureOptions) {
     this.directory = directory;
     this.#conditionalPut = options.conditionalPut ?? true;
+    this.#partCopy = options.uploadPartCopy ?? true;
+    this.#plain = options.plain ?? false;
     this.#instance = new S3rver({ directory, silent: true, configureBuckets: [{ name: this.bucket, configs: [] }] });
   }
 
@@ -85,9 +94,10 @@ export class S3rverFixture {
     return `http://127.0.0.1:${this.#port}`;
   }
 
-  /** Store options for this server: its one account, whose signatures the fixture verifies. */
-  options(overrides: Partial<S3StoreOptions> = {}): S3StoreOptions {
+  /** Store settings for this server: its one account, whose signatures the fixture verifies; defaults otherwise. */
+  options(overrides: Partial<S3Settings> = {}): S3Settings {
     return {
+      ...S3_DEFAULTS,
       endpoint: this.endpoint,
       bucket: this.bucket,
       region: 'us-east-1',
@@ -120,6 +130,10 @@ export class S3rverFixture {
   async resume(): Promise<void> {
     const handler = this.#instance.callback();
     const server = createServer((req, res) => {
+      if (this.#plain) {
+        handler(req, res);
+        return;
+      }
       // Every request is signed with the fixture's key pair, as S3 demands (s3rver itself skips V4 signatures).
       const refused = sigV4Problem(req, ACCESS_KEY, SECRET_KEY);
       if (refused !== undefined) {
@@ -173,7 +187,7 @@ export class S3rverFixture {
     if (key === '' && req.method === 'GET' && query.has('uploads')) return this.#listUploads(query, res);
     if (key !== '' && req.method === 'GET' && query.has('uploadId')) return this.#listParts(key, query.get('uploadId')!, res);
     if (key !== '' && req.method === 'DELETE' && query.has('uploadId')) return this.#abort(query.get('uploadId')!, res);
-    if (key !== '' && req.method === 'PUT' && query.has('uploadId') && req.headers['x-amz-copy-source'] !== undefined) {
+    if (key !== '' && req.method === 'PUT' && this.#partCopy && query.has('uploadId') && req.headers['x-amz-copy-source'] !== undefined) {
       return this.#uploadPartCopy(req, query, res);
     }
     if (key !== '' && req.method === 'POST' && query.has('uploadId')) return this.#complete(key, query.get('uploadId')!, req, res);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { toBuffer } from './byte-queue.ts';
 import type { MultipartApi } from './multipart-api.ts';
-import { MAX_PART_SIZE } from './s3-options.ts';
+import { MAX_PART_SIZE } from './part-limits.ts';
 
 export interface StreamedWrite {
   api: MultipartApi;
