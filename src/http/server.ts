@@ -13,12 +13,11 @@ import type { Namespace } from '../oci/name.ts';
 import { logger } from '../observability/logging.ts';
 import { decide, type PolicyInput } from '../policy/access-policy.ts';
 import type { Action } from '../policy/actions.ts';
-import { PULL_ACTIONS, UNCAPPED_ACTIONS } from '../policy/actions.ts';
+import { PULL_ACTIONS } from '../policy/actions.ts';
 import { isAuthenticated } from '../policy/identity.ts';
 import { requestVariables } from '../policy/request-variables.ts';
 import type { Registry } from '../registry/registry.ts';
 import { actorOf } from './actor.ts';
-import { ConcurrencyLimit } from './concurrency.ts';
 import type { HttpContext } from './context.ts';
 import { sendError } from './errors.ts';
 import { apiVersion, healthz, metrics, readyz } from './handlers/base.ts';
@@ -29,6 +28,7 @@ import { getToken } from './handlers/token.ts';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
 import { cancelUpload, completeUpload, getUpload, mountBlob, patchUpload, startUpload } from './handlers/uploads.ts';
 import { rewriteNamespace } from './namespace-rewrite.ts';
+import { RequestPools } from './request-pools.ts';
 import { trackRequest } from './request-metrics.ts';
 import { matchRoute, type Route } from './router.ts';
 
@@ -54,9 +54,9 @@ export interface ServerComponents {
 /** The registry's HTTP server: route, authenticate, authorize, then hand over to one handler per resource. */
 export function createRegistryServer(deps: ServerDeps): Server {
   const initial = deps.config();
-  const limit = new ConcurrencyLimit(initial.global.maxConcurrentRequests);
+  const pools = new RequestPools(initial.global.maxConcurrentRequests);
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    handle(deps, limit, req, res).catch((err: unknown) => {
+    handle(deps, pools, req, res).catch((err: unknown) => {
       // Last line of defence: a fault while answering must cost this request, never the process.
       log.error('unhandled error while answering a request', { error: String(err) });
       res.destroy();
@@ -75,7 +75,7 @@ export function createRegistryServer(deps: ServerDeps): Server {
   return server;
 }
 
-async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: ServerDeps, pools: RequestPools, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const config = deps.config();
   const { registry, cache } = deps.components();
   if ((req.socket as ExpiringSocket).expired) res.shouldKeepAlive = false;
@@ -89,8 +89,8 @@ async function handle(deps: ServerDeps, limit: ConcurrencyLimit, req: IncomingMe
   }
   tracked.route = route.action;
   const challenge = authChallenge(config, req, route.action);
-  const release = UNCAPPED_ACTIONS.has(route.action) ? undefined : await limit.acquire();
-  if (release) res.once('close', release);
+  // A client that gave up while queued is gone: there is no one to answer.
+  if (!(await pools.admit(route.action, res))) return;
   const extraHeaders: Record<string, string> = {};
   try {
     if ('ns' in route && PULL_ACTIONS.has(route.action)) {

@@ -47,3 +47,17 @@ export const webhookAuthorizationDurationSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [metricsRegistry],
 });
+
+export const httpConcurrencyInUse = new Gauge({
+  name: 'angos_http_concurrency_in_use',
+  help: 'Concurrency slots held by requests being handled, per pool (uploads: requests streaming a body; requests: all others)',
+  labelNames: ['pool'] as const,
+  registers: [metricsRegistry],
+});
+
+export const httpConcurrencyWaiting = new Gauge({
+  name: 'angos_http_concurrency_waiting',
+  help: 'Requests queued for a concurrency slot, per pool',
+  labelNames: ['pool'] as const,
+  registers: [metricsRegistry],
+});
