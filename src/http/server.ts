@@ -63,7 +63,9 @@ export function createRegistryServer(deps: ServerDeps): Server {
     });
   };
   // Large uploads may take longer than Node's default request timeout; `query_timeout` bounds connections.
-  const server: Server = deps.tls ? createTlsServer({ ...deps.tls, requestTimeout: 0 }, listener) : createServer({ requestTimeout: 0 }, listener);
+  const server: Server = deps.tls
+    ? createTlsServer({ ...deps.tls, requestTimeout: 0, handshakeTimeout: initial.server.handshakeTimeoutSecs * 1000 }, listener)
+    : createServer({ requestTimeout: 0 }, listener);
   if (deps.tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
       if (!refuseUnverifiedCertificate(socket)) limitConnectionLifetime(socket, deps.config());
@@ -228,7 +230,9 @@ function limitConnectionLifetime(socket: ExpiringSocket, config: Config): void {
 
 /** Requests the HTTP parser rejects (bad Content-Length, oversized headers) still get an OCI error body. */
 function answerMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || err.code === 'ECONNRESET') {
+  // Only the HTTP parser's errors can be answered in HTTP; a TLS failure (a handshake that timed out or went
+  // wrong) happens before there is any HTTP to speak, so the connection is just closed.
+  if (!socket.writable || !err.code?.startsWith('HPE_')) {
     socket.destroy();
     return;
   }

@@ -1,11 +1,14 @@
-// Chapter 02 §5.4 / chapter 03 §4: certificate files replaced on disk are picked up without a restart; a
-// broken replacement keeps the previous certificate. Certificates are made by the real openssl.
+// TLS (docs/configuration.md, `[server.tls]`): certificate files replaced on disk are picked up without a restart;
+// a broken replacement keeps the previous certificate; a connection that never completes its handshake is closed
+// after `handshake_timeout`. Certificates are made by the real openssl.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as connectTcp } from 'node:net';
 import { connect } from 'node:tls';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { requireBinary, runBinary } from '../support/binaries.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
@@ -80,5 +83,35 @@ describe('TLS certificate reload', () => {
       srv.logs.some((entry) => String((entry.fields as { message?: string }).message).startsWith('Failed to reload TLS configuration')),
       'a failed reload is logged',
     );
+  });
+});
+
+describe('TLS handshake timeout', () => {
+  let dir: string;
+  let srv: RunningServer | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'angos-tls-handshake-'));
+  });
+  after(async () => {
+    await srv?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('closes a connection that sends no ClientHello once handshake_timeout passes', async (t) => {
+    if (!requireBinary(t, 'openssl')) return;
+    const { cert, key } = await makeCertificate(dir, 'handshake');
+    srv = await startServer({
+      serverKeys: 'handshake_timeout = 1',
+      extraToml: `[server.tls]\nserver_certificate_bundle = ${JSON.stringify(cert)}\nserver_private_key = ${JSON.stringify(key)}\n`,
+    });
+    const silent = connectTcp(srv.port, '127.0.0.1');
+    silent.on('error', () => {});
+    await once(silent, 'connect');
+    // Node's own default is 120 s; the 10 s bound is a hang guard, not a timing assertion.
+    const closed = await Promise.race([once(silent, 'close').then(() => true), sleep(10_000).then(() => false)]);
+    silent.destroy();
+    assert.ok(closed, 'the server closed the silent connection');
+    assert.equal(await presentedName(srv.port), 'handshake', 'handshakes that do happen still work');
   });
 });

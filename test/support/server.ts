@@ -40,6 +40,8 @@ export interface StartOptions {
   /** TOML of the storage sections, replacing the default `[blob_store.fs]` under `rootDir` (e.g. S3 on s3rver). */
   storageToml?: string;
   env?: Record<string, string>;
+  /** Extra lines of the generated `[server]` table (e.g. `handshake_timeout = 1`). */
+  serverKeys?: string;
 }
 
 let s3: Promise<S3rverFixture> | undefined;
@@ -96,7 +98,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const settings = process.env.ANGOS_TEST_STORAGE === 's3' && options.storageToml === undefined ? withoutRedirects(`${extraToml}\n${policy}`) : `${extraToml}\n${policy}`;
   await writeFile(
     configPath,
-    `[server]\nbind_address = "127.0.0.1"\nport = 0\n\n${storage}\n\n${settings}`,
+    `[server]\nbind_address = "127.0.0.1"\nport = 0\n${options.serverKeys ?? ''}\n\n${storage}\n\n${settings}`,
   );
   const child = spawn(nodeBin, [cliMain, '-c', configPath, 'server'], {
     cwd: workDir,
