@@ -2,8 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError, UnmatchedError, UnsatisfiableRangeError, type ErrorCode } from '../oci/errors.ts';
 import { RegistryError, type RegistryErrorKind } from '../registry/errors.ts';
 import { StorageUnavailableError } from '../storage/object-store.ts';
-import type { Logger } from '../observability/logging.ts';
+import { logger } from '../observability/logging.ts';
+import type { TrackedRequest } from './request-tracking.ts';
 import { BASIC_CHALLENGE } from '../auth/token-service/challenge.ts';
+
+const log = logger('angos::http::errors');
 
 /** What the client is told: status, OCI code, message (null hides it) and extra headers. */
 export interface ErrorAnswer {
@@ -89,19 +92,21 @@ export function errorAnswer(err: unknown, method: string | undefined): ErrorAnsw
   return { status: 500, code: 'INTERNAL_ERROR', message: null, headers: {} };
 }
 
-/** Answers a failed request. `challenge` is the request's `WWW-Authenticate` value for a 401 (`authChallenge`). */
-export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, log: Logger, challenge = BASIC_CHALLENGE): void {
+/**
+ * Answers a failed request. A 5xx is recorded on `tracked` for the request's access line, which then reports it
+ * at error level. `challenge` is the request's `WWW-Authenticate` value for a 401 (`authChallenge`).
+ */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, tracked: TrackedRequest, challenge = BASIC_CHALLENGE): void {
   if (!req.socket || req.socket.destroyed) {
     // The client went away mid-request (aborted upload, closed download): nothing to answer, nothing broken.
     log.debug('client disconnected', { method: req.method, url: req.url, error: describe(err) });
     return;
   }
   const answer = errorAnswer(err, req.method);
-  if (answer.status >= 500) {
-    log.error('request failed', { method: req.method, url: req.url, error: describe(err) });
-  }
+  if (answer.status >= 500) tracked.failure = err;
   if (res.headersSent) {
     // Too late for a status: cut the connection so the client sees a truncated body, not a complete one.
+    tracked.failure = err;
     res.destroy();
     return;
   }

@@ -29,7 +29,7 @@ import { deleteManifest, getManifest, putManifest } from './handlers/manifests.t
 import { cancelUpload, completeUpload, getUpload, mountBlob, patchUpload, startUpload } from './handlers/uploads.ts';
 import { rewriteNamespace } from './namespace-rewrite.ts';
 import { RequestPools } from './request-pools.ts';
-import { trackRequest } from './request-metrics.ts';
+import { trackRequest } from './request-tracking.ts';
 import { matchRoute, type Route } from './router.ts';
 
 const log = logger('angos::http::server');
@@ -86,7 +86,7 @@ async function handle(deps: ServerDeps, pools: RequestPools, req: IncomingMessag
   try {
     route = matchRoute(req.method ?? '', req.url ?? '/');
   } catch (err) {
-    sendError(req, res, err, log);
+    sendError(req, res, err, tracked);
     return;
   }
   tracked.route = route.action;
@@ -114,7 +114,7 @@ async function handle(deps: ServerDeps, pools: RequestPools, req: IncomingMessag
       config,
       extraHeaders,
       authentication,
-      actor: actorOf(identity),
+      actor: (tracked.actor = actorOf(identity)),
       // A mount source is judged as a read of the mounted blob there (chapter 03 §10.2).
       mayPerform: async (action: Action, ns: Namespace) => {
         const input = { identity, request: requestVariables({ action, ns, digest: mountDigest }) };
@@ -123,7 +123,7 @@ async function handle(deps: ServerDeps, pools: RequestPools, req: IncomingMessag
     };
     await dispatch(ctx, route);
   } catch (err) {
-    sendError(req, res, err, log, challenge);
+    sendError(req, res, err, tracked, challenge);
   }
 }
 
