@@ -12,7 +12,7 @@ const STORAGE_KINDS: Array<[string, (config: Config) => unknown]> = [
 ];
 
 /**
- * Reads and validates the configuration again (chapter 02 §5.2). Settings that only take effect at start-up keep
+ * Reads and validates the configuration again (docs/configuration.md, "Hot reload"). Settings that only take effect at start-up keep
  * their running values and are named in `restartRequired`; everything else comes from the new files.
  */
 export async function reloadConfig(running: Config, paths: readonly string[]): Promise<ReloadResult> {
@@ -26,7 +26,10 @@ export async function reloadConfig(running: Config, paths: readonly string[]): P
     ['server.bind_address', (c) => c.server.bindAddress],
     ['server.port', (c) => c.server.port],
     ['[server.tls] (presence and file paths)', (c) => c.server.tls],
+    ['server.handshake_timeout', (c) => c.server.handshakeTimeoutSecs],
     ['global.max_concurrent_requests', (c) => c.global.maxConcurrentRequests],
+    ['[global.job_queue] (presence and settings)', (c) => c.global.jobQueue],
+    ['[observability.tracing]', (c) => c.observability],
     // Credentials, endpoints, prefixes, root_dir, tuning and [cache] apply live (rebuilt by the server).
     ...STORAGE_KINDS,
   ];
@@ -34,8 +37,15 @@ export async function reloadConfig(running: Config, paths: readonly string[]): P
   const keepStorage = STORAGE_KINDS.some(([, pick]) => !isDeepStrictEqual(pick(running), pick(next)));
   const config: Config = {
     ...next,
-    server: { ...next.server, bindAddress: running.server.bindAddress, port: running.server.port, tls: running.server.tls },
-    global: { ...next.global, maxConcurrentRequests: running.global.maxConcurrentRequests },
+    server: {
+      ...next.server,
+      bindAddress: running.server.bindAddress,
+      port: running.server.port,
+      tls: running.server.tls,
+      handshakeTimeoutSecs: running.server.handshakeTimeoutSecs,
+    },
+    global: { ...next.global, maxConcurrentRequests: running.global.maxConcurrentRequests, jobQueue: running.global.jobQueue },
+    observability: running.observability,
     blobStore: keepStorage ? running.blobStore : next.blobStore,
     metadataStore: keepStorage ? running.metadataStore : next.metadataStore,
   };
