@@ -72,6 +72,11 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     log.error(`Server error: ${(err as Error).message}`);
     return 1;
   }
+  // Installed before listening: a signal right after the `Listening` line must drain, not kill the process.
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const server = createRegistryServer({ components: () => components, config: () => current, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;
@@ -115,10 +120,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     metadata_store: describeStore(config.metadataStore),
   });
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopRequested;
   // A second signal means "now".
   const hurry = () => process.exit(1);
   process.once('SIGINT', hurry);

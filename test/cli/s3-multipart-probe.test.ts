@@ -62,7 +62,7 @@ describe('S3 multipart capability probe at start-up', () => {
       const warnings = server.logs.filter((entry) => entry.level === 'WARN').map((entry) => String((entry.fields as { message?: string }).message));
       assert.ok(warnings.some((message) => message.includes('UploadPartCopy') && message.includes('multipart_copy_threshold')), warnings.join('\n'));
     } finally {
-      await server.stop();
+      assert.equal(await server.stop(), 0, 'a SIGTERM right after start-up drains and exits 0');
     }
   });
 });
