@@ -74,8 +74,7 @@ export class Manifests {
     const tags = reference.kind === 'tag' ? [reference.tag] : [...new Set(request.extraTags)].sort();
     const authored = authorTime(request.sourceTime);
 
-    const current = new Map<Tag, Digest | undefined>();
-    for (const tag of tags) current.set(tag, await liveTarget(fresh, ns, tag));
+    const current = await liveTargets(fresh, ns, tags);
     for (const tag of tags) {
       const held = current.get(tag);
       if (settings.isImmutable(ns, tag) && held !== undefined && held !== digest) {
@@ -272,10 +271,19 @@ export class Manifests {
   }
 }
 
-/** The digest a tag resolves to, counting only tags whose revision still exists (docs/storage.md, "Tags"). */
-async function liveTarget(view: ReadView, ns: Namespace, tag: Tag): Promise<Digest | undefined> {
-  const target = targetOf(await view.tagWinner(ns, tag));
-  return target && (await (await view.revisions(ns))(target.digest)) ? target.digest : undefined;
+/**
+ * The digest each tag resolves to, counting only tags whose revision still exists (docs/storage.md, "Tags"): one
+ * read of the namespace's tags for all of them, so a push with many `?tag=` values costs in proportion to them.
+ */
+async function liveTargets(view: ReadView, ns: Namespace, tags: readonly Tag[]): Promise<Map<Tag, Digest | undefined>> {
+  const winners = await view.tagWinnersOf(ns, tags);
+  const revision = await view.revisions(ns);
+  const targets = new Map<Tag, Digest | undefined>();
+  for (const tag of tags) {
+    const target = targetOf(winners.get(tag));
+    targets.set(tag, target && (await revision(target.digest)) ? target.digest : undefined);
+  }
+  return targets;
 }
 
 function parseBody(body: Buffer, contentType: MediaType): Manifest {

@@ -184,6 +184,34 @@ describe('registry domain', () => {
       assert.equal((await registry.manifests.stat(where, { kind: 'digest', digest: childPush.digest })).digest, childPush.digest);
       assert.deepEqual((await registry.listings.tagPage(where, 10, undefined)).items, ['multi']);
     });
+
+    it("a push with many ?tag= values reads the namespace's tags once, also right after the previous one changed them", async () => {
+      const where = ns('many/tags');
+      const listings: string[] = [];
+      // The real store, observed: every listing of the namespace's tag events is counted.
+      const observed = new Proxy(store, {
+        get(target, key, receiver) {
+          const value = Reflect.get(target, key, receiver) as unknown;
+          if (key !== 'list' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+          return (prefix: string, options?: unknown) => {
+            listings.push(prefix);
+            return (value as (p: string, o?: unknown) => Promise<unknown>).call(target, prefix, options);
+          };
+        },
+      });
+      const counted = testRegistry(store, observed, registrySettings());
+      const push = (seed: string) => {
+        const manifest = imageManifest({ annotations: { seed } });
+        const extraTags = Array.from({ length: 200 }, (_, i) => tag(`t${i}`));
+        return counted.manifests.push(where, { reference: { kind: 'digest', digest: digest(manifest.digest) }, contentType: manifest.mediaType as MediaType, body: manifest.bytes, extraTags }, TEST_ACTOR);
+      };
+      await push('first');
+      listings.length = 0;
+      await push('second');
+      const tagListings = listings.filter((prefix) => prefix === 'v2/ns/many/tags!tag');
+      assert.ok(tagListings.length <= 1, `the tags were listed ${tagListings.length} times for 200 tags`);
+      assert.deepEqual((await counted.listings.tagPage(where, 1000, undefined)).items.length, 200);
+    });
   });
 });
 

@@ -8,7 +8,7 @@ import { LOOKUP_CONCURRENCY, mapLimited } from '../map-limited.ts';
 import { liveTagsOf } from './live-tags.ts';
 import type { ReadView, RevisionLookup } from './read-view.ts';
 import type { TagWinner } from './records.ts';
-import type { StoreReads } from './store-reads.ts';
+import { FEW_TAGS, type StoreReads } from './store-reads.ts';
 
 /**
  * The read views of a store that cannot stamp prefixes (S3) when the link cache is on (docs/storage.md, "S3 link
@@ -29,6 +29,14 @@ export class LinkCachedReads implements ReadView {
 
   tagWinner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
     return this.#through(linkKeys.tag(ns, tag), () => this.#store.tagWinner(ns, tag));
+  }
+
+  /** Through the cache one by one for a few tags; many are read in one listing that bypasses it. */
+  async tagWinnersOf(ns: Namespace, tags: readonly Tag[]): Promise<Map<Tag, TagEvent | undefined>> {
+    if (tags.length > FEW_TAGS) return this.#store.tagWinnersOf(ns, tags);
+    const found = new Map<Tag, TagEvent | undefined>();
+    for (const tag of tags) found.set(tag, await this.tagWinner(ns, tag));
+    return found;
   }
 
   tagWinners(ns: Namespace, after?: Tag): AsyncIterable<TagWinner> {

@@ -17,6 +17,8 @@ export type RevisionLookup = (digest: Digest) => Promise<RevisionRecord | undefi
 export interface ReadView {
   /** The winning event of one tag, `set` or `del`: the newest event group, highest digest, `set` beating `del` on a tie. */
   tagWinner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined>;
+  /** The winning events of several tags at once: one listing or snapshot for all of them, not one per tag. */
+  tagWinnersOf(ns: Namespace, tags: readonly Tag[]): Promise<Map<Tag, TagEvent | undefined>>;
   /** Every tag ever written in the namespace, strictly after `after` when given, ascending, with its winner. */
   tagWinners(ns: Namespace, after?: Tag): AsyncIterable<TagWinner>;
   /**

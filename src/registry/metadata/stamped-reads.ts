@@ -57,6 +57,11 @@ export class StampedReads implements ReadView {
     return (await this.#tagSnapshot(ns)).byTag.get(tag);
   }
 
+  async tagWinnersOf(ns: Namespace, tags: readonly Tag[]): Promise<Map<Tag, TagEvent | undefined>> {
+    const { byTag } = await this.#tagSnapshot(ns);
+    return new Map(tags.map((tag) => [tag, byTag.get(tag)]));
+  }
+
   async *tagWinners(ns: Namespace, after?: Tag): AsyncGenerator<TagWinner> {
     const { ordered } = await this.#tagSnapshot(ns);
     for (let index = indexOf(ordered, (entry) => entry.tag, { after }); index < ordered.length; index++) yield ordered[index]!;

@@ -12,6 +12,8 @@ import type { ReadView, RevisionLookup } from './read-view.ts';
 import type { RevisionRecord, TagWinner } from './records.ts';
 
 const PAGE = 1000;
+/** Up to this many tags cost less as separate short listings than as one listing of the whole namespace. */
+export const FEW_TAGS = 4;
 
 /**
  * The read algorithms straight over the stores, reusing nothing but manifest bodies: every other view is built on
@@ -32,6 +34,19 @@ export class StoreReads implements ReadView {
   async tagWinner(ns: Namespace, tag: Tag): Promise<TagEvent | undefined> {
     for await (const group of this.#groups(ns, tagKeys.tag(ns, tag), 16)) return group.tag === tag ? group.winner : undefined;
     return undefined;
+  }
+
+  /** A few tags are looked up one by one; more are picked from one listing of the namespace's events. */
+  async tagWinnersOf(ns: Namespace, tags: readonly Tag[]): Promise<Map<Tag, TagEvent | undefined>> {
+    const found = new Map<Tag, TagEvent | undefined>();
+    if (tags.length <= FEW_TAGS) {
+      for (const tag of tags) found.set(tag, await this.tagWinner(ns, tag));
+      return found;
+    }
+    const wanted = new Set(tags);
+    for (const tag of tags) found.set(tag, undefined);
+    for await (const { tag, winner } of this.tagWinners(ns)) if (wanted.has(tag)) found.set(tag, winner);
+    return found;
   }
 
   tagWinners(ns: Namespace, after?: Tag): AsyncIterable<TagWinner> {
