@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { Agent, createServer, get, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent, createServer, get, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer, request as tlsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,6 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { requireBinary, runBinary } from '../../../test/support/binaries.ts';
 import { FileBody } from './file-body.ts';
-import { libcSendfile, type LibcSendfile } from './libc-sendfile.ts';
-import { sendFileTo, sendfileTarget, type FileCursor } from './socket-sendfile.ts';
 
 const MiB = 1024 * 1024;
 const content = randomBytes(9 * MiB + 17);
@@ -19,19 +17,19 @@ let dir: string;
 let blob: string;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'angos-sendfile-'));
+  dir = await mkdtemp(join(tmpdir(), 'angos-file-body-http-'));
   blob = join(dir, 'blob');
   await writeFile(blob, content);
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** Descriptors this process holds: every file and duplicated socket must be closed after each download. */
+/** Descriptors this process holds: every file a download opened must be closed after it. */
 function openDescriptors(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
 /** Serves the test blob as the blob handler does: head with a length, then the body by `copyInto`. */
-function blobHandler(onCopy: (copy: Promise<void>, res: ServerResponse) => void = () => {}): RequestListener {
+function blobHandler(onCopy: (copy: Promise<void>) => void = () => {}): RequestListener {
   return (req, res) => {
     void (async () => {
       const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
@@ -40,7 +38,7 @@ function blobHandler(onCopy: (copy: Promise<void>, res: ServerResponse) => void 
       const body = new FileBody(await open(blob, 'r'), start, end);
       res.writeHead(range ? 206 : 200, { 'content-length': (end ?? content.length) - start });
       const copy = body.copyInto(res);
-      onCopy(copy, res);
+      onCopy(copy);
       await copy.catch(() => res.destroy());
     })();
   };
@@ -77,11 +75,7 @@ async function settledDescriptors(expected: number): Promise<number> {
   return openDescriptors();
 }
 
-describe('blob download by sendfile(2) over loopback HTTP', { skip: process.platform !== 'linux' && 'sendfile is Linux only' }, () => {
-  it('libc sendfile loads on this platform', async () => {
-    assert.ok(await libcSendfile(), 'koffi and libc sendfile must load on Linux, or downloads silently copy');
-  });
-
+describe('FileBody.copyInto an HTTP response over loopback', () => {
   it('sends the whole body byte for byte, and a range', async (t) => {
     const port = await listen(createServer(blobHandler()), t);
     const whole = await fetchBytes(port);
@@ -107,33 +101,8 @@ describe('blob download by sendfile(2) over loopback HTTP', { skip: process.plat
     assert.equal(ports.size, 1, 'all three bodies came over one connection');
   });
 
-  it('moves the bytes by sendfile, and a slow reader gets them through plain writes in between', async (t) => {
-    const libc = await libcSendfile();
-    assert.ok(libc);
-    let bySendfile = 0;
-    const counting: LibcSendfile = {
-      ...libc,
-      send: async (outFd, inFd, offset, count) => {
-        const sent = await libc.send(outFd, inFd, offset, count);
-        if (sent > 0) bySendfile += sent;
-        return sent;
-      },
-    };
-    const server = createServer((_req, res) => {
-      void (async () => {
-        const handle = await open(blob, 'r');
-        res.writeHead(200, { 'content-length': content.length });
-        const target = sendfileTarget(res);
-        assert.ok(target, 'a plain-TCP response with a length is a sendfile target');
-        await sendFileTo(target, cursorOf(handle), counting).finally(() => handle.close());
-        res.end();
-      })();
-    });
-    const port = await listen(server, t);
-    assert.ok((await fetchBytes(port)).body.equals(content));
-    assert.ok(bySendfile > content.length / 2, `only ${bySendfile} of ${content.length} bytes went by sendfile`);
-
-    // A client that reads in small pauses keeps the socket full: sendfile meets EAGAIN and hands off.
+  it('keeps up with a client that reads slowly, in small pauses', async (t) => {
+    const port = await listen(createServer(blobHandler()), t);
     const slow = await new Promise<Buffer>((resolve, reject) => {
       get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
         const parts: Buffer[] = [];
@@ -149,7 +118,7 @@ describe('blob download by sendfile(2) over loopback HTTP', { skip: process.plat
     assert.ok(slow.equals(content));
   });
 
-  it('a client that disconnects mid-download fails the copy, closes the file and the duplicated socket', async (t) => {
+  it('a client that disconnects mid-download fails the copy and closes the file', async (t) => {
     const baseline = openDescriptors();
     const copies: Array<Promise<void>> = [];
     const port = await listen(createServer(blobHandler((copy) => copies.push(copy))), t);
@@ -186,14 +155,12 @@ describe('blob download by sendfile(2) over loopback HTTP', { skip: process.plat
     assert.equal(await settledDescriptors(baseline), baseline);
   });
 
-  it('a TLS response is not a sendfile target and still gets the exact bytes', async (t) => {
+  it('a TLS response gets the exact bytes', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
     await runBinary('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1']);
-    const targets: unknown[] = [];
-    const handler = blobHandler((_copy, res) => targets.push(sendfileTarget(res)));
-    const server = createTlsServer({ key: await readFile(key), cert: await readFile(cert) }, handler);
+    const server = createTlsServer({ key: await readFile(key), cert: await readFile(cert) }, blobHandler());
     const port = await listen(server as unknown as Server, t);
     const body = await new Promise<Buffer>((resolve, reject) => {
       tlsRequest({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false, agent: false }, (res) => {
@@ -205,27 +172,5 @@ describe('blob download by sendfile(2) over loopback HTTP', { skip: process.plat
         .end();
     });
     assert.ok(body.equals(content));
-    assert.deepEqual(targets, [undefined]);
   });
 });
-
-/** The whole test blob as a cursor over an open file, as `FileBody` gives one. */
-function cursorOf(handle: FileHandle): FileCursor {
-  let position = 0;
-  return {
-    fd: handle.fd,
-    get position() {
-      return position;
-    },
-    nextLength: (wanted) => Math.min(wanted, content.length - position),
-    advance: (bytes) => {
-      if (bytes === 0) throw new Error('file ended early');
-      position += bytes;
-    },
-    readChunk: async (buffer) => {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-      position += bytesRead;
-      return buffer.subarray(0, bytesRead);
-    },
-  };
-}
