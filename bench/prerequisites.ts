@@ -1,13 +1,15 @@
 import { accessSync, constants } from 'node:fs';
+import { CURL_BIN } from './client/curl.ts';
 import { DISTRIBUTION_BIN } from './systems/distribution.ts';
 import { NGINX_BIN } from './systems/nginx.ts';
 
 const REQUIRED = [
   { binary: DISTRIBUTION_BIN, debianPackage: 'docker-registry' },
   { binary: NGINX_BIN, debianPackage: 'nginx-light' },
+  { binary: CURL_BIN, debianPackage: 'curl' },
 ];
 
-/** The peers the benchmark compares against; nothing is installed behind the user's back. */
+/** The peers the benchmark compares against and its native client; nothing is installed behind the user's back. */
 export function missingPrerequisites(): string[] {
   const problems: string[] = [];
   const major = Number(process.versions.node.split('.')[0]);

@@ -1,29 +1,43 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FigureId } from './figures.ts';
 import { medianOf, type BenchResult } from './results-model.ts';
 import { checkTargets, type TargetCheck } from './targets.ts';
 
 export function renderMarkdown(result: BenchResult): string {
   const { machine, settings } = result;
   const lines = [
-    `# Benchmark: Angos vs CNCF Distribution vs nginx (${result.startedAt})`,
+    `# Benchmark: Angos vs CNCF Distribution, nginx and the write ceiling (${result.startedAt})`,
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.kernel}, Node.js ${machine.node}.`,
     '',
     `Each figure is the median of ${settings.runs} run(s)${settings.quick ? ' (BENCH_QUICK smoke run: small sizes)' : ''}; ` +
       `request rates are ${settings.loadSeconds} s closed-loop measurements. MB/s = 10^6 bytes/s. ` +
-      `Load generator: ${result.loadGenerator}. All three servers and the client share this machine; runs alternate between systems.`,
+      `Load generator: ${result.loadGenerator}. All servers and the client share this machine; runs alternate between systems.`,
     '',
-    '| Figure | Unit | Angos | Distribution | nginx | Angos ÷ Distribution | Angos ÷ nginx |',
+    'Reference: nginx serving the blob as a static file (sendfile) for pulls; for pushes the write ceiling, a bare Node server ' +
+      'that hashes the body and writes it to a new file on the same filesystem.',
+    '',
+    '| Figure | Unit | Angos | Distribution | Reference | Angos ÷ Distribution | Angos ÷ reference |',
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const figure of result.figures) {
     const angos = medianOf(result, 'angos', figure.id);
     const distribution = medianOf(result, 'distribution', figure.id);
-    const nginx = medianOf(result, 'nginx', figure.id);
+    const reference = figure.reference && medianOf(result, figure.reference.system, figure.reference.figure);
+    const referenceCell = reference === undefined ? '–' : `${num(reference)} (${figure.reference!.system})`;
     lines.push(
-      `| ${figure.label} | ${figure.unit} | ${num(angos)} | ${num(distribution)} | ${num(nginx)} | ${ratio(angos, distribution)} | ${ratio(angos, nginx)} |`,
+      `| ${figure.label} | ${figure.unit} | ${num(angos)} | ${num(distribution)} | ${referenceCell} | ${ratio(angos, distribution)} | ${ratio(angos, reference)} |`,
     );
+  }
+  const scaleRows = result.figures.filter((figure) => figure.id.startsWith('scale.') && figure.id.endsWith('.large'));
+  if (scaleRows.some((figure) => medianOf(result, 'angos', figure.id) !== undefined)) {
+    lines.push('', 'Scale: each system\'s rate at the large size ÷ its rate at the base size:', '', '| Figure | Angos | Distribution |', '|---|---:|---:|');
+    for (const figure of scaleRows) {
+      const base = figure.id.replace(/\.large$/, '.base') as FigureId;
+      const of = (system: 'angos' | 'distribution'): string => ratio(medianOf(result, system, figure.id), medianOf(result, system, base));
+      lines.push(`| ${figure.label} | ${of('angos')} | ${of('distribution')} |`);
+    }
   }
   lines.push('', 'Peak RSS (MiB) after each phase, in run order:', '');
   for (const [system, phases] of Object.entries(result.peakRssByPhase)) {

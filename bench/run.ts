@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { BlobSource } from './blob-source.ts';
 import { HttpClient } from './client/http-client.ts';
-import { figureSpecs, type FigureId, type Measure, type WorkloadContext } from './figures.ts';
+import { figureSpecs, type FigureId, type Instance, type InstanceOptions, type Measure, type WorkloadContext } from './figures.ts';
 import { describeMachine, peakRssBytes } from './machine.ts';
 import { missingPrerequisites } from './prerequisites.ts';
 import { renderMarkdown, summarizeTargets, writeResults } from './report.ts';
@@ -13,15 +13,17 @@ import { startAngos } from './systems/angos.ts';
 import { startDistribution } from './systems/distribution.ts';
 import { NGINX_BLOB_PATH, startNginx } from './systems/nginx.ts';
 import type { RunningSystem, SystemName } from './systems/system.ts';
+import { startWriteCeiling } from './systems/write-ceiling.ts';
 import { prepareBlobPull } from './workloads/blob-pull.ts';
-import { prepareBlobPush } from './workloads/blob-push.ts';
+import { prepareBlobPush, prepareCeilingPush } from './workloads/blob-push.ts';
 import { prepareListings } from './workloads/listings.ts';
 import { prepareManifests } from './workloads/manifests.ts';
+import { prepareScale } from './workloads/scale.ts';
 import { prepareSmallImages } from './workloads/small-images.ts';
 
 const LOAD_GENERATOR =
   'in-process raw keep-alive sockets (one closed loop per connection, bodies skipped in reused buffers); ' +
-  'uploads through a node:http keep-alive agent';
+  'uploads through a node:http keep-alive agent; blob pulls also with curl (native client, bodies to /dev/null)';
 const resultsDir = resolve(import.meta.dirname, 'results');
 const began = performance.now();
 
@@ -32,17 +34,25 @@ interface Phase {
 }
 
 const REGISTRIES: SystemName[] = ['angos', 'distribution'];
-/** Listings come first, so the catalog is measured on a store holding exactly its namespaces. */
+/**
+ * Listings come first, so the catalog is measured on a store holding exactly its namespaces. The scale phase
+ * runs on servers of its own (`startInstance`), so its data shape touches no other phase.
+ */
 const PHASES: Phase[] = [
   { label: 'listings', systems: REGISTRIES, prepare: prepareListings },
   { label: 'manifests', systems: REGISTRIES, prepare: prepareManifests },
   { label: 'small images', systems: REGISTRIES, prepare: prepareSmallImages },
-  { label: 'blob push', systems: REGISTRIES, prepare: prepareBlobPush },
+  {
+    label: 'blob push',
+    systems: [...REGISTRIES, 'ceiling'],
+    prepare: (ctx) => (ctx.system === 'ceiling' ? prepareCeilingPush(ctx) : prepareBlobPush(ctx)),
+  },
   {
     label: 'blob pull',
     systems: [...REGISTRIES, 'nginx'],
     prepare: (ctx) => prepareBlobPull(ctx, ctx.system === 'nginx' ? NGINX_BLOB_PATH : undefined),
   },
+  { label: 'scale', systems: REGISTRIES, prepare: prepareScale },
 ];
 
 interface Target {
@@ -50,6 +60,8 @@ interface Target {
   dir: string;
   client: HttpClient;
   ctx: WorkloadContext;
+  /** Servers a workload started for its phase (`startInstance`), stopped when the phase ends. */
+  instances: Array<Instance & { label: string }>;
 }
 
 function progress(system: SystemName, message: string): void {
@@ -73,6 +85,14 @@ async function runPhases(targets: Map<SystemName, Target>, settings: BenchSettin
       const order = run % 2 === 1 ? measures : [...measures].reverse();
       for (const [, measure] of order) await measure(run);
     }
+    for (const name of phase.systems) {
+      const target = targets.get(name)!;
+      for (const instance of target.instances.splice(0)) {
+        const rss = peakRssBytes(instance.system.pid);
+        if (rss !== undefined) (result.peakRssByPhase[name] ??= {})[`${phase.label} (own server, ${instance.label})`] = Math.round(rss / 1024 / 1024);
+        await stopInstance(instance);
+      }
+    }
     for (const name of REGISTRIES) {
       const rss = peakRssBytes(targets.get(name)!.system.pid);
       if (rss === undefined) continue;
@@ -80,6 +100,15 @@ async function runPhases(targets: Map<SystemName, Target>, settings: BenchSettin
       progress(name, `peak RSS after ${phase.label}: ${Math.round(rss / 1024 / 1024)} MiB`);
     }
   }
+}
+
+function instanceDirOf(workDir: string, name: SystemName, label: string): string {
+  return join(workDir, `${name}-${label.replace(/[^a-z0-9]+/gi, '-')}`);
+}
+
+async function stopInstance(instance: Instance): Promise<void> {
+  instance.client.close();
+  await instance.system.stop();
 }
 
 /** The server's own account of a failure, shown before its temp dir is removed. */
@@ -99,7 +128,7 @@ async function main(): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), 'angos-bench-'));
   const targets = new Map<SystemName, Target>();
   const collected: Pick<BenchResult, 'samples' | 'peakRssByPhase'> = {
-    samples: { angos: {}, distribution: {}, nginx: {} },
+    samples: { angos: {}, distribution: {}, nginx: {}, ceiling: {} },
     peakRssByPhase: {},
   };
   try {
@@ -108,23 +137,35 @@ async function main(): Promise<number> {
     const staticDir = join(workDir, 'static');
     await mkdir(staticDir);
     const blobs = await BlobSource.create(settings.blobBytes, join(staticDir, NGINX_BLOB_PATH.slice(1)));
-    const starters: Array<[SystemName, (dir: string) => Promise<RunningSystem>]> = [
+    const starters: Array<[SystemName, (dir: string, options?: InstanceOptions) => Promise<RunningSystem>]> = [
       ['angos', startAngos],
       ['distribution', startDistribution],
       ['nginx', (dir) => startNginx(dir, staticDir)],
+      ['ceiling', startWriteCeiling],
     ];
+    const sockets = Math.max(settings.connections, settings.pullStreams);
     for (const [name, start] of starters) {
       const dir = join(workDir, name);
       await mkdir(dir);
       const system = await start(dir);
-      const client = new HttpClient(system.url, Math.max(settings.connections, settings.pullStreams));
+      const client = new HttpClient(system.url, sockets);
       const record = (id: FigureId, value: number): void => {
         (collected.samples[name][id] ??= []).push(value);
       };
-      const ctx: WorkloadContext = { system: name, client, settings, blobs, record, progress: (m) => progress(name, m) };
-      targets.set(name, { system, dir, client, ctx });
+      const instances: Target['instances'] = [];
+      const startInstance = async (label: string, options?: InstanceOptions): Promise<Instance> => {
+        const instanceDir = instanceDirOf(workDir, name, label);
+        await mkdir(instanceDir);
+        const instanceSystem = await start(instanceDir, options);
+        const instance = { label, system: instanceSystem, client: new HttpClient(instanceSystem.url, sockets) };
+        instances.push(instance);
+        progress(name, `${label}: own server at ${instanceSystem.url} (pid ${instanceSystem.pid})`);
+        return instance;
+      };
+      const ctx: WorkloadContext = { system: name, client, settings, blobs, record, progress: (m) => progress(name, m), startInstance };
+      targets.set(name, { system, dir, client, ctx, instances });
       const rss = peakRssBytes(system.pid);
-      if (name !== 'nginx' && rss !== undefined) (collected.peakRssByPhase[name] ??= {})['start-up'] = Math.round(rss / 1024 / 1024);
+      if (REGISTRIES.includes(name) && rss !== undefined) (collected.peakRssByPhase[name] ??= {})['start-up'] = Math.round(rss / 1024 / 1024);
       progress(name, `started at ${system.url} (pid ${system.pid})`);
     }
     try {
@@ -132,6 +173,10 @@ async function main(): Promise<number> {
     } catch (error) {
       for (const [name, target] of targets) {
         process.stderr.write(`--- last lines of the ${name} log ---\n${await logTail(join(target.dir, `${name}.log`))}\n`);
+        for (const instance of target.instances) {
+          const log = join(instanceDirOf(workDir, name, instance.label), `${name}.log`);
+          process.stderr.write(`--- last lines of the ${name} log (${instance.label}) ---\n${await logTail(log)}\n`);
+        }
       }
       throw error;
     }
@@ -154,6 +199,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     for (const target of targets.values()) {
+      for (const instance of target.instances) await stopInstance(instance);
       target.client.close();
       await target.system.stop();
     }

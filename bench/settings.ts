@@ -16,13 +16,22 @@ export interface BenchSettings {
   namespaceCount: number;
   smallImages: number;
   smallImagesParallel: number;
+  /** Scale phase: tags of one namespace and namespaces of the registry at the large size... */
+  scaleTags: number;
+  scaleNamespaces: number;
+  /** ... and both at the base size the large one is compared with. */
+  scaleBase: number;
+  /** `n` of a paged listing request. */
+  scalePage: number;
+  /** Connections reading whole listings: each may take seconds at the large size, and a run waits for the last. */
+  scaleWholeConnections: number;
   /** Phase labels to run (`BENCH_ONLY=blob push,blob pull`); empty = all. Profiling aid: a partial report. */
   only: string[];
 }
 
 /**
- * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB override either mode;
- * BENCH_ONLY picks phases.
+ * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB, BENCH_SCALE_TAGS and
+ * BENCH_SCALE_NAMESPACES override either mode; BENCH_ONLY picks phases.
  * Defaults keep a full run (both registries and nginx) within about ten minutes on a 2-core machine.
  */
 export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
@@ -41,6 +50,11 @@ export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
     namespaceCount: quick ? 50 : 1000,
     smallImages: quick ? 20 : 200,
     smallImagesParallel: 8,
+    scaleTags: positiveInt(env, 'BENCH_SCALE_TAGS', quick ? 2000 : 100_000),
+    scaleNamespaces: positiveInt(env, 'BENCH_SCALE_NAMESPACES', quick ? 400 : 20_000),
+    scaleBase: quick ? 200 : 1000,
+    scalePage: 100,
+    scaleWholeConnections: 4,
     only: (env.BENCH_ONLY ?? '').split(',').map((label) => label.trim()).filter((label) => label !== ''),
   };
 }

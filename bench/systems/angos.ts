@@ -15,6 +15,7 @@ const angosBin = join(repoRoot, 'bin/angos.js');
 export async function startAngos(workDir: string): Promise<RunningSystem> {
   const port = await freePort();
   const config = join(workDir, 'angos.toml');
+  const dataDir = join(workDir, 'angos-data');
   await writeFile(
     config,
     [
@@ -23,7 +24,7 @@ export async function startAngos(workDir: string): Promise<RunningSystem> {
       `port = ${port}`,
       '',
       '[blob_store.fs]',
-      `root_dir = ${JSON.stringify(join(workDir, 'angos-data'))}`,
+      `root_dir = ${JSON.stringify(dataDir)}`,
       '',
       '[global.access_policy]',
       'default = "allow"',
@@ -32,7 +33,7 @@ export async function startAngos(workDir: string): Promise<RunningSystem> {
   );
   // Run as users run it: the command's `#!/usr/bin/env -S node ...` line finds this Node first on PATH.
   // Profiling aid: BENCH_ANGOS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (passed as NODE_OPTIONS).
-  return startProcess('angos', angosBin, ['-c', config, 'server'], {
+  const system = await startProcess('angos', angosBin, ['-c', config, 'server'], {
     workDir,
     port,
     probePath: '/v2/',
@@ -43,4 +44,5 @@ export async function startAngos(workDir: string): Promise<RunningSystem> {
       RUST_LOG: 'warn',
     },
   });
+  return { ...system, dataDir };
 }

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-export type SystemName = 'angos' | 'distribution' | 'nginx';
+export type SystemName = 'angos' | 'distribution' | 'nginx' | 'ceiling';
 
 /** A server under test, started by the benchmark in its own temp dir on a free loopback port. */
 export interface RunningSystem {
@@ -12,6 +12,8 @@ export interface RunningSystem {
   url: string;
   /** The serving process, whose peak RSS is reported. */
   pid: number;
+  /** Where the server keeps its data, for a workload that lays data out directly. */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import { clientCpuMeter } from '../client/client-cpu.ts';
+import { expectStatus } from '../client/http-client.ts';
 import { pushChunked, pushMonolithic } from '../client/oci.ts';
 import { MB, type Measure, type WorkloadContext } from '../figures.ts';
 
@@ -19,5 +20,26 @@ export async function prepareBlobPush(ctx: WorkloadContext): Promise<Measure> {
       ctx.record(`push.${mode}`, rate);
       ctx.progress(`push ${mode} run ${run}: ${rate.toFixed(0)} MB/s, client ${clientCores().toFixed(2)} cores`);
     }
+  };
+}
+
+/**
+ * The machine's push ceiling (`systems/write-ceiling.ts`): one PUT of a blob of the same size, from the same client
+ * and byte source, into a server that only hashes it and writes it to a new file.
+ */
+export async function prepareCeilingPush(ctx: WorkloadContext): Promise<Measure> {
+  const { client, blobs } = ctx;
+  return async (run) => {
+    const blob = blobs.variant(++pushes);
+    const clientCores = clientCpuMeter();
+    const started = performance.now();
+    const reply = await client.send('PUT', `/upload?digest=${encodeURIComponent(blob.digest)}`, {
+      headers: { 'content-type': 'application/octet-stream', 'content-length': blob.size },
+      body: blob.bytes(),
+    });
+    expectStatus(reply, 201, 'PUT to the write ceiling');
+    const rate = blob.size / MB / ((performance.now() - started) / 1000);
+    ctx.record('push.ceiling', rate);
+    ctx.progress(`push ceiling run ${run}: ${rate.toFixed(0)} MB/s, client ${clientCores().toFixed(2)} cores`);
   };
 }
