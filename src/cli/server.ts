@@ -23,6 +23,7 @@ import { LOGGED_EVENTS } from '../registry/events.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
 import { S3_DEFAULTS } from '../config/s3-section.ts';
+import { missingNodeFlags, serverMemoryPolicy, type MemoryPolicy } from '../runtime/memory-policy.ts';
 import { openFsStore, openS3Store } from '../storage/open-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
@@ -64,10 +65,15 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     return 1;
   }
   warnUnsupported(config);
+  const memory = serverMemoryPolicy();
+  const missing = missingNodeFlags();
+  if (missing.length > 0) {
+    log.warn(`Running without the server's memory limits (${missing.join(' ')}): start it with the angos command or npm start, or pass them to node (docs/operations.md, "Memory")`);
+  }
   /** Stores, cache and registry in force; rebuilt by a reload that changes storage or `[cache]`. */
   let components: ServerComponents;
   try {
-    components = await buildComponents(config, settings);
+    components = await buildComponents(config, settings, memory);
   } catch (err) {
     log.error(`Server error: ${(err as Error).message}`);
     return 1;
@@ -77,7 +83,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const server = createRegistryServer({ components: () => components, config: () => current, ...(tls ? { tls } : {}) });
+  const server = createRegistryServer({ components: () => components, config: () => current, manifestBytes: memory.manifestBytes, ...(tls ? { tls } : {}) });
 
   const { bindAddress, port } = config.server;
   try {
@@ -98,7 +104,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
       let next = components;
       try {
         await buildClients(result.config);
-        if (storageChanged(current, result.config)) next = await buildComponents(result.config, settings, sameCache(current, result.config) ? components.cache : undefined);
+        if (storageChanged(current, result.config)) next = await buildComponents(result.config, settings, memory, sameCache(current, result.config) ? components.cache : undefined);
       } catch (err) {
         log.error(`Failed to apply configuration: ${(err as Error).message}`);
         return;
@@ -162,9 +168,9 @@ const CACHE_RETIRE_MS = 60_000;
  * the cache unless one is passed to keep its contents, and the registry over them. A failure leaves nothing in
  * force: the caller keeps what it had.
  */
-async function buildComponents(config: Config, settings: () => RegistrySettings, keptCache?: Cache): Promise<ServerComponents> {
-  const blobStore = await openStore(config.blobStore, 'blob_store', true);
-  const metaStore = await openStore(config.metadataStore, 'metadata_store', false);
+async function buildComponents(config: Config, settings: () => RegistrySettings, memory: MemoryPolicy, keptCache?: Cache): Promise<ServerComponents> {
+  const blobStore = await openStore(config.blobStore, 'blob_store', memory, true);
+  const metaStore = await openStore(config.metadataStore, 'metadata_store', memory, false);
   const cache = keptCache ?? (await openCache(config.cache));
   const linkCache = openLinkCache(config.metadataStore, cache);
   const registry = new Registry({ blobStore, metaStore, settings, events: LOGGED_EVENTS, ...(linkCache ? { linkCache } : {}) });
@@ -185,8 +191,8 @@ function presignTtlOf(config: Config): number {
 }
 
 /** `uploads`: the store holds upload sessions, so an S3 server must have the multipart operations they need. */
-async function openStore(store: BlobStoreConfig | MetadataStoreConfig, key: string, uploads: boolean): Promise<ObjectStore> {
-  if (store.kind === 'fs') return openFsStore(store.rootDir, store.syncToDisk);
+async function openStore(store: BlobStoreConfig | MetadataStoreConfig, key: string, memory: MemoryPolicy, uploads: boolean): Promise<ObjectStore> {
+  if (store.kind === 'fs') return openFsStore(store.rootDir, store.syncToDisk, memory);
   const s3 = await openS3Store(store.settings, `${key}.s3`);
   if (!uploads) return s3;
   try {

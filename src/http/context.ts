@@ -5,6 +5,7 @@ import type { Namespace } from '../oci/name.ts';
 import type { Actor } from '../registry/events.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Action } from '../policy/actions.ts';
+import type { ByteBudget } from '../runtime/byte-budget.ts';
 
 /** What every handler gets: the request, the domain, the live configuration. */
 export interface HttpContext {
@@ -18,6 +19,8 @@ export interface HttpContext {
   authentication: Authentication;
   /** The caller as the registry's events name it. */
   actor: Actor;
+  /** Manifest bytes held at once, process-wide (the memory policy, `src/runtime/`). */
+  manifestBytes: ByteBudget;
   /** Whether the caller may perform `action` on `ns` (policy only; used to pick a mount source). */
   mayPerform(action: Action, ns: Namespace): Promise<boolean>;
 }

@@ -29,6 +29,7 @@ import { deleteManifest, getManifest, putManifest } from './handlers/manifests.t
 import { cancelUpload, completeUpload, getUpload, mountBlob, patchUpload, startUpload } from './handlers/uploads.ts';
 import { rewriteNamespace } from './namespace-rewrite.ts';
 import { RequestPools } from './request-pools.ts';
+import { ByteBudget } from '../runtime/byte-budget.ts';
 import { trackRequest } from './request-tracking.ts';
 import { matchRoute, type Route } from './router.ts';
 
@@ -44,6 +45,8 @@ export interface ServerDeps {
   components: () => ServerComponents;
   /** Certificates and keys when `[server.tls]` is configured: the server then speaks only HTTPS. */
   tls?: TlsServerOptions;
+  /** Bounds the manifest bytes held at once (`angos server` passes its memory policy's); unbounded when absent. */
+  manifestBytes?: ByteBudget;
 }
 
 export interface ServerComponents {
@@ -55,8 +58,9 @@ export interface ServerComponents {
 export function createRegistryServer(deps: ServerDeps): Server {
   const initial = deps.config();
   const pools = new RequestPools(initial.global.maxConcurrentRequests);
+  const manifestBytes = deps.manifestBytes ?? new ByteBudget(Number.MAX_SAFE_INTEGER);
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    handle(deps, pools, req, res).catch((err: unknown) => {
+    handle(deps, pools, manifestBytes, req, res).catch((err: unknown) => {
       // Last line of defence: a fault while answering must cost this request, never the process.
       log.error('unhandled error while answering a request', { error: String(err) });
       res.destroy();
@@ -77,7 +81,7 @@ export function createRegistryServer(deps: ServerDeps): Server {
   return server;
 }
 
-async function handle(deps: ServerDeps, pools: RequestPools, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: ByteBudget, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const config = deps.config();
   const { registry, cache } = deps.components();
   if ((req.socket as ExpiringSocket).expired) res.shouldKeepAlive = false;
@@ -115,6 +119,7 @@ async function handle(deps: ServerDeps, pools: RequestPools, req: IncomingMessag
       extraHeaders,
       authentication,
       actor: (tracked.actor = actorOf(identity)),
+      manifestBytes,
       // A mount source is judged as a read of the mounted blob there (chapter 03 §10.2).
       mayPerform: async (action: Action, ns: Namespace) => {
         const input = { identity, request: requestVariables({ action, ns, digest: mountDigest }) };

@@ -1,11 +1,11 @@
 import type { S3Settings } from '../config/types.ts';
-import { FsObjectStore } from './fs/fs-object-store.ts';
+import { FsObjectStore, type FsMemory } from './fs/fs-object-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { S3ObjectStore } from './s3/s3-object-store.ts';
 
 /** The store behind `[blob_store.fs]` / `[metadata_store.fs]`. */
-export function openFsStore(rootDir: string, syncToDisk: boolean): ObjectStore {
-  return new FsObjectStore({ rootDir, syncToDisk });
+export function openFsStore(rootDir: string, syncToDisk: boolean, memory?: FsMemory): ObjectStore {
+  return new FsObjectStore({ rootDir, syncToDisk, ...(memory ? { memory } : {}) });
 }
 
 /**

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { parse, stringify } from 'smol-toml';
+import { SERVER_ENVIRONMENT, SERVER_NODE_FLAGS } from '../../src/runtime/memory-policy.ts';
 import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -100,9 +101,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     configPath,
     `[server]\nbind_address = "127.0.0.1"\nport = 0\n${options.serverKeys ?? ''}\n\n${storage}\n\n${settings}`,
   );
-  const child = spawn(nodeBin, [cliMain, '-c', configPath, 'server'], {
+  // Run as `angos server` runs: with the server's memory policy (`src/runtime/memory-policy.ts`).
+  const child = spawn(nodeBin, [...SERVER_NODE_FLAGS, cliMain, '-c', configPath, 'server'], {
     cwd: workDir,
-    env: { ...process.env, RUST_LOG: 'info', ...options.env },
+    env: { ...process.env, ...SERVER_ENVIRONMENT, RUST_LOG: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -7,7 +7,6 @@ import type { Namespace } from '../../oci/name.ts';
 import { referenceString, type Reference } from '../../oci/reference.ts';
 import type { Tag } from '../../oci/tag.ts';
 import { manifestTooLarge } from '../../registry/manifests.ts';
-import { ByteBudget } from '../concurrency.ts';
 import type { HttpContext } from '../context.ts';
 import { redirectSuppressed, sourceTimestamp } from '../headers.ts';
 import { sendBytes, sendEmpty } from '../respond.ts';
@@ -46,13 +45,6 @@ function isAuthoritative(config: Config, ns: Namespace, reference: Reference): b
   return !repo || repo.upstreams.length === 0 || isImmutableTag(config, ns, reference.tag);
 }
 
-/**
- * Manifest bytes being received, parsed and stored at once, process-wide. A manifest is held whole in memory (and
- * parsed, several times its size in heap), so a burst of large pushes waits here instead of growing the heap past
- * the server's V8 limit (`bin/angos.js`); ordinary manifests of a few KiB never wait.
- */
-const manifestBytes = new ByteBudget(16 * 1024 * 1024);
-
 /** PUT a manifest (docs/api.md, "Manifests"). */
 export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Reference, tags: Tag[]): Promise<void> {
   const { req, res, registry, config } = ctx;
@@ -62,7 +54,7 @@ export async function putManifest(ctx: HttpContext, ns: Namespace, reference: Re
   const limit = config.global.maxManifestSize;
   const declared = Number(req.headers['content-length']);
   // Declared too large: refused unread, holding nothing. Undeclared (chunked): may grow to the limit.
-  const release = await manifestBytes.acquire(!Number.isInteger(declared) ? limit : declared > limit ? 0 : declared);
+  const release = await ctx.manifestBytes.acquire(!Number.isInteger(declared) ? limit : declared > limit ? 0 : declared);
   const result = await readBody(req, limit)
     .then((body) => {
       const sourceTime = sourceTimestamp(req);

@@ -1,7 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { bodyBytesConsumed } from '../body-garbage.ts';
 
 /** Bytes buffered while a write is in flight; they go to disk together in the next `writev`. */
 const BATCH_BYTES = 1024 * 1024;
@@ -12,8 +11,8 @@ const BATCH_BYTES = 1024 * 1024;
  * thread-pool round trip per socket read. Backpressure: the source pauses once `BATCH_BYTES` wait.
  * A source error does not drop what was received: the buffered chunks are written, then the error is rethrown.
  */
-export async function appendStream(handle: FileHandle, body: Readable): Promise<number> {
-  const sink = new AppendSink(handle);
+export async function appendStream(handle: FileHandle, body: Readable, consumed: (bytes: number) => void): Promise<number> {
+  const sink = new AppendSink(handle, consumed);
   let sourceError: unknown;
   body.once('error', (err) => {
     sourceError = err;
@@ -29,11 +28,14 @@ export async function appendStream(handle: FileHandle, body: Readable): Promise<
 
 class AppendSink extends Writable {
   readonly #handle: FileHandle;
+  /** Told of every byte written out (the memory policy's young collections, `src/runtime/`). */
+  readonly #consumed: (bytes: number) => void;
   written = 0;
 
-  constructor(handle: FileHandle) {
+  constructor(handle: FileHandle, consumed: (bytes: number) => void) {
     super({ highWaterMark: BATCH_BYTES });
     this.#handle = handle;
+    this.#consumed = consumed;
   }
 
   override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -50,7 +52,7 @@ class AppendSink extends Writable {
     while (pending.length > 0) {
       const { bytesWritten } = await this.#handle.writev(pending);
       this.written += bytesWritten;
-      bodyBytesConsumed(bytesWritten);
+      this.#consumed(bytesWritten);
       pending = dropBytes(pending, bytesWritten);
     }
   }

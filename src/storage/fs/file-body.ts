@@ -7,12 +7,16 @@ import type { CopyableBody } from '../body.ts';
 const CHUNK = 512 * 1024;
 /** Buffers one copy cycles through: the next read proceeds while the previous chunks drain to the socket. */
 const DEPTH = 3;
-/**
- * Copy buffers kept for the next downloads (8 MiB). Each is a 512 KiB allocation outside the JavaScript heap that
- * V8 frees only at its next collection, so fresh ones per download pile up in resident memory under load.
- */
-const spare: Buffer[] = [];
-const SPARE_LIMIT = 16;
+
+/** Where a download's copy buffers come from and go back to (the process's memory policy may keep them). */
+export interface BufferSource {
+  take(size: number): Buffer;
+  /** Only buffers no pending write refers to any more come back. */
+  give(buffer: Buffer): void;
+}
+
+/** A fresh buffer per download, nothing kept. */
+export const FRESH_BUFFERS: BufferSource = { take: (size) => Buffer.allocUnsafeSlow(size), give: () => {} };
 
 /**
  * The bytes of an open file from `start` to `end` (exclusive), or to end of file when `end` is undefined: then no
@@ -23,13 +27,15 @@ export class FileBody extends Readable implements CopyableBody {
   readonly #handle: FileHandle;
   #position: number;
   readonly #end: number | undefined;
+  readonly #buffers: BufferSource;
   #ended = false;
 
-  constructor(handle: FileHandle, start: number, end: number | undefined) {
+  constructor(handle: FileHandle, start: number, end: number | undefined, buffers: BufferSource = FRESH_BUFFERS) {
     super({ highWaterMark: CHUNK });
     this.#handle = handle;
     this.#position = start;
     this.#end = end;
+    this.#buffers = buffers;
   }
 
   override _read(size: number): void {
@@ -55,7 +61,7 @@ export class FileBody extends Readable implements CopyableBody {
     // Rejects when the destination closes or fails before it has finished: a client gone mid-download.
     const destDone = finished(dest);
     destDone.catch(() => {});
-    const buffers = Array.from({ length: DEPTH }, () => spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK));
+    const buffers = Array.from({ length: DEPTH }, () => this.#buffers.take(CHUNK));
     const flushed: Array<Promise<void>> = [];
     try {
       for (let i = 0; this.#nextLength(CHUNK) > 0; i++) {
@@ -69,7 +75,7 @@ export class FileBody extends Readable implements CopyableBody {
       await Promise.race([Promise.all(flushed), destDone]);
       // Every write has flushed, so nothing refers to the buffers any more. After a failure a write may still be
       // pending on them: they are left to the collector then.
-      for (const buffer of buffers) if (spare.length < SPARE_LIMIT) spare.push(buffer);
+      for (const buffer of buffers) this.#buffers.give(buffer);
       dest.end();
       await destDone;
     } finally {

@@ -28,7 +28,7 @@ import { hasCode, isAbsent, orNotFound } from './errno.ts';
 import { FsCalls } from './fs-calls.ts';
 import { keyPath, normalizePrefix, tempName } from './key-path.ts';
 import { appendStream } from './append-sink.ts';
-import { FileBody } from './file-body.ts';
+import { FileBody, FRESH_BUFFERS, type BufferSource } from './file-body.ts';
 import { childrenOf, keysUnder } from './listing.ts';
 import { collectPage, pageLimit } from '../paging.ts';
 
@@ -36,7 +36,19 @@ export interface FsObjectStoreOptions {
   rootDir: string;
   /** fsync written files before they become visible, and their directory afterwards (`sync_to_disk`). */
   syncToDisk?: boolean;
+  /** What the process's memory policy lends the store (`src/runtime/`); none: fresh buffers, no collections asked for. */
+  memory?: FsMemory;
 }
+
+/** The parts of the process's memory policy the filesystem store uses. */
+export interface FsMemory {
+  /** Told of upload bytes appended (and so dropped by the request body). */
+  bodyBytesConsumed(bytes: number): void;
+  /** Copy buffers for downloads. */
+  downloadBuffers: BufferSource;
+}
+
+const NO_MEMORY_POLICY: FsMemory = { bodyBytesConsumed: () => {}, downloadBuffers: FRESH_BUFFERS };
 
 /**
  * Keys map one to one to files under `rootDir`. Whole objects appear atomically (temp file + rename or link),
@@ -46,12 +58,14 @@ export class FsObjectStore implements ObjectStore {
   readonly rootDir: string;
   readonly syncToDisk: boolean;
   readonly #calls: FsCalls;
+  readonly #memory: FsMemory;
   readonly #stampsThisTurn = new Map<string, string | undefined>();
 
   constructor(options: FsObjectStoreOptions) {
     if (options.rootDir === '') throw new Error('filesystem store: root_dir must not be empty');
     this.rootDir = resolve(options.rootDir);
     this.syncToDisk = options.syncToDisk ?? false;
+    this.#memory = options.memory ?? NO_MEMORY_POLICY;
     this.#calls = new FsCalls(this.rootDir);
   }
 
@@ -67,7 +81,7 @@ export class FsObjectStore implements ObjectStore {
     }
     // Opening first makes absence reject this promise instead of erroring the stream later.
     const handle = await this.openObject(key, 'r');
-    return new FileBody(handle, start, end === undefined ? undefined : end + 1);
+    return new FileBody(handle, start, end === undefined ? undefined : end + 1, this.#memory.downloadBuffers);
   }
 
   async head(key: string): Promise<ObjectMeta> {
@@ -254,7 +268,7 @@ export class FsObjectStore implements ObjectStore {
     // No O_CREAT: appending to an upload that was never created, or was aborted, must fail, not resurrect it.
     const handle = await this.openObject(key, constants.O_WRONLY | constants.O_APPEND);
     try {
-      const written = await appendStream(handle, body);
+      const written = await appendStream(handle, body, this.#memory.bodyBytesConsumed);
       if (this.syncToDisk) await handle.sync();
       return written;
     } finally {
