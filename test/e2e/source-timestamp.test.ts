@@ -1,5 +1,5 @@
-// Chapter 01 §6.5 and chapter 05 §5.5: `X-Angos-Source-Timestamp` last-writer-wins at the receiver;
-// acceptance scenario 23 (and chapter 05 scenario 24). Every stamp is explicit and in the past, except the
+// `X-Angos-Source-Timestamp` last-writer-wins at the receiver (docs/api.md, "Replicated writes"); acceptance
+// scenario 23. Every stamp is explicit and in the past, except the
 // clamping case, whose digests are ordered so that a same-millisecond tie cannot change the outcome.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -59,15 +59,38 @@ describe('X-Angos-Source-Timestamp (scenario 23)', () => {
     await expectTagAt('lww/plain', 't', plain);
   });
 
-  for (const value of ['garbage', '2026-13-45T99:00:00Z', '1700000000']) {
+  for (const [index, value] of ['garbage', '2026-13-45T99:00:00Z', '1700000000', '2000-01-01T00:00:00', '2000-01-01'].entries()) {
     it(`an unparsable header ${JSON.stringify(value)} is a normal write`, async () => {
       const [first, second] = [imageManifest(), imageManifest()];
-      const name = `lww/bad${value.length}`;
+      const name = `lww/bad${index}`;
       expectEmpty(await replicatedPut(name, 't', first, stamp(HOUR / 2 - HOUR)), 201);
       expectEmpty(await replicatedPut(name, 't', second, value), 201);
       await expectTagAt(name, 't', second);
     });
   }
+
+  it('a timestamp without an offset is no source timestamp: a DELETE stamped 2000-01-01T00:00:00 of a tag pushed now goes through', async () => {
+    const manifest = imageManifest();
+    await pushManifest(srv.url, 'lww/local', 't', manifest);
+    expectEmpty(await replicatedDelete('lww/local', 't', '2000-01-01T00:00:00'), 202);
+    expectError(await getManifest(srv.url, 'lww/local', 't'), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  it('stamps in the same millisecond are compared to the microsecond, whatever their offsets', async () => {
+    const [small, large] = orderedPair();
+    const ms = new Date(Date.now() - HOUR).toISOString().slice(0, 23);
+    expectEmpty(await replicatedPut('lww/micro', 't', small, `${ms}700Z`), 201);
+    // Same millisecond, 200 µs earlier: superseded although its digest is larger.
+    expectError(await replicatedPut('lww/micro', 't', large, `${ms}500Z`), 409, 'REPLICATION_SUPERSEDED');
+    await expectTagAt('lww/micro', 't', small);
+    const local = new Date(`${ms}Z`);
+    const shifted = new Date(local.getTime() + 2 * HOUR).toISOString().slice(0, 23);
+    // 100 µs later, written in +02:00: it wins.
+    expectEmpty(await replicatedPut('lww/micro', 't', large, `${shifted}800+02:00`), 201);
+    await expectTagAt('lww/micro', 't', large);
+    expectError(await replicatedDelete('lww/micro', 't', `${ms}799Z`), 409, 'REPLICATION_SUPERSEDED');
+    expectEmpty(await replicatedDelete('lww/micro', 't', `${ms}801Z`), 202);
+  });
 
   it('equal stamps keep the larger digest', async () => {
     const [small, large] = orderedPair();
