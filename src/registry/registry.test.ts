@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { content, imageIndex, imageManifest, manifestDescriptor, OCI_INDEX, OCI_LAYER, sha512 } from '../../test/support/oci.ts';
 import { TEST_ACTOR, registrySettings, testRegistry } from '../../test/support/registry-settings.ts';
@@ -15,7 +16,7 @@ import { parseTag, type Tag } from '../oci/tag.ts';
 import { FsObjectStore } from '../storage/fs/fs-object-store.ts';
 import { Registry } from './registry.ts';
 import { isRegistryError, type RegistryErrorKind } from './errors.ts';
-import { ordOf, type TagAction } from './keys.ts';
+import { blobKeys, gcKeys, ordOf, type TagAction } from './keys.ts';
 import { openMetadataLayer } from './metadata/layer.ts';
 import { targetOf } from './metadata/records.ts';
 
@@ -124,6 +125,37 @@ describe('registry domain', () => {
       const misplaced = { ...body('678'), range: { start: 3, end: 5 } };
       await assert.rejects(registry.uploads.append(where, id, misplaced), kindIs('size-mismatch'));
       assert.equal((await registry.uploads.status(where, id)).size, 5);
+    });
+  });
+
+  describe('grants over bytes that already exist: grant, collector fence, re-probe', () => {
+    // The collector's work is done by hand on the real store: its run marker, then the deletion of the bytes.
+    it('a mount whose bytes are reclaimed before the grant lands falls back to an upload (the client sends the bytes)', async () => {
+      const blob = await pushBlob(ns('reprobe/src'), `reprobe-mount-${Date.now()}`);
+      const reclaiming = testRegistry(store, store, registrySettings(), {
+        events: { beforeCommit: async () => store.delete(blobKeys.data(blob)), committed: () => {} },
+      });
+      assert.equal(await reclaiming.blobs.mount(ns('reprobe/dst'), blob, ns('reprobe/src'), async () => true, TEST_ACTOR), false);
+      await assert.rejects(registry.blobs.stat(ns('reprobe/dst'), blob), kindIs('blob-unknown'));
+    });
+
+    it('an upload of bytes that are reclaimed while it is fenced stores its own copy instead of failing', async () => {
+      const text = `reprobe-upload-${Date.now()}`;
+      const blob = await pushBlob(ns('reprobe/first'), text);
+      const where = ns('reprobe/second');
+      const id = await registry.uploads.start(where);
+      await registry.uploads.append(where, id, body(text));
+      // A collector run over exactly this digest, for 300 ms, deleting the bytes meanwhile.
+      await store.put(gcKeys.marker('reprobe-run'), JSON.stringify({ start: blob, end: blob, expires_at: new Date(Date.now() + 300).toISOString(), instance: 'test' }));
+      const reclaim = sleep(100).then(() => store.delete(blobKeys.data(blob)));
+      try {
+        await registry.uploads.complete(where, id, blob, { body: undefined, range: undefined, length: undefined }, TEST_ACTOR);
+      } finally {
+        await reclaim;
+        await store.delete(gcKeys.marker('reprobe-run'));
+      }
+      const read = await registry.blobs.pull(await registry.blobs.stat(where, blob), TEST_ACTOR);
+      assert.equal(Buffer.concat(await read.toArray()).toString(), text);
     });
   });
 
