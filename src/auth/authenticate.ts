@@ -1,6 +1,6 @@
-// The authentication chain (chapter 03 §2.1): mTLS always, then the first of registry token, OIDC and Basic
-// that the presented credential is for. A method that takes the credential and refuses it ends the chain with
-// a 401 (503 when an OIDC provider is unreachable): invalid credentials are never downgraded to anonymous.
+// The authentication chain (docs/api.md, "Request processing"): mTLS always, then the first of registry token, OIDC
+// and Basic that the presented credential is for. A method that takes the credential and refuses it ends the chain
+// with a 401 (503 when an OIDC provider is unreachable): invalid credentials are never downgraded to anonymous.
 import type { IncomingMessage } from 'node:http';
 import type { Cache } from '../cache/cache.ts';
 import type { Config } from '../config/types.ts';
@@ -53,7 +53,7 @@ export async function authenticate(config: Config, req: IncomingMessage, cache: 
   }
   const oidc = await authenticateOidc(config.auth.oidcProviders, credentials, cache);
   if (oidc !== undefined) return result('oidc', { oidc });
-  // A Bearer token no provider takes is "nothing presented" (§2.1).
+  // A Bearer token no provider takes is "nothing presented".
   if (credentials.scheme !== 'basic') return result('anonymous');
   return result('basic', await basicIdentity(config, credentials, clientIp));
 }

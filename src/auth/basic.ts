@@ -1,4 +1,4 @@
-// Basic credentials against `[auth.identity.<id>]` (chapter 03 §2.3, §3).
+// Basic credentials against `[auth.identity.<id>]` (docs/configuration.md).
 import { verify } from 'argon2';
 import type { BasicIdentityConfig } from '../config/types.ts';
 import { logger } from '../observability/logging.ts';

@@ -6,13 +6,13 @@ import { resolveClientIp, type DistinctHeaders } from './client-ip.ts';
 const proxies = (...entries: string[]) => entries.map(parseTrustedProxy);
 const xff = (...values: string[]): DistinctHeaders => ({ 'x-forwarded-for': values });
 
-test('chapter 02 scenario 17: from a trusted peer the rightmost untrusted X-Forwarded-For entry wins', () => {
+test('from a trusted peer the rightmost untrusted X-Forwarded-For entry wins', () => {
   const trusted = proxies('10.0.0.0/8');
   assert.equal(resolveClientIp('10.1.2.3', xff('203.0.113.9, 10.9.9.9'), trusted), '203.0.113.9');
   assert.equal(resolveClientIp('192.0.2.1', xff('203.0.113.9, 10.9.9.9'), trusted), '192.0.2.1');
 });
 
-test('chapter 03 scenario 21: trusted peer 10.0.0.5 vs untrusted 192.0.2.9', () => {
+test('trusted peer 10.0.0.5 vs untrusted 192.0.2.9', () => {
   const trusted = proxies('10.0.0.0/8');
   assert.equal(resolveClientIp('10.0.0.5', xff('1.2.3.4, 10.0.0.7'), trusted), '1.2.3.4');
   assert.equal(resolveClientIp('192.0.2.9', xff('1.2.3.4, 10.0.0.7'), trusted), '192.0.2.9');

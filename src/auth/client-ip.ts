@@ -1,5 +1,5 @@
-// `identity.client_ip` (chapter 03 §2.5, chapter 02 §3.3): the TCP peer, unless the peer is a trusted proxy,
-// whose forwarding headers are then believed. Headers from anyone else are ignored: they are client-chosen.
+// `identity.client_ip` (`trusted_proxies`, docs/configuration.md): the TCP peer, unless the peer is a trusted
+// proxy, whose forwarding headers are then believed. Headers from anyone else are ignored: they are client-chosen.
 import { BlockList, isIP } from 'node:net';
 import type { TrustedProxy } from '../config/types.ts';
 import { peerIp } from '../policy/identity.ts';
@@ -43,7 +43,7 @@ export function resolveClientIp(peerAddress: string | undefined, headers: Distin
   const list = trustList(proxies);
   if (isIP(peer) === 0 || !isTrusted(list, peer)) return peer;
   // Each proxy appends the address it received from; walking right to left past our own proxies finds the first
-  // hop we did not put there ourselves. Only the first header counts, as the chapter prescribes.
+  // hop we did not put there ourselves. Only the first header counts.
   const forwarded = headers['x-forwarded-for']?.[0]?.split(',') ?? [];
   for (let index = forwarded.length - 1; index >= 0; index--) {
     const ip = normalizeIp(forwarded[index]!);

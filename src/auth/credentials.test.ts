@@ -23,7 +23,7 @@ test('Bearer: the rest of the header is the token, scheme in any case', () => {
   assert.deepEqual(parseAuthorization('bearer   abc'), { scheme: 'bearer', token: 'abc' });
 });
 
-test('every malformed header of §2.2 is no credentials (anonymous), never an error', () => {
+test('every malformed Authorization header is no credentials (anonymous), never an error', () => {
   const malformed = [
     undefined,
     '',

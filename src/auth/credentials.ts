@@ -1,5 +1,6 @@
-// The `Authorization` header as chapter 03 §2.2 reads it. Anything malformed is "no credentials": the caller
-// is anonymous and the policy decides, rather than a 401 that would make clients loop on a header they cannot fix.
+// The `Authorization` header (docs/api.md, "Request processing"). Anything malformed is "no credentials": the
+// caller is anonymous and the policy decides, rather than a 401 that would make clients loop on a header they
+// cannot fix.
 
 export type Credentials =
   | { readonly scheme: 'basic'; readonly username: string; readonly password: string }

@@ -1,5 +1,5 @@
-// JSON of JWT payloads as policies see it (chapter 03 §5.5): an integer is a CEL int, so it must come out as a
-// `bigint`, and stay an integer (not `1e21`, not rounded) when a registry token carries the claims on.
+// JSON of JWT payloads as policies see it (`identity.oidc.claims`): an integer is a CEL int, so it must come out as
+// a `bigint`, and stay an integer (not `1e21`, not rounded) when a registry token carries the claims on.
 
 interface SourceContext {
   readonly source?: string;

@@ -1,5 +1,5 @@
-// The client certificate as an identity (chapter 03 §4): only the leaf subject's CN and O values count, and
-// only from a certificate that chained to the configured client CA bundle during the handshake.
+// The client certificate as an identity (docs/configuration.md, `[server.tls]`): only the leaf subject's CN and O
+// values count, and only from a certificate that chained to the configured client CA bundle during the handshake.
 import type { Socket } from 'node:net';
 import { TLSSocket, type PeerCertificate } from 'node:tls';
 import type { CertificateIdentity } from '../policy/identity.ts';
@@ -27,9 +27,9 @@ export function certificateIdentity(socket: Socket): CertificateIdentity {
 }
 
 /**
- * With `client_auth = "optional"` Node completes the handshake even for a certificate that failed verification
- * and only flags the socket; such a connection must not go on as anonymous, so it is closed (chapter 03 §4).
- * Returns true when the socket was refused.
+ * With `client_auth = "optional"` Node completes the handshake even for a certificate that failed verification and
+ * only flags the socket; such a connection must not go on as anonymous, so it is closed (docs/operations.md,
+ * "TLS"). Returns true when the socket was refused.
  */
 export function refuseUnverifiedCertificate(socket: TLSSocket): boolean {
   if (socket.authorized || presentedCertificate(socket) === undefined) return false;

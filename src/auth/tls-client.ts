@@ -1,5 +1,5 @@
 // The HTTPS side of the registry's own outgoing calls to a configured remote (an authorization webhook, an OIDC
-// provider): extra trusted roots and an optional client certificate (chapter 03 §5.1, §8.1). The files are read
+// provider): extra trusted roots and an optional client certificate (docs/configuration.md). The files are read
 // once per configured remote; configurations are frozen and replaced whole on reload, so the configuration
 // object identifies its agent and a reload reads the files again.
 import { readFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// `[global.access_policy]` and `[repository."<name>".access_policy]` (§3.3); the CEL rules are
+// `[global.access_policy]` and `[repository."<name>".access_policy]` (docs/configuration.md); the CEL rules are
 // compiled here, at load, by the policy layer (which caches the programs), so a syntax error fails the load.
 import { CelCompileError, compileRule } from '../policy/cel.ts';
 import { ConfigValueError, type TableReader } from './table-reader.ts';

@@ -1,4 +1,4 @@
-// Load-time check of `[auth.identity.<id>].password` (chapter 03 §3): an Argon2 PHC string,
+// Load-time check of `[auth.identity.<id>].password` (docs/configuration.md): an Argon2 PHC string,
 // `$argon2id$v=19$m=<KiB>,t=<iter>,p=<lanes>$<salt>$<hash>`. A string that cannot be verified is refused
 // here, so a typo fails the start (or the reload) instead of locking the user out at the first request.
 // Reasons never quote the string: it is a secret.

@@ -37,19 +37,19 @@ test('identities load in file order with their table key as id; no [auth] means 
   assert.deepEqual(config.warnings, []);
 });
 
-test('scenario 11: a username shared by two identities fails naming it', () => {
+test('a username shared by two identities fails naming it', () => {
   const message = failure(identity('a', 'alice') + identity('b', 'alice'));
   assert.match(message, /^auth\.identity\.b\.username: duplicate basic-auth username 'alice' across \[auth\.identity\] entries/);
 });
 
-test('scenario 11: a username equal to an OIDC provider name fails', () => {
+test('a username equal to an OIDC provider name fails', () => {
   const message = failure(`[auth.oidc.gha]\nprovider = "github"\n${identity('bot', 'gha')}`);
   assert.equal(message, "auth.identity.bot.username: basic-auth username 'gha' is also an OIDC provider name");
   // Different names coexist.
   assert.equal(load(`[auth.oidc.gha]\nprovider = "github"\n${identity('bot', 'bot')}`).auth.identities.length, 1);
 });
 
-test('scenarios 4 and 11: a password that is not an Argon2 PHC string fails naming the identity, never quoting it', () => {
+test('a password that is not an Argon2 PHC string fails naming the identity, never quoting it', () => {
   for (const bad of ['', 'plaintext', 'not-a-hash', '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW']) {
     const message = failure(identity('alice', 'alice', bad));
     assert.match(message, /^auth\.identity\.alice\.password: invalid Argon2 password hash: /, bad);

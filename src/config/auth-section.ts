@@ -38,7 +38,8 @@ function readIdentities(auth: TableReader | undefined): BasicIdentityConfig[] {
       throw new ConfigValueError(`${entry.pathOf('username')}: duplicate basic-auth username '${username}' across [auth.identity] entries (also in '${owners.get(username)}')`);
     }
     owners.set(username, id);
-    // Such a user could never log in: a Basic username naming a provider is an OIDC login (chapter 03 §2.3).
+    // Such a user could never log in: a Basic username naming a provider is an OIDC login (docs/api.md,
+    // "Request processing").
     if (providerNames.has(username)) {
       throw new ConfigValueError(`${entry.pathOf('username')}: basic-auth username '${username}' is also an OIDC provider name`);
     }

@@ -1,4 +1,4 @@
-// `[cache]` (chapter 02 §3.4): per-process memory by default, or Redis shared by every replica. The Redis URL
+// `[cache]` (docs/configuration.md): per-process memory by default, or Redis shared by every replica. The Redis URL
 // is only parsed here; the connection is made on first use.
 import { ConfigValueError, type TableReader } from './table-reader.ts';
 import type { CacheConfig } from './types.ts';

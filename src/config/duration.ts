@@ -1,4 +1,4 @@
-// Command-line durations of chapter 02 §2.3 (`1h`, `30m`, `1h 30m`, `2d`), the humantime grammar
+// Command-line durations (`1h`, `30m`, `1h 30m`, `2d`, as `scrub --multipart` takes them), the humantime grammar
 // the original accepted, so existing cron lines keep working.
 
 const NANOS_PER_SECOND = 1_000_000_000n;

@@ -39,7 +39,7 @@ test('max_retries defaults to 3 for a required webhook, 0 otherwise', () => {
   assert.equal(load(`${AUDIT.replace('"optional"', '"required"')}max_retries = 0\n`).eventWebhooks[0]!.maxRetries, 0);
 });
 
-test('scenario 14: events = [], token = "", max_retries = 17 and a bad repository_filter fail with the documented messages', () => {
+test('events = [], token = "", max_retries = 17 and a bad repository_filter fail with the documented messages', () => {
   assert.equal(failure(AUDIT.replace('["manifest.push"]', '[]')), 'event_webhook.audit.events: event webhook must have at least one event');
   assert.equal(failure(`${AUDIT}token = ""\n`), 'event_webhook.audit.token: event webhook token must not be empty');
   assert.equal(failure(`${AUDIT}max_retries = 17\n`), 'event_webhook.audit.max_retries: max_retries=17 exceeds the supported maximum of 16');

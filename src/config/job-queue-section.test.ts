@@ -43,7 +43,7 @@ test('ranges: refresh interval ≥ 5, backoff max ≥ min ≥ 1, counts not nega
   assert.deepEqual(load(queue('shards = 4\n')).warnings, ['Unknown configuration keys ignored: global.job_queue.shards']);
 });
 
-test('scenario 15: with the default memory lock the section is a load error', () => {
+test('with the default memory lock the section is a load error', () => {
   assert.match(failure('[global.job_queue]\n'), /^global\.job_queue: \[global\.job_queue\] needs a lock shared between processes/);
   assert.match(failure('[global.job_queue]\n[metadata_store.fs]\nlock_strategy = "memory"\n'), /needs a lock shared between processes/);
 });

@@ -54,7 +54,7 @@ test('a syntax error names the file, line and column; duplicate keys are syntax 
   });
 });
 
-test('scenario 20: an override file can complete a section; the base alone names the missing key', async () => {
+test('an override file can complete a section; the base alone names the missing key', async () => {
   const base = '[server]\nbind_address = "127.0.0.1"\n[blob_store.s3]\nendpoint = "http://127.0.0.1:9000"\nbucket = "b"\nregion = "r"\n';
   const secrets = '[blob_store.s3]\naccess_key_id = "AKIA"\nsecret_key = "very-secret"\n';
   await withFiles({ 'base.toml': base, 'secrets.toml': secrets }, async (path) => {
@@ -67,7 +67,7 @@ test('scenario 20: an override file can complete a section; the base alone names
   });
 });
 
-test('scenario 21: arrays and arrays of tables are replaced, never appended', async () => {
+test('arrays and arrays of tables are replaced, never appended', async () => {
   const first =
     `${BASE}[global.access_policy]\nrules = ["a", "b"]\n` +
     '[repository."hub"]\n[[repository."hub".upstream]]\nurl = "https://one"\n[[repository."hub".upstream]]\nurl = "https://two"\n';
@@ -87,7 +87,7 @@ test('later files win for scalars while sibling keys survive', async () => {
   });
 });
 
-test('scenario 22: a syntax error in file 2 names file 2; post-merge errors say what was merged', async () => {
+test('a syntax error in file 2 names file 2; post-merge errors say what was merged', async () => {
   await withFiles({ 'a.toml': BASE, 'b.toml': '[global\n', 'c.toml': '[global]\nmax_blob_size = 0\n' }, async (path) => {
     const syntax = await loadError([path('a.toml'), path('b.toml')]);
     assert.ok(syntax.message.startsWith(`Failed to load configuration from ${path('a.toml')}, ${path('b.toml')}: ${path('b.toml')}: `));
@@ -104,7 +104,7 @@ test('a file that is not UTF-8 is a load error', async () => {
   });
 });
 
-// Chapter 02 §6, verbatim apart from layout: the two files are only valid together.
+// An annotated configuration that touches most sections, split in two files that are only valid together.
 const ANNOTATED_CONFIG = `
 [server]
 bind_address = "0.0.0.0"
@@ -243,7 +243,7 @@ function assertAnnotatedValues(config: Config): void {
   assert.deepEqual(config.ui, { enabled: true, name: 'ACME Registry' });
 }
 
-test('the annotated example of §6 loads with its secrets file, and neither file alone', async () => {
+test('the annotated example loads with its secrets file, and neither file alone', async () => {
   await withFiles({ 'config.toml': ANNOTATED_CONFIG, 'secrets.toml': ANNOTATED_SECRETS }, async (path) => {
     const config = await loadConfig([path('config.toml'), path('secrets.toml')]);
     assert.deepEqual(config.warnings, []);

@@ -1,4 +1,4 @@
-// Reading, parsing and merging the `-c` files (§4), then validating the merged document.
+// Reading, parsing and merging the `-c` files (docs/configuration.md), then validating the merged document.
 import { readFile } from 'node:fs/promises';
 import { parse, TomlError } from 'smol-toml';
 import { mergeTables } from './merge.ts';

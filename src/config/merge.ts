@@ -1,4 +1,4 @@
-// Folding several parsed files into one document (§4): tables merge key by key at every depth;
+// Folding several parsed files into one document (docs/configuration.md): tables merge key by key at every depth;
 // anything else, arrays and arrays of tables included, is replaced whole by the later file.
 import { isTable, type TomlTableValue } from './table-reader.ts';
 

@@ -10,7 +10,7 @@ test('tracing: endpoint and sampling rate; absent means no tracing', () => {
   assert.deepEqual(load(`${TRACING}sampling_rate = 0.05\n`).observability.tracing, { endpoint: 'http://otel-collector:4317', samplingRate: 0.05 });
 });
 
-test('scenario 19: sampling_rate = 1.5 fails naming the range; 1 and 0 load', () => {
+test('sampling_rate = 1.5 fails naming the range; 1 and 0 load', () => {
   assert.equal(failure(`${TRACING}sampling_rate = 1.5\n`), 'observability.tracing.sampling_rate: sampling_rate must be a finite number in [0.0, 1.0], got 1.5');
   assert.equal(failure(`${TRACING}sampling_rate = -0.1\n`), 'observability.tracing.sampling_rate: sampling_rate must be a finite number in [0.0, 1.0], got -0.1');
   assert.match(failure(`${TRACING}sampling_rate = nan\n`), /sampling_rate must be a finite number in \[0\.0, 1\.0\], got NaN$/);

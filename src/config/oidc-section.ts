@@ -1,4 +1,4 @@
-// `[auth.oidc.<name>]` (chapter 02 §3.7, chapter 03 §5.1). Algorithms are checked here so a provider can never
+// `[auth.oidc.<name>]` (docs/configuration.md). Algorithms are checked here so a provider can never
 // be configured to trust `none` or a shared-secret HMAC (anyone holding the issuer's public JWKS could then forge
 // tokens): such names fail the load instead of every request.
 import { ConfigValueError, type TableReader } from './table-reader.ts';

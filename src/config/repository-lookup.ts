@@ -6,7 +6,7 @@ export function owningRepository(config: Config, ns: string): RepositoryConfig |
   return config.repositories.find((repo) => belongsTo(ns, repo.name));
 }
 
-/** Immutable-tag rule (decision 2): repository OR global flag, exempt when an effective exclusion matches. */
+/** Immutable tags (docs/api.md): repository OR global flag, exempt when an effective exclusion matches. */
 export function isImmutableTag(config: Config, ns: string, tag: string): boolean {
   const repo = owningRepository(config, ns);
   if (!config.global.immutableTags && !repo?.immutableTags) return false;

@@ -1,4 +1,4 @@
-// `[repository."<namespace>"]` (§3.8) with its upstream and downstream arrays.
+// `[repository."<namespace>"]` (docs/configuration.md) with its upstream and downstream arrays.
 import { readAccessPolicy } from './access-policy.ts';
 import { NAMESPACE } from './namespace-grammar.ts';
 import { readRegexList } from './regex-list.ts';

@@ -1,4 +1,4 @@
-// `[server]` and `[server.tls]` (§3.2).
+// `[server]` and `[server.tls]` (docs/configuration.md).
 import { isIP } from 'node:net';
 import { ConfigValueError, type TableReader } from './table-reader.ts';
 import type { ServerConfig, TlsConfig } from './types.ts';

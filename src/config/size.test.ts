@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSize } from './size.ts';
 
-test('unit strings from the chapter', () => {
+test('SI and IEC unit strings, with and without spaces and fractions', () => {
   const cases: Array<[string, number]> = [
     ['5MiB', 5_242_880],
     ['50MiB', 52_428_800],

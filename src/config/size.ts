@@ -1,4 +1,4 @@
-// Size strings of chapter 02 §2.2: `5MiB`, `"3 MB"`, `1.5KiB`, plain byte counts.
+// Size strings (docs/configuration.md): `5MiB`, `"3 MB"`, `1.5KiB`, plain byte counts.
 
 const DECIMAL: Record<string, bigint> = { b: 1n, k: 1000n, kb: 1000n, m: 1000n ** 2n, mb: 1000n ** 2n, g: 1000n ** 3n, gb: 1000n ** 3n, t: 1000n ** 4n, tb: 1000n ** 4n, p: 1000n ** 5n, pb: 1000n ** 5n };
 const BINARY: Record<string, bigint> = { ki: 1024n, kib: 1024n, mi: 1024n ** 2n, mib: 1024n ** 2n, gi: 1024n ** 3n, gib: 1024n ** 3n, ti: 1024n ** 4n, tib: 1024n ** 4n, pi: 1024n ** 5n, pib: 1024n ** 5n };

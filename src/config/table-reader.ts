@@ -137,7 +137,7 @@ export class TableReader {
     return value === undefined ? undefined : Number(value);
   }
 
-  /** Integer bytes or a size string (§2.2); the only string-to-number coercion allowed. */
+  /** Integer bytes or a size string (`size.ts`); the only string-to-number coercion allowed. */
   size(key: string): number | undefined {
     const value = this.#typed(key, 'a size (integer or string such as "5MiB")', (v): v is string | bigint => typeof v === 'string' || typeof v === 'bigint');
     if (value === undefined) return undefined;

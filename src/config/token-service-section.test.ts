@@ -11,7 +11,7 @@ test('absent means off; present with a key gets the defaults', () => {
   assert.deepEqual(load(section(`secret_key = "${KEY}"`)).auth.tokenService, { secretKey: KEY, realm: undefined, ttlSecs: 3600 });
 });
 
-test('scenario 43: a key shorter than 32 bytes or not base64 fails without quoting it', () => {
+test('a key shorter than 32 bytes or not base64 fails without quoting it', () => {
   const short = Buffer.alloc(31, 2).toString('base64');
   assert.equal(failure(section(`secret_key = "${short}"`)), 'auth.token_service.secret_key: must decode to at least 32 bytes, got 31');
   for (const bad of ['not base64!', `${KEY.slice(0, -1)}`, '']) {
@@ -22,14 +22,14 @@ test('scenario 43: a key shorter than 32 bytes or not base64 fails without quoti
   assert.equal(failure(section('secret_key = 5')), 'auth.token_service.secret_key: invalid type: expected a string, found an integer');
 });
 
-test('scenario 43: ttl_secs must be 1..86400', () => {
+test('ttl_secs must be 1..86400', () => {
   for (const ttl of [0, 86401]) {
     assert.equal(failure(section(`secret_key = "${KEY}"\nttl_secs = ${ttl}`)), `auth.token_service.ttl_secs must be between 1 and 86400, got ${ttl}`);
   }
   assert.equal(load(section(`secret_key = "${KEY}"\nttl_secs = 86400`)).auth.tokenService?.ttlSecs, 86400);
 });
 
-test('scenario 43: realm must be an absolute http(s) URL whose path ends with /token', () => {
+test('realm must be an absolute http(s) URL whose path ends with /token', () => {
   for (const realm of ['https://r/tokens', 'https://r.example/auth', 'ftp://r/token', '/token', 'https:///token']) {
     assert.match(failure(section(`secret_key = "${KEY}"\nrealm = "${realm}"`)), /^auth\.token_service\.realm: /, realm);
   }

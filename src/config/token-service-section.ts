@@ -1,4 +1,4 @@
-// `[auth.token_service]` (chapter 02 §3.7, chapter 03 §6). The key is a secret: errors describe it, never quote it.
+// `[auth.token_service]` (docs/configuration.md). The key is a secret: errors describe it, never quote it.
 import type { TableReader } from './table-reader.ts';
 import type { TokenServiceConfig } from './types.ts';
 
@@ -25,7 +25,7 @@ function readRealm(section: TableReader): TokenServiceConfig['realm'] {
     section.fail('realm', `must be an absolute http(s) URL, got ${shown}`);
   }
   if (!url.pathname.endsWith('/token')) section.fail('realm', `the URL path must end with '/token', got ${shown}`);
-  // Advertised without userinfo, query or fragment (chapter 03 §2.6).
+  // Advertised in the 401 challenge without userinfo, query or fragment (docs/api.md, "Request processing").
   return { url: `${url.protocol}//${url.host}${url.pathname}`, service: url.host };
 }
 

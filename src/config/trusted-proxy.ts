@@ -1,4 +1,4 @@
-// `global.trusted_proxies` entries: an IP literal or a CIDR block (§3.3). Host names are refused
+// `global.trusted_proxies` entries: an IP literal or a CIDR block (docs/configuration.md). Host names are refused
 // because a proxy's identity is its peer address; resolving names would make trust depend on DNS.
 import { isIP } from 'node:net';
 import type { TrustedProxy } from './types.ts';

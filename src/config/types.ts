@@ -256,7 +256,7 @@ export interface UiConfig {
 export interface AuthConfig {
   /** `[auth.identity.<id>]` in file order; usernames are unique and name no OIDC provider. */
   readonly identities: readonly BasicIdentityConfig[];
-  /** `[auth.oidc.<name>]` in ascending byte order of name: the order providers are tried (chapter 03 §5.2). */
+  /** `[auth.oidc.<name>]` in ascending byte order of name: the order providers are tried. */
   readonly oidcProviders: readonly OidcProviderConfig[];
   /** `[auth.token_service]`; undefined = `GET /token` answers 404 and challenges stay Basic. */
   readonly tokenService: TokenServiceConfig | undefined;
@@ -307,7 +307,7 @@ export interface BasicIdentityConfig {
   readonly passwordHash: string;
 }
 
-/** `[auth.webhook.<name>]` (chapter 03 §8.1). */
+/** `[auth.webhook.<name>]` (docs/configuration.md). */
 export interface AuthorizationWebhookConfig {
   readonly name: string;
   /** Absolute http(s) URL, called verbatim (query kept). */

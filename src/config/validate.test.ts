@@ -72,14 +72,14 @@ test('the config is frozen all the way down', () => {
   assert.throws(() => (config.repositories as RepositoryConfig[]).push(config.repositories[0]!), TypeError);
 });
 
-test('scenario 3: bad sizes name the key and the value; zero is refused', () => {
+test('bad sizes name the key and the value; zero is refused', () => {
   const bad = failure(`${BASE}[global]\nmax_manifest_size = "5XB"\n`);
   assert.match(bad, /^global\.max_manifest_size: invalid size '5XB'/);
   assert.equal(failure(`${BASE}[global]\nmax_blob_size = 0\n`), 'global.max_blob_size must be greater than zero');
   assert.equal(failure(`${BASE}[global]\nmax_manifest_size = "0"\n`), 'global.max_manifest_size must be greater than zero');
 });
 
-test('scenario 4: size values in the configuration', () => {
+test('size values in the configuration', () => {
   const sizes: Array<[string, number]> = [['"5MiB"', 5_242_880], ['"5 mb"', 5_000_000], ['"1.5KiB"', 1_536], ['1048576', 1_048_576], ['"1048576"', 1_048_576]];
   for (const [toml, bytes] of sizes) assert.equal(load(`${BASE}[global]\nmax_blob_size = ${toml}\n`).global.maxBlobSize, bytes, toml);
   for (const toml of ['" 5MiB"', '"-1"', '"MiB"', '-1', '1.5', 'true']) {
@@ -87,7 +87,7 @@ test('scenario 4: size values in the configuration', () => {
   }
 });
 
-test('scenario 6: required sections and the blob store backend', () => {
+test('required sections and the blob store backend', () => {
   assert.equal(failure(FS_STORE), "missing field 'server'");
   assert.equal(failure(SERVER), "missing field 'blob_store'");
   assert.equal(failure(`${SERVER}[blob_store.fs]\nroot_dir = ""\n`), 'blob_store.fs.root_dir must not be empty');
@@ -99,7 +99,7 @@ test('scenario 6: required sections and the blob store backend', () => {
   assert.match(failure(`${SERVER}[blob_store]\n`), /^blob_store: expected one of 'fs' or 's3'/);
 });
 
-test('scenario 7: bind address, query timeout and strict port type', () => {
+test('bind address, query timeout and strict port type', () => {
   assert.match(failure('[server]\nbind_address = "localhost"\n' + FS_STORE), /^server\.bind_address: 'localhost' is not an IP address/);
   assert.equal(load('[server]\nbind_address = "::"\n' + FS_STORE).server.bindAddress, '::');
   assert.equal(load('[server]\nbind_address = "127.0.0.1"\nport = 0\n' + FS_STORE).server.port, 0);
@@ -111,7 +111,7 @@ test('scenario 7: bind address, query timeout and strict port type', () => {
   assert.match(failure(`[server]\n${FS_STORE}`), /^server: missing field 'bind_address'/);
 });
 
-test('scenario 8: TLS must be complete; client_auth = required needs a CA bundle', () => {
+test('TLS must be complete; client_auth = required needs a CA bundle', () => {
   const tls = `${SERVER}[server.tls]\nserver_certificate_bundle = "tls.crt"\n`;
   assert.equal(failure(tls + FS_STORE), "server.tls: missing field 'server_private_key'");
   const complete = `${tls}server_private_key = "tls.key"\n`;
@@ -129,7 +129,7 @@ test('scenario 8: TLS must be complete; client_auth = required needs a CA bundle
   assert.equal(load(complete + FS_STORE).server.tls?.clientAuth, 'optional');
 });
 
-test('scenario 9: unknown keys and sections load and are listed in one warning', () => {
+test('unknown keys and sections load and are listed in one warning', () => {
   const config = load(`${BASE}[global]\nfrobnicate = 1\n[made_up]\nx = 1\n[auth.oidc.gha]\nprovider = "github"\ndiscovery_url = "https://x"\n[repository."a"]\ncolour = "red"\n`);
   assert.deepEqual(config.warnings, ['Unknown configuration keys ignored: global.frobnicate, repository."a".colour, auth.oidc.gha.discovery_url, made_up']);
   // Every section is read in full now, so its unknown keys are listed too.
@@ -144,7 +144,7 @@ test('scenario 9: unknown keys and sections load and are listed in one warning',
   ]);
 });
 
-test('scenario 10: repository names, prefix overlap and mirrored namespaces', () => {
+test('repository names, prefix overlap and mirrored namespaces', () => {
   assert.equal(failure(`${BASE}[repository."team"]\n[repository."team/app"]\n`), "repository prefixes overlap: 'team' and 'team/app'");
   assert.equal(failure(`${BASE}[repository."team/app"]\n[repository."team"]\n`), "repository prefixes overlap: 'team' and 'team/app'");
   assert.deepEqual(load(`${BASE}[repository."team"]\n[repository."teams"]\n`).repositories.map((r) => r.name), ['team', 'teams']);
@@ -158,7 +158,7 @@ test('scenario 10: repository names, prefix overlap and mirrored namespaces', ()
   assert.deepEqual(blank.repositories.map((r) => r.namespace), [undefined, undefined]);
 });
 
-test('scenario 12: webhook references must resolve', () => {
+test('webhook references must resolve', () => {
   assert.equal(failure(`${BASE}[global]\nauthorization_webhook = "nope"\n`), "Webhook 'nope' not found (referenced globally)");
   assert.equal(failure(`${BASE}[global]\nevent_webhooks = ["audit"]\n`), "Event webhook 'audit' not found (referenced globally)");
   assert.equal(failure(`${BASE}[repository."a"]\nevent_webhooks = ["x"]\n`), "Event webhook 'x' not found (referenced in 'a' repository)");
@@ -176,7 +176,7 @@ test('scenario 12: webhook references must resolve', () => {
   assert.equal(defined.repositories[1]!.eventWebhooks, undefined);
 });
 
-test('scenario 17: trusted proxies are IPs or CIDR blocks', () => {
+test('trusted proxies are IPs or CIDR blocks', () => {
   assert.equal(failure(`${BASE}[global]\ntrusted_proxies = ["10.0.0.0/33"]\n`), "global.trusted_proxies[0]: invalid trusted proxy '10.0.0.0/33'");
   assert.equal(failure(`${BASE}[global]\ntrusted_proxies = ["::1", "proxy.local"]\n`), "global.trusted_proxies[1]: invalid trusted proxy 'proxy.local'");
   assert.deepEqual(load(`${BASE}[global]\ntrusted_proxies = ["10.0.0.0/8"]\n`).global.trustedProxies, [
@@ -184,7 +184,7 @@ test('scenario 17: trusted proxies are IPs or CIDR blocks', () => {
   ]);
 });
 
-test('scenario 19: concurrency limits must be positive', () => {
+test('concurrency limits must be positive', () => {
   for (const key of ['max_concurrent_requests', 'max_concurrent_cache_jobs', 'max_concurrent_replication_jobs']) {
     assert.equal(failure(`${BASE}[global]\n${key} = 0\n`), `global.${key} must be > 0, got 0`);
   }

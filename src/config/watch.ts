@@ -4,9 +4,9 @@ import { basename, dirname, resolve } from 'node:path';
 const DEBOUNCE_MS = 100;
 
 /**
- * Calls `onChange` 100 ms after the last change to one of the configuration files (chapter 02 §5.1). Directories
- * are watched, not files, so an editor's rename-over-write and a Kubernetes ConfigMap swap of `..data` are seen.
- * Returns a function that stops watching.
+ * Calls `onChange` 100 ms after the last change to one of the configuration files (docs/operations.md, "Hot
+ * reload"). Directories are watched, not files, so an editor's rename-over-write and a Kubernetes ConfigMap swap of
+ * `..data` are seen. Returns a function that stops watching.
  */
 export function watchConfigFiles(paths: readonly string[], onChange: () => void): () => void {
   const names = new Set(paths.map((path) => basename(path)));

@@ -1,4 +1,4 @@
-// `[auth.webhook.<name>]` (chapter 02 §3.7, chapter 03 §8.1): authorization webhooks. Only the document is
+// `[auth.webhook.<name>]` (docs/configuration.md): authorization webhooks. Only the document is
 // checked here; the certificate and CA files are read when the webhook client is built.
 import { ConfigValueError, type TableReader } from './table-reader.ts';
 import type { AuthorizationWebhookConfig, WebhookCredentials } from './types.ts';

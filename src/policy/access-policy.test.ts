@@ -35,7 +35,7 @@ const FALSE = "request.action == 'nothing'";
 const ERROR = "request.no_such_variable == 'x'";
 const NON_BOOLEAN = "'x'";
 
-// The §7.2 table: rules → [decision under default "deny", decision under default "allow"].
+// One policy's rules → [decision under default "deny", decision under default "allow"].
 const SECTION_7_2: Array<[string, string[], [boolean, boolean]]> = [
   ['a true rule', [TRUE], [true, false]],
   ['false, then true', [FALSE, TRUE], [true, false]],
@@ -43,20 +43,20 @@ const SECTION_7_2: Array<[string, string[], [boolean, boolean]]> = [
   ['no rules', [], [false, true]],
   ['a non-boolean result', [NON_BOOLEAN], [false, false]],
   ['an error, then false', [ERROR, FALSE], [false, false]],
-  // An erroring rule stops evaluation: the later rule that would match never runs (scenario 22).
+  // An erroring rule stops evaluation: the later rule that would match never runs.
   ['an error, then true', ['nope == 1', 'true'], [false, false]],
   // A true rule stops too, so an error after it is never reached.
   ['true, then an error', [TRUE, ERROR], [true, false]],
 ];
 
-test('§7.2 one policy: every row of the table under both defaults', () => {
+test('one policy: every row of the table under both defaults', () => {
   for (const [row, rules, [underDeny, underAllow]] of SECTION_7_2) {
     assert.equal(allowed(globalPolicy('deny', rules), 'get-blob', 'a/b'), underDeny, `default deny, ${row}`);
     assert.equal(allowed(globalPolicy('allow', rules), 'get-blob', 'a/b'), underAllow, `default allow, ${row}`);
   }
 });
 
-test('scenario 23: default allow with a delete rule refuses deletes and allows pulls', () => {
+test('default allow with a delete rule refuses deletes and allows pulls', () => {
   const noDeletes = globalPolicy('allow', ["request.action == 'delete-manifest'"]);
   assert.equal(allowed(noDeletes, 'delete-manifest', 'a/b'), false);
   assert.equal(allowed(noDeletes, 'get-manifest', 'a/b'), true);
@@ -77,12 +77,12 @@ test('a denial tells the client "Access denied" and names the deciding policy fo
   assert.deepEqual(decideFor(config, 'get-blob', 'other'), { allowed: true });
 });
 
-test('§7.3 both policies must allow; uncovered namespaces and namespace-less actions see the global one only', () => {
+test('both policies must allow; uncovered namespaces and namespace-less actions see the global one only', () => {
   const config = configOf(
     '[global.access_policy]\ndefault = "allow"\nrules = ["request.action == \'delete-manifest\'"]\n' +
       '[repository."prod".access_policy]\ndefault = "deny"\nrules = ["request.action == \'get-manifest\'"]\n',
   );
-  // Scenario 27: the repository's default deny applies under prod, including nested namespaces.
+  // The repository's default deny applies under prod, including nested namespaces.
   assert.equal(allowed(config, 'get-blob', 'prod'), false);
   assert.equal(allowed(config, 'get-blob', 'prod/app'), false);
   assert.equal(allowed(config, 'get-manifest', 'prod/app'), true);
@@ -95,7 +95,7 @@ test('§7.3 both policies must allow; uncovered namespaces and namespace-less ac
   assert.equal(allowed(config, 'healthz'), true);
 });
 
-test('§7.3 a declared repository policy locks even with default deny and no rules; an undeclared one does not', () => {
+test('a declared repository policy locks even with default deny and no rules; an undeclared one does not', () => {
   const declared = configOf('[global.access_policy]\ndefault = "allow"\n[repository."prod".access_policy]\n');
   assert.equal(allowed(declared, 'get-manifest', 'prod/app'), false);
   const undeclared = configOf('[global.access_policy]\ndefault = "allow"\n[repository."prod"]\nimmutable_tags = true\n');
@@ -111,7 +111,7 @@ test('repository rules see the same request and identity variables as global one
   assert.equal(allowed(config, 'get-blob', 'prod/app', anonymousIdentity('10.0.0.2')), false);
 });
 
-test('§7.3 pull-through guard: writes to a repository with an upstream are refused after both policies allow', () => {
+test('pull-through guard: writes to a repository with an upstream are refused after both policies allow', () => {
   const config = configOf('[global.access_policy]\ndefault = "allow"\n[repository."hub"]\n[[repository."hub".upstream]]\nurl = "https://up.example"\n');
   for (const action of ['start-upload', 'mount-blob', 'update-upload', 'complete-upload', 'cancel-upload', 'put-manifest'] as const) {
     assert.deepEqual(decideFor(config, action, 'hub/library/nginx'), {
@@ -155,7 +155,7 @@ test('a failing rule logs a warning with the policy, 1-based rule index and erro
   for (const value of ['secret-user', '203.0.113.77']) assert.ok(!result.stdout.includes(value), `${value} leaked`);
 });
 
-test('has_repository_policy(): a global rule can defer to repository policies (§7.6)', () => {
+test('has_repository_policy(): a global rule can defer to repository policies', () => {
   // Default deny globally, except where a repository declares its own policy: that one then decides alone.
   const config = configOf(
     '[global.access_policy]\ndefault = "deny"\nrules = ["has_repository_policy()"]\n' +

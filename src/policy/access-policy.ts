@@ -20,8 +20,9 @@ export type Decision = { readonly allowed: true } | { readonly allowed: false; r
 const ACCESS_DENIED = 'Access denied';
 
 /**
- * Access decisions (chapter 03 §7.3): the global policy always, then the owning repository's when it declares
- * one (both must allow), then the pull-through write guard. Namespace-less actions see the global policy only.
+ * Access decisions (docs/api.md, "Request processing"): the global policy always, then the owning repository's when
+ * it declares one (both must allow), then the pull-through write guard. Namespace-less actions see the global
+ * policy only.
  */
 export function decide(config: Config, input: PolicyInput): Decision {
   const variables = { request: input.request, identity: identityVariables(input.identity) };
@@ -42,8 +43,9 @@ export function decide(config: Config, input: PolicyInput): Decision {
 }
 
 /**
- * One policy (§7.2): rules run in order; under `deny` the first true rule grants, under `allow` the first true
- * rule refuses; an error or a non-boolean result denies at once, whatever the default.
+ * One policy (docs/configuration.md, `[global.access_policy]`): rules run in order; under `deny` the first true
+ * rule grants, under `allow` the first true rule refuses; an error or a non-boolean result denies at once, whatever
+ * the default.
  */
 function permits(policy: AccessPolicyConfig, variables: Readonly<Record<string, unknown>>, scope: RuleScope, key: string): boolean {
   const grantsOnMatch = policy.default === 'deny';

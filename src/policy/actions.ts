@@ -1,4 +1,4 @@
-/** CEL action names (chapter 01 §1.2); the access policy and later the webhooks see these. */
+/** CEL action names (docs/api.md, "Routing"); the access policy and later the webhooks see these. */
 export type Action =
   | 'get-api-version'
   | 'list-catalog'
@@ -30,7 +30,7 @@ export type Action =
   | 'retry-job'
   | 'delete-job';
 
-/** Refused on pull-through repositories (chapter 01 §1.1). */
+/** Refused on pull-through repositories (docs/api.md, "Request processing"). */
 export const PUSH_ACTIONS: ReadonlySet<Action> = new Set([
   'start-upload',
   'mount-blob',
@@ -40,8 +40,8 @@ export const PUSH_ACTIONS: ReadonlySet<Action> = new Set([
   'put-manifest',
 ]);
 
-/** Actions the `ns` query parameter may rewrite (chapter 01 §9). */
+/** Actions the `ns` query parameter may rewrite (docs/api.md, "The ns parameter"). */
 export const PULL_ACTIONS: ReadonlySet<Action> = new Set(['get-blob', 'get-manifest', 'list-tags', 'get-referrers']);
 
-/** Never wait for a concurrency slot (decision 15). */
+/** Never wait for a concurrency slot (docs/operations.md, "Concurrency"). */
 export const UNCAPPED_ACTIONS: ReadonlySet<Action> = new Set(['healthz', 'readyz', 'metrics']);

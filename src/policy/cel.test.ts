@@ -44,7 +44,7 @@ test('a rule compiles once: the same source gives the same program', () => {
   assert.notEqual(compileRule("request.action == 'x'"), compileRule("request.action == 'y'"));
 });
 
-test('anonymous callers: username is null, so != "" holds and != null does not (§7.6)', () => {
+test('anonymous callers: username is null, so != "" holds and != null does not', () => {
   assert.equal(value("identity.username != ''"), true);
   assert.equal(value('identity.username != null'), false);
   assert.equal(value('identity.id == null && identity.oidc == null'), true);
@@ -66,7 +66,7 @@ test('contains is membership on lists and key presence on maps, substring on str
   assert.equal(value("identity.client_ip.contains('0.0')"), true);
 });
 
-test('the standard environment of §7.6: has, size, in, string functions, ternary, indexing', () => {
+test('the standard CEL environment: has, size, in, string functions, ternary, indexing', () => {
   const request = { action: 'get-manifest', namespace: 'team/app', reference: 'v1', n: 5n };
   assert.equal(value('has(request.namespace) && !has(request.digest)', undefined, request), true);
   assert.equal(value("request.action in ['get-manifest', 'get-blob']", undefined, request), true);

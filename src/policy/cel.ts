@@ -1,6 +1,6 @@
-// CEL rules of the access policies (chapter 03 §7.6), on @marcbachmann/cel-js. Rules compile once, when the
-// configuration loads, and are kept in a cache keyed by their source text: the configuration stays plain data
-// and a hot reload that keeps a rule reuses its program.
+// CEL rules of the access policies (docs/configuration.md, `[global.access_policy]`), on @marcbachmann/cel-js.
+// Rules compile once, when the configuration loads, and are kept in a cache keyed by their source text: the
+// configuration stays plain data and a hot reload that keeps a rule reuses its program.
 import { Environment, parse, type ParseResult } from '@marcbachmann/cel-js';
 
 /** What one rule evaluated to; `error` is a short kind (library error code), never a value from the request. */
@@ -44,7 +44,7 @@ const UNCOVERED: RuleScope = { hasRepositoryPolicy: false };
 let current: RuleScope = UNCOVERED;
 
 // Only `request` and `identity` are declared; any other name (a retention name such as `image`, a typo) still
-// compiles and fails at evaluation, which denies (§7.6).
+// compiles and fails at evaluation, which denies.
 const environment = new Environment()
   .registerVariable('request', 'map')
   .registerVariable('identity', 'map')

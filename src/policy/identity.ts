@@ -1,5 +1,5 @@
-// The caller as the access policy sees it (chapter 03 §2.4, §7.5). Authentication fills it; until a method
-// succeeds the caller is anonymous, which the policy still decides on.
+// The caller as the access policy sees it (docs/configuration.md, `[global.access_policy]`). Authentication fills
+// it; until a method succeeds the caller is anonymous, which the policy still decides on.
 
 export interface Identity {
   /** The `[auth.identity.<id>]` key of a Basic caller. */
@@ -27,14 +27,14 @@ export function anonymousIdentity(clientIp: string | null = null): Identity {
   return { id: null, username: null, clientIp, certificate: { commonNames: [], organizations: [] }, oidc: null };
 }
 
-/** Decides 401 versus 403 on a denial (00-overview decision 3): any successful method counts. */
+/** Decides 401 versus 403 on a denial (docs/api.md, "Request processing"): any successful method counts. */
 export function isAuthenticated(identity: Identity): boolean {
   const { certificate } = identity;
   return identity.username !== null || identity.id !== null || identity.oidc !== null ||
     certificate.commonNames.length > 0 || certificate.organizations.length > 0;
 }
 
-/** The CEL `identity` map: every field present, optional ones as `null` (§7.5). */
+/** The CEL `identity` map: every field present, optional ones as `null`. */
 export function identityVariables(identity: Identity): Record<string, unknown> {
   const { oidc } = identity;
   return {
@@ -46,7 +46,7 @@ export function identityVariables(identity: Identity): Record<string, unknown> {
   };
 }
 
-/** An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; policies compare the plain IPv4 form (§2.5). */
+/** An IPv4 peer on a dual-stack socket shows as `::ffff:a.b.c.d`; policies compare the plain IPv4 form. */
 export function peerIp(address: string | undefined): string | null {
   if (address === undefined) return null;
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address;

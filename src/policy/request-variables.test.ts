@@ -48,7 +48,7 @@ test('start-upload: digest and digest_algorithm only when given', () => {
   assert.equal(holds(`request.digest == '${D1}'`, monolithic), true);
 });
 
-test('mount-blob: digest is the mounted one, from only when given (scenario 24)', () => {
+test('mount-blob: digest is the mounted one, from only when given', () => {
   const withoutFrom = variablesOf('POST', `/v2/team/app/blobs/uploads/?mount=${D1}`);
   assert.deepEqual(withoutFrom, { action: 'mount-blob', namespace: 'team/app', digest: D1 });
   assert.equal(holds('has(request.from)', withoutFrom), false);
@@ -66,7 +66,7 @@ test('upload-session actions expose the session as uuid and session_id; complete
   assert.deepEqual(variablesOf('PUT', `${url}?digest=${D1}`), { action: 'complete-upload', ...base, digest: D1 });
 });
 
-test('manifest reads and deletes: reference as a plain string, no digest or tags (scenario 25)', () => {
+test('manifest reads and deletes: reference as a plain string, no digest or tags', () => {
   const byTag = variablesOf('GET', '/v2/team/app/manifests/v1');
   assert.deepEqual(byTag, { action: 'get-manifest', namespace: 'team/app', reference: 'v1' });
   assert.equal(holds("request.reference == 'v1'", byTag), true);
@@ -95,7 +95,7 @@ test('listings: n as a CEL int, last when given; referrers: digest and artifact_
   assert.deepEqual(referrers, { action: 'get-referrers', namespace: 'team/app', digest: D1, artifact_type: 'application/vnd.example' });
 });
 
-test('extension API: repository, queue (default cache), n and after where §7.5 lists them', () => {
+test('extension API: repository, queue (default cache), n and after where the policy sees them', () => {
   assert.deepEqual(variablesOf('GET', '/v2/_angos/repositories/list'), { action: 'list-repositories' });
   assert.deepEqual(variablesOf('GET', '/v2/_angos/ui/config'), { action: 'ui-config' });
   assert.deepEqual(variablesOf('GET', '/v2/_angos/namespaces/list?repository=hub'), { action: 'list-namespaces', repository: 'hub' });

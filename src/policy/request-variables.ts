@@ -1,5 +1,6 @@
-// The CEL `request` map (chapter 03 §7.5): `action` always, every other key only where the action has it, so a
-// rule tests presence with `has(request.x)` and `request.x != null` on an absent key errors (and denies).
+// The CEL `request` map (docs/configuration.md, `[global.access_policy]`): `action` always, every other key only
+// where the action has it, so a rule tests presence with `has(request.x)` and `request.x != null` on an absent key
+// errors (and denies).
 import { referenceString, type Reference } from '../oci/reference.ts';
 import type { Action } from './actions.ts';
 
@@ -62,7 +63,7 @@ export function requestVariables(facts: RequestFacts): RequestVariables {
   }
   if (facts.from !== undefined) variables.from = facts.from;
   if (facts.n !== undefined) variables.n = BigInt(facts.n);
-  // Referrers page with `last` too, but §7.5 exposes it only on the catalog and tag listings.
+  // Referrers page with `last` too, but policies see it only on the catalog and tag listings.
   if (facts.last !== undefined && facts.action !== 'get-referrers') variables.last = facts.last;
   if (facts.artifactType !== undefined) variables.artifact_type = facts.artifactType;
   if (facts.algorithm !== undefined) variables.digest_algorithm = facts.algorithm;

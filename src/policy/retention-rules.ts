@@ -1,7 +1,7 @@
-// Retention rules (docs/configuration.md, "Retention policies"): CEL expressions naming what to keep. They see the
-// image under evaluation and the namespace's push and pull rankings, compile once when the configuration loads
-// (type-checked, so a misspelt name fails the load rather than keeping everything) and are cached by source text,
-// as the access rules are (`cel.ts`).
+// Retention rules (docs/configuration.md, `[global.retention_policy]`): CEL expressions naming what to keep. They
+// see the image under evaluation and the namespace's push and pull rankings, compile once when the configuration
+// loads (type-checked, so a misspelt name fails the load rather than keeping everything) and are cached by source
+// text, as the access rules are (`cel.ts`).
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { CelCompileError, describeCelError, outcomeOf, type RuleOutcome } from './cel.ts';
 

@@ -1,5 +1,6 @@
-// Chain step 3 (chapter 03 §2.1, §5.2): which providers see the credential, in what order, and which verdict
-// wins. Every provider sees every Bearer token; a Basic credential goes only to the provider it names.
+// The OIDC step of the authentication chain (docs/api.md, "Request processing"): which providers see the
+// credential, in what order, and which verdict wins. Every provider sees every Bearer token; a Basic credential
+// goes only to the provider it names.
 import type { Cache } from '../../cache/cache.ts';
 import type { OidcProviderConfig } from '../../config/types.ts';
 import { OciError } from '../../oci/errors.ts';

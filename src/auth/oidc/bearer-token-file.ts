@@ -1,7 +1,7 @@
-// `bearer_token_file` (chapter 03 §5.4): a credential some issuers demand on their discovery and key endpoints.
-// It is re-read on every fetch so a rotated file (a Kubernetes projected token) needs no reload, and it is sent
-// only to the issuer's own origin: a JWKS hosted elsewhere never sees it (and ./http-get.ts drops it on a
-// cross-origin redirect).
+// `bearer_token_file` (docs/configuration.md, `[auth.oidc.<name>]`): a credential some issuers demand on their
+// discovery and key endpoints. It is re-read on every fetch so a rotated file (a Kubernetes projected token) needs
+// no reload, and it is sent only to the issuer's own origin: a JWKS hosted elsewhere never sees it (and
+// ./http-get.ts drops it on a cross-origin redirect).
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { Config, OidcProviderConfig } from '../../config/types.ts';

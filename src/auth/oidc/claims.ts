@@ -1,5 +1,5 @@
-// The claim checks of chapter 03 §5.3 steps 5–6, on a payload whose signature is already verified. `iat` is
-// deliberately not looked at.
+// The claim checks (`iss`, `aud`, `exp`/`nbf` with the clock skew, `required_claims`), on a payload whose signature
+// is already verified. `iat` is deliberately not looked at.
 import type { OidcProviderConfig } from '../../config/types.ts';
 import { numericClaim } from '../jwt-json.ts';
 import { TokenRejected } from './failures.ts';

@@ -1,5 +1,5 @@
-// The two ways an OIDC provider can refuse a token (chapter 03 §5.2–§5.4). The message is for the logs and names
-// the check that failed; it never contains the token or its claims.
+// The two ways an OIDC provider can refuse a token (401, or 503 when it cannot be reached). The message is for the
+// logs and names the check that failed; it never contains the token or its claims.
 
 /** The token is not acceptable to this provider: 401. */
 export class TokenRejected extends Error {

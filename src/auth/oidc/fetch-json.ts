@@ -1,5 +1,5 @@
-// One GET of a discovery document or key set (chapter 03 §5.4). Anything but a 2xx answer with a JSON body is
-// the provider being unavailable: the caller gets 503 and nothing is cached, so the next request tries again.
+// One GET of a discovery document or key set. Anything but a 2xx answer with a JSON body is the provider being
+// unavailable: the caller gets 503 and nothing is cached, so the next request tries again.
 import type { Agent as HttpsAgent } from 'node:https';
 import type { OidcProviderConfig } from '../../config/types.ts';
 import { tlsClientAgent } from '../tls-client.ts';
@@ -54,7 +54,7 @@ async function fetchOnce(provider: OidcProviderConfig, url: string, timeoutSecs:
   try {
     return { text: answer.body, value: JSON.parse(answer.body) as unknown };
   } catch {
-    // The body type is not checked (§5.4): only whether it parses.
+    // The body's content type is not checked: only whether it parses.
     throw new ProviderUnavailable(`GET ${url} returned a body that is not JSON`);
   }
 }

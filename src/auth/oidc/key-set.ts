@@ -1,7 +1,7 @@
-// A provider's signing keys (chapter 03 §5.3 steps 3–4): the discovery document and the JWKS, cached in the
-// registry cache (shared by replicas when it is Redis) for `jwks_refresh_interval`, fetched lazily. A token
-// signed with a key the cached set lacks (the issuer rotated) forces one refetch, at most once a minute per
-// issuer, so a stream of tokens with made-up `kid`s cannot make us hammer the issuer.
+// A provider's signing keys: the discovery document and the JWKS, cached in the registry cache (shared by replicas
+// when it is Redis) for `jwks_refresh_interval`, fetched lazily. A token signed with a key the cached set lacks
+// (the issuer rotated) forces one refetch, at most once a minute per issuer, so a stream of tokens with made-up
+// `kid`s cannot make us hammer the issuer.
 import { createHash } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Cache } from '../../cache/cache.ts';
@@ -82,7 +82,7 @@ async function fetchKeys(provider: OidcProviderConfig, url: string, timeoutSecs:
 function select(keys: readonly unknown[], kid: string | undefined): JWK | undefined {
   for (const key of keys) {
     if (!isJsonObject(key) || key.kid !== kid) continue;
-    // `use`, `alg` and `key_ops` are ignored (§5.3); key types we cannot use are skipped, not fatal to the set.
+    // `use`, `alg` and `key_ops` are ignored; key types we cannot use are skipped, not fatal to the set.
     if (key.kty === 'RSA' && typeof key.n === 'string' && typeof key.e === 'string') return { kty: 'RSA', n: key.n, e: key.e };
     if (key.kty === 'EC' && (key.crv === 'P-256' || key.crv === 'P-384') && typeof key.x === 'string' && typeof key.y === 'string') {
       return { kty: 'EC', crv: key.crv, x: key.x, y: key.y };

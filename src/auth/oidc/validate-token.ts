@@ -1,6 +1,6 @@
-// One provider's verdict on one token (chapter 03 §5.3). The algorithm is checked against the allow-list before
-// anything is fetched, so a token naming a disallowed algorithm costs the issuer nothing and cannot steer which
-// verification runs.
+// One provider's verdict on one token (docs/configuration.md, `[auth.oidc.<name>]`). The algorithm is checked
+// against the allow-list before anything is fetched, so a token naming a disallowed algorithm costs the issuer
+// nothing and cannot steer which verification runs.
 import { compactVerify, decodeProtectedHeader, importJWK, type ProtectedHeaderParameters } from 'jose';
 import type { Cache } from '../../cache/cache.ts';
 import type { OidcProviderConfig } from '../../config/types.ts';

@@ -1,4 +1,4 @@
-// The `WWW-Authenticate` value of a 401 (chapter 03 §2.6, chapter 01 §2), decided once per request. With the
+// The `WWW-Authenticate` value of a 401 (docs/api.md, "Request processing"), decided once per request. With the
 // token service on, Docker-style clients are sent to `/token` to trade their credential for a registry token;
 // `/token` itself keeps the Basic form, since that is where the credential has to be presented.
 import type { IncomingMessage } from 'node:http';

@@ -1,5 +1,6 @@
-// Registry tokens (chapter 03 §6): an HS256 JWT of type `angos+jwt` that freezes who the caller was when it was
-// minted. Only identity is frozen; policies and webhooks still run on live configuration for every request.
+// Registry tokens (docs/configuration.md, `[auth.token_service]`): an HS256 JWT of type `angos+jwt` that freezes
+// who the caller was when it was minted. Only identity is frozen; policies and webhooks still run on live
+// configuration for every request.
 import { CompactSign, compactVerify, decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose';
 import type { Config, TokenServiceConfig } from '../../config/types.ts';
 import { OciError } from '../../oci/errors.ts';
@@ -9,7 +10,7 @@ import { isJsonObject, numericClaim, parseJson, stringifyJson } from '../jwt-jso
 export const TOKEN_TYPE = 'angos+jwt';
 export const INVALID_REGISTRY_TOKEN = 'Invalid registry token';
 
-// The leeway on `exp`, fixed by the chapter (not the OIDC providers' configurable skew).
+// The leeway on `exp`: fixed, not configurable like the OIDC providers' clock skew.
 const EXPIRY_LEEWAY_SECS = 60;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -48,7 +49,7 @@ function headerOf(token: string): ProtectedHeaderParameters | undefined {
   }
 }
 
-/** Whether a Bearer token claims to be ours; anything else goes on to the OIDC providers (§6 step 1). */
+/** Whether a Bearer token claims to be ours; anything else goes on to the OIDC providers. */
 export function isRegistryToken(token: string): boolean {
   const header = headerOf(token);
   return header !== undefined && header.alg !== 'none' && header.typ === TOKEN_TYPE;
@@ -84,9 +85,9 @@ function restoreOidc(config: Config, value: unknown): OidcIdentity | null {
 }
 
 /**
- * The identity of a registry token (§6, chain step 2). Call only when `isRegistryToken` holds; throws 401 for a
- * token that is ours but not valid: wrong algorithm, signature (another or rotated key), expired, or minted from
- * a provider no longer configured. Without a token service every such token is invalid.
+ * The identity of a registry token (the chain's first step after mTLS). Call only when `isRegistryToken` holds;
+ * throws 401 for a token that is ours but not valid: wrong algorithm, signature (another or rotated key), expired,
+ * or minted from a provider no longer configured. Without a token service every such token is invalid.
  */
 export async function verifyRegistryToken(config: Config, token: string, nowSecs: number): Promise<TokenIdentity> {
   const service = config.auth.tokenService;

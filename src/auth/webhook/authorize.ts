@@ -1,6 +1,6 @@
-// Webhook authorization (chapter 03 §8): the last step of authorization, after both policy levels and the
-// pull-through guard allowed. Decisions are cached by the forwarded context; an unreachable or undecided webhook
-// denies and is asked again next time.
+// Webhook authorization (docs/configuration.md, `[auth.webhook.<name>]`): the last step of authorization, after
+// both policy levels and the pull-through guard allowed. Decisions are cached by the forwarded context; an
+// unreachable or undecided webhook denies and is asked again next time.
 import type { Cache } from '../../cache/cache.ts';
 import { owningRepository } from '../../config/repository-lookup.ts';
 import type { AuthorizationWebhookConfig, Config } from '../../config/types.ts';
@@ -17,8 +17,8 @@ const log = logger('angos::auth::webhook');
 const ALLOWED: Decision = { allowed: true };
 
 /**
- * §8.2: the repository's own webhook, none when it opts out with `""`, else the global one (also for
- * namespace-less actions and namespaces outside every repository).
+ * The webhook that decides: the repository's own webhook, none when it opts out with `""`, else the global one
+ * (also for namespace-less actions and namespaces outside every repository).
  */
 export function selectWebhook(config: Config, namespace: string | undefined): AuthorizationWebhookConfig | undefined {
   const repository = namespace === undefined ? undefined : owningRepository(config, namespace);

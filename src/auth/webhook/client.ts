@@ -1,6 +1,6 @@
-// The HTTP call to an authorization webhook (chapter 03 §8.3, §8.4): a bodiless GET to the configured URL, no
-// redirects followed, answered by its status alone. TLS material is read once per configured webhook (see
-// ../tls-client.ts).
+// The HTTP call to an authorization webhook (docs/configuration.md, `[auth.webhook.<name>]`): a bodiless GET to the
+// configured URL, no redirects followed, answered by its status alone. TLS material is read once per configured
+// webhook (see ../tls-client.ts).
 import { Agent as HttpAgent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { AuthorizationWebhookConfig } from '../../config/types.ts';
@@ -68,7 +68,7 @@ export async function callWebhook(webhook: AuthorizationWebhookConfig, headers: 
   });
 }
 
-/** §8.4: 2xx allows, 401/403 deny; anything else (3xx, other 4xx, 5xx) means the webhook could not decide. */
+/** 2xx allows, 401/403 deny; anything else (3xx, other 4xx, 5xx) means the webhook could not decide. */
 function classify(status: number): 'allow' | 'deny' | 'unavailable' {
   if (status >= 200 && status < 300) return 'allow';
   return status === 401 || status === 403 ? 'deny' : 'unavailable';

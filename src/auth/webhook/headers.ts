@@ -1,6 +1,6 @@
-// The headers of one authorization-webhook call (chapter 03 §8.3): the forwarded request context, the registry
-// action, the caller's identity and the operator-chosen client headers. Credentials are added by the client,
-// apart from these, because they must stay out of the decision-cache key (§8.5).
+// The headers of one authorization-webhook call (docs/configuration.md, `[auth.webhook.<name>]`): the forwarded
+// request context, the registry action, the caller's identity and the operator-chosen client headers. Credentials
+// are added by the client, apart from these, because they must stay out of the decision-cache key (`cache-key.ts`).
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AuthorizationWebhookConfig } from '../../config/types.ts';
