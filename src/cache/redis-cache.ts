@@ -1,6 +1,6 @@
-// `[cache.redis]` (chapter 02 §3.4): the registry cache shared by replicas. It connects on first use and
-// fails fast while Redis is away (callers treat a failure as a miss), logs each outage once, and recovers by
-// itself when Redis returns.
+// `[cache.redis]` (docs/configuration.md, `[cache]`): the registry cache shared by replicas. It connects on first
+// use and fails fast while Redis is away (callers treat a failure as a miss), logs each outage once, and recovers
+// by itself when Redis returns.
 import { createClient } from 'redis';
 import { unixSocketUrl } from '../config/cache-section.ts';
 import { logger } from '../observability/logging.ts';

@@ -1,4 +1,4 @@
-// `angos argon` (chapter 02 §1.6): hashes a password for `[auth.identity.<name>].password`.
+// `angos argon`: hashes a password for `[auth.identity.<name>].password` (docs/configuration.md).
 // Reads no configuration. On a terminal the password is typed with echo off; otherwise one line
 // is read from stdin, so scripts can pipe it in.
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Entry point of the `angos` command (chapter 02 §1).
+// Entry point of the `angos` command (README.md, "Command line").
 import { runCli } from './run.ts';
 
 let exitCode: number;

@@ -1,5 +1,5 @@
-// The command line of chapter 02 §1: `angos [-c <path>]... <command> [options]`. Parsing only;
-// nothing here reads configuration, so help and usage errors work anywhere.
+// The command line (README.md, "Command line"): `angos [-c <path>]... <command> [options]`. Parsing only; nothing
+// here reads configuration, so help and usage errors work anywhere.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DurationError, parseDuration } from '../config/duration.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
@@ -99,7 +99,7 @@ function addScrubCommand(program: Command, select: (flags: ScrubFlags) => void):
     .action((flags: ScrubFlags) => select(flags));
 }
 
-/** Later-version shorthands for common scrub selections (chapter 02 §1.8). */
+/** Shorthands for common scrub selections, as later versions of Angos accept them. */
 function addScrubAliases(program: Command, select: (flags: ScrubFlags) => void): void {
   program
     .command('replicate')

@@ -12,8 +12,8 @@ const STORAGE_KINDS: Array<[string, (config: Config) => unknown]> = [
 ];
 
 /**
- * Reads and validates the configuration again (docs/configuration.md, "Hot reload"). Settings that only take effect at start-up keep
- * their running values and are named in `restartRequired`; everything else comes from the new files.
+ * Reads and validates the configuration again (docs/operations.md, "Hot reload"). Settings that only take effect at
+ * start-up keep their running values and are named in `restartRequired`; everything else comes from the new files.
  */
 export async function reloadConfig(running: Config, paths: readonly string[]): Promise<ReloadResult> {
   let next: Config;

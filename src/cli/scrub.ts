@@ -1,4 +1,4 @@
-// `angos scrub` (chapter 02 §1.4): the checks live in src/maintenance/; this is the command's entry.
+// `angos scrub` (README.md, "Command line"): the checks live in src/maintenance/; this is the command's entry.
 import type { Config } from '../config/types.ts';
 import { runScrubChecks } from '../maintenance/scrub.ts';
 import type { ScrubOptions } from '../maintenance/scrub-options.ts';

@@ -1,6 +1,6 @@
-// Steps 2–4 of the start-up sequence shared by `server`, `scrub` and `worker` (chapter 02 §1.2):
-// configuration first (its failure is plain text on stderr, since logging is not up yet), then
-// logging, then the warnings collected while loading.
+// The first steps of the start-up shared by `server`, `scrub` and `worker` (docs/operations.md, "Start-up"):
+// configuration first (its failure is plain text on stderr, since logging is not up yet), then logging, then the
+// warnings collected while loading.
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { initLogging, logger } from '../observability/logging.ts';

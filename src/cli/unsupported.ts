@@ -25,9 +25,9 @@ export function warnUnsupported(config: Config): void {
 }
 
 /**
- * A `required` event webhook is a gate: nothing may be committed unless its delivery succeeds (decision 5).
- * Delivery is not implemented yet, so rather than commit writes the operator meant to gate, the server does
- * not start. Returns the reason, or undefined.
+ * A `required` event webhook is a gate: nothing may be committed unless its delivery succeeds (docs/operations.md,
+ * "Start-up"). Delivery is not implemented yet, so rather than commit writes the operator meant to gate, the server
+ * does not start. Returns the reason, or undefined.
  */
 export function refuseUnsafe(config: Config): string | undefined {
   const gates = config.eventWebhooks.filter((webhook) => webhook.policy === 'required').map((webhook) => webhook.name);

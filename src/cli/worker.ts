@@ -1,5 +1,5 @@
-// `angos worker` (chapter 02 §1.5). Option parsing and the job-queue requirement are complete; the
-// queue runner comes with the jobs work.
+// `angos worker` (README.md, "Command line"). Option parsing and the job-queue requirement are complete; the queue
+// runner comes with the jobs work.
 import type { Config } from '../config/types.ts';
 import { startupFailure } from './startup.ts';
 

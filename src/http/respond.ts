@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
-/** A body-less response: `Content-Length: 0` always (chapter 01 §0). */
+/** A body-less response: `Content-Length: 0` always (docs/api.md, "Common response rules"). */
 export function sendEmpty(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}): void {
   res.writeHead(status, { ...headers, 'content-length': 0 });
   res.end();

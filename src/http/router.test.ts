@@ -148,7 +148,7 @@ test('referrers with a bad digest or artifactType are DIGEST_INVALID, never unma
   expectUnmatched('GET', '/v2/Bad/referrers/sha256:zz');
 });
 
-test('acceptance scenario 2: names route or match nothing', () => {
+test('names with __, -- and . route; malformed or 256-character names match nothing', () => {
   expectRoute('GET', '/v2/a__b/c--d/tags/list', { action: 'list-tags', ns: 'a__b/c--d' });
   expectRoute('GET', '/v2/a.b_c/manifests/latest', { action: 'get-manifest', ns: 'a.b_c' });
   expectRoute('GET', `/v2/${'a'.repeat(255)}/tags/list`, { action: 'list-tags', ns: 'a'.repeat(255) });

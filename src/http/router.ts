@@ -7,7 +7,7 @@ import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 import type { Action } from '../policy/actions.ts';
 
-/** A request matched to one action, every path piece and query value already parsed (chapter 01 §1.2–1.6). */
+/** A request matched to one action, every path piece and query value already parsed (docs/api.md, "Routing"). */
 export type Route =
   | { action: 'get-api-version' | 'healthz' | 'readyz' | 'metrics' | 'get-token' | 'list-repositories' | 'ui-config' }
   | { action: 'ui-asset'; path: string }
@@ -22,7 +22,7 @@ export type Route =
   | { action: 'list-tags'; ns: Namespace; n: number; last: string | undefined }
   | { action: 'get-referrers'; ns: Namespace; digest: Digest; artifactType: string | undefined; last: string | undefined }
   | { action: 'list-namespaces'; repository: string }
-  /** `pulls` set: `pulls/list`, which shares the action of `revisions/list` (chapter 03 §7.4). */
+  /** `pulls` set: `pulls/list`, which shares the action of `revisions/list`. */
   | { action: 'list-revisions'; ns: Namespace; pulls: PullTarget | undefined }
   | { action: 'list-uploads'; ns: Namespace }
   | { action: 'list-jobs' | 'list-failed-jobs'; queue: JobQueue; n: number; after: string | undefined }
@@ -38,7 +38,7 @@ export type NamespacedRoute = Extract<Route, { ns: Namespace }>;
 
 const DEFAULT_PAGE = 100;
 
-/** Matches a request; throws `UnmatchedError` (answered per §1.5) or, for referrers, `DIGEST_INVALID`. */
+/** Matches a request; throws `UnmatchedError` (docs/api.md, "Routing") or, for referrers, `DIGEST_INVALID`. */
 export function matchRoute(method: string, url: string): Route & { action: Action } {
   const question = url.indexOf('?');
   const path = question === -1 ? url : url.slice(0, question);
@@ -66,7 +66,7 @@ export function matchRoute(method: string, url: string): Route & { action: Actio
   throw new UnmatchedError(`${method} ${path}`);
 }
 
-/** `/v2/<name>/…`: the rightmost marker wins, so `blobs`, `manifests` and `tags` may be name components (§1.4). */
+/** `/v2/<name>/…`: the rightmost marker wins, so `blobs`, `manifests` and `tags` may be name components. */
 function matchNamespaced(method: string, rest: string, query: Query): Route & { action: Action } {
   const extension = rest.startsWith('_angos/')
     ? matchRegistryExtension(method, rest.slice('_angos/'.length), query)
@@ -121,7 +121,7 @@ function matchNamespaced(method: string, rest: string, query: Query): Route & { 
   const referrers = splitLast(rest, '/referrers/');
   const referrersNs = referrers && parseNamespace(referrers.name);
   if (referrersNs && referrers && method === 'GET') {
-    // Referrers never answer 404: a bad digest or filter is DIGEST_INVALID (§1.5).
+    // Referrers never answer 404: a bad digest or filter is DIGEST_INVALID.
     if (!isDigest(referrers.piece)) throw new OciError('DIGEST_INVALID', 'invalid subject digest');
     const artifactTypes = query.all('artifactType');
     const artifactType = artifactTypes[0];
@@ -137,7 +137,7 @@ function matchNamespaced(method: string, rest: string, query: Query): Route & { 
   throw new UnmatchedError(`${method} /v2/${rest}`);
 }
 
-/** `/v2/_angos/<path>` (chapter 01 §10); undefined when `path` is no extension endpoint. */
+/** `/v2/_angos/<path>` (docs/api.md, "Extension API"); undefined when `path` is no extension endpoint. */
 function matchRegistryExtension(method: string, path: string, query: Query): (Route & { action: Action }) | undefined {
   const endpoint = `${method} ${path}`;
   switch (endpoint) {
@@ -162,7 +162,7 @@ function matchRegistryExtension(method: string, path: string, query: Query): (Ro
   return undefined;
 }
 
-/** `/v2/<name>/_angos/<path>`, split at the first `/_angos/` (§1.4 step 2); undefined when it is none of them. */
+/** `/v2/<name>/_angos/<path>`, split at the first `/_angos/`; undefined when it is none of them. */
 function matchNamespaceExtension(method: string, rest: string, query: Query): (Route & { action: Action }) | undefined {
   const at = rest.indexOf('/_angos/');
   const ns = at > 0 ? parseNamespace(rest.slice(0, at)) : undefined;
@@ -240,7 +240,7 @@ class Query {
     return value;
   }
 
-  /** A job's storage key: required, non-empty, without `/` (chapter 01 §1.3). */
+  /** A job's storage key: required, non-empty, without `/`. */
   jobKey(): string {
     const key = this.single('key');
     if (key === undefined || key === '' || key.includes('/')) throw new UnmatchedError('missing or invalid job key');

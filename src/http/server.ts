@@ -106,7 +106,7 @@ async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: Byte
         extraHeaders['oci-namespace'] = rewrite.header;
       }
     }
-    // After the `ns` rewrite, so policies see the namespace actually served (chapter 01 §1.1).
+    // After the `ns` rewrite, so policies see the namespace actually served (docs/api.md, "The ns parameter").
     const authentication = await authenticate(config, req, cache);
     const { identity, method } = authentication;
     await authorize(config, cache, req, { identity, request: requestVariables(route) }, method);
@@ -120,7 +120,7 @@ async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: Byte
       authentication,
       actor: (tracked.actor = actorOf(identity)),
       manifestBytes,
-      // A mount source is judged as a read of the mounted blob there (chapter 03 §10.2).
+      // A mount source is judged as a read of the mounted blob there (docs/api.md, "Mounts").
       mayPerform: async (action: Action, ns: Namespace) => {
         const input = { identity, request: requestVariables({ action, ns, digest: mountDigest }) };
         return decide(config, input).allowed && (await authorizeByWebhook(config, cache, { req, ...input })).allowed;
@@ -132,14 +132,17 @@ async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: Byte
   }
 }
 
-/** A denial is a 401 with the challenge for an anonymous caller, 403 for an authenticated one (decision 3). */
+/**
+ * A denial is a 401 with the challenge for an anonymous caller, 403 for an authenticated one (docs/api.md, "Request
+ * processing").
+ */
 async function authorize(config: Config, cache: Cache, req: IncomingMessage, input: PolicyInput, method: AuthMethod): Promise<void> {
   let decision = decide(config, input);
-  // The webhook is asked last, once both policy levels and the pull-through guard allowed (chapter 03 §8.2).
+  // The webhook is asked last, once both policy levels and the pull-through guard allowed.
   if (decision.allowed) decision = await authorizeByWebhook(config, cache, { req, ...input });
   if (decision.allowed) return;
   const { identity } = input;
-  // One audit line per denial (chapter 03 §2.7): who was refused and by which scope, never credentials.
+  // One audit line per denial (docs/operations.md, "Logs"): who was refused and by which scope, never credentials.
   log.info('access denied', {
     by: decision.deniedBy,
     action: input.request.action,
@@ -218,8 +221,9 @@ function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
 type ExpiringSocket = Socket & { expired?: boolean };
 
 /**
- * `query_timeout` is a wall-clock budget per connection (chapter 02 §3.2): once spent, no further request is
- * taken on it; the request in flight gets `query_timeout_grace_period` more, then the socket is destroyed.
+ * `query_timeout` is a wall-clock budget per connection (docs/operations.md, "Connection lifetime"): once spent, no
+ * further request is taken on it; the request in flight gets `query_timeout_grace_period` more, then the socket is
+ * destroyed.
  */
 function limitConnectionLifetime(socket: ExpiringSocket, config: Config): void {
   const { queryTimeoutSecs, queryTimeoutGracePeriodSecs } = config.server;

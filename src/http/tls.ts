@@ -21,10 +21,10 @@ export async function readTlsFiles(tls: TlsConfig): Promise<TlsServerOptions> {
 const DEBOUNCE_MS = 100;
 
 /**
- * Reloads the certificate, key and CA bundle when their files change (chapter 02 §5.4): new handshakes use the
- * new context, open connections keep theirs. A failed reload (a half-written file, a key that does not match)
- * keeps the previous context and logs; the next change retries. Directories are watched, not files, so a file
- * replaced by rename (or a Kubernetes `..data` swap) is seen. Returns a function that stops watching.
+ * Reloads the certificate, key and CA bundle when their files change (docs/operations.md, "TLS"): new handshakes
+ * use the new context, open connections keep theirs. A failed reload (a half-written file, a key that does not
+ * match) keeps the previous context and logs; the next change retries. Directories are watched, not files, so a
+ * file replaced by rename (or a Kubernetes `..data` swap) is seen. Returns a function that stops watching.
  */
 export function reloadTlsOnChange(server: HttpsServer, tls: TlsConfig): () => void {
   const files = [tls.serverCertificateBundle, tls.serverPrivateKey, tls.clientCaBundle].filter((f): f is string => f !== undefined);

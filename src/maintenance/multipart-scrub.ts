@@ -1,4 +1,5 @@
-// `scrub --multipart <dur>` (chapter 04 §4.2): aborts S3 multipart uploads no live upload session owns.
+// `scrub --multipart <dur>` (docs/storage.md, "S3 uploads"): aborts S3 multipart uploads no live upload session
+// owns.
 import { logger } from '../observability/logging.ts';
 import { isNamespace, type Namespace } from '../oci/name.ts';
 import { parseSessionId, type SessionId } from '../oci/session-id.ts';

@@ -1,4 +1,4 @@
-// What `angos scrub` was asked to do (chapter 02 §1.4), as parsed from its flags.
+// What `angos scrub` was asked to do (`angos help scrub`), as parsed from its flags.
 
 export interface ScrubOptions {
   readonly dryRun: boolean;
@@ -21,7 +21,7 @@ export interface ScrubOptions {
   readonly orphanNamespaces: boolean;
 }
 
-/** The flag of each check, as a user would type it, in the order of chapter 02 §1.4. */
+/** The flag of each check, as a user would type it, in the order `angos help scrub` lists them. */
 const CHECK_FLAGS: ReadonlyArray<readonly [string, (options: ScrubOptions) => boolean]> = [
   ['--uploads', (o) => o.uploadsOlderThanMs !== undefined],
   ['--multipart', (o) => o.multipartOlderThanMs !== undefined],

@@ -1,5 +1,5 @@
-// The scrub run of chapter 04 §4: which checks run, in which order, and the exit code. Only `--multipart` exists
-// so far; any other check flag is refused before anything is touched, so no run half-does what it was asked.
+// The scrub run: which checks run, in which order, and the exit code. Only `--multipart` exists so far; any other
+// check flag is refused before anything is touched, so no run half-does what it was asked.
 import type { Config } from '../config/types.ts';
 import { logger } from '../observability/logging.ts';
 import { openS3Store } from '../storage/open-store.ts';
@@ -8,7 +8,7 @@ import { selectedChecks, type ScrubOptions } from './scrub-options.ts';
 
 const log = logger('angos::maintenance::scrub');
 
-/** Runs the selected checks; resolves with the exit code of §4.1. `fail` reports a start-up failure (exit 1). */
+/** Runs the selected checks; resolves with the exit code. `fail` reports a start-up failure (exit 1). */
 export async function runScrubChecks(config: Config, options: ScrubOptions, fail: (reason: string) => number): Promise<number> {
   const selected = selectedChecks(options);
   const missing = selected.filter((flag) => flag !== '--multipart');

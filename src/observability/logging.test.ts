@@ -54,7 +54,7 @@ test('one JSON object per line with timestamp, level, fields.message and target'
   assert.equal(line.target, 'angos::registry::upload');
 });
 
-test('unset or empty RUST_LOG logs info and above (decision 14)', () => {
+test('unset or empty RUST_LOG logs info and above', () => {
   for (const value of [undefined, '', '  ']) {
     const run = runWithLogging(everyLevel, value);
     assert.deepEqual(messagesOf(run), [

@@ -18,7 +18,8 @@ export interface Logger {
   enabled(level: Level): boolean;
 }
 
-// Decision 14 of the overview: an unset RUST_LOG means `info`, not the original's `error`.
+// An unset RUST_LOG means `info`, not the original's `error`: a server that prints nothing on start-up is
+// confusing (docs/operations.md, "Logs").
 const DEFAULT_FILTER: LogFilter = { defaultLevel: 'info', directives: [], invalid: [] };
 
 let activeFilter = DEFAULT_FILTER;

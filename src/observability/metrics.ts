@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Every metric the server exports at `/metrics` (chapter 06 §2); process-wide, created once. */
+/** Every metric the server exports at `/metrics` (docs/operations.md, "Metrics"); process-wide, created once. */
 export const metricsRegistry = new Registry();
 
 const MS_BUCKETS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];

@@ -1,4 +1,4 @@
-// The `RUST_LOG` grammar of chapter 02 §1.9, kept compatible so filters written for the original
+// The `RUST_LOG` grammar (docs/operations.md, "Logs"), kept compatible so filters written for the original
 // (`warn,angos::registry=debug`) keep working unchanged.
 
 export const LEVELS = ['off', 'error', 'warn', 'info', 'debug', 'trace'] as const;

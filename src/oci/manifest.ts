@@ -31,8 +31,8 @@ export interface Manifest {
 }
 
 /**
- * Validates a pushed manifest body (chapter 01 §6.2 check 7) against the media type of its `Content-Type`.
- * Throws `MANIFEST_INVALID`.
+ * Validates a pushed manifest body (docs/api.md, "Pushing a manifest", check 7) against the media type of its
+ * `Content-Type`. Throws `MANIFEST_INVALID`.
  */
 export function parseManifest(body: Buffer, contentType: MediaType): Manifest {
   let json: unknown;
@@ -70,12 +70,12 @@ export function manifestReferences(manifest: Manifest): Descriptor[] {
   return references.concat(manifest.manifests);
 }
 
-/** The media type a manifest is listed under when its body names none (chapter 01 §8). */
+/** The media type a manifest is listed under when its body names none (docs/api.md, "Referrers"). */
 export function impliedMediaType(manifest: Manifest): MediaType {
   return manifest.mediaType ?? (manifest.manifests.length > 0 ? OCI_INDEX : OCI_MANIFEST);
 }
 
-/** The referrers descriptor of a manifest stored as `digest` with `size` bytes (chapter 01 §8). */
+/** The referrers descriptor of a manifest stored as `digest` with `size` bytes (docs/api.md, "Referrers"). */
 export function referrerDescriptor(manifest: Manifest, digest: Digest, size: number): Descriptor {
   const entry: Descriptor = { mediaType: impliedMediaType(manifest), digest, size };
   const artifactType = manifest.artifactType ?? manifest.config?.mediaType;

@@ -1,4 +1,4 @@
-/** A media type without parameters (chapter 01 §1.3), compared case-sensitively. */
+/** A media type without parameters, compared case-sensitively. */
 export type MediaType = string & { readonly __brand: 'MediaType' };
 
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;

@@ -1,4 +1,4 @@
-/** An OCI repository name (chapter 01 §1.3), e.g. `library/nginx`. Only `parseNamespace` produces one. */
+/** An OCI repository name (docs/api.md, "Routing"), e.g. `library/nginx`. Only `parseNamespace` produces one. */
 export type Namespace = string & { readonly __brand: 'Namespace' };
 
 const COMPONENT = '[a-z0-9]+(?:(?:__|[._]|-+)[a-z0-9]+)*';

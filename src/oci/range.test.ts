@@ -20,7 +20,7 @@ function expectError(run: () => unknown, code: string, status: number, label: st
   assert.throws(run, (error: unknown) => error instanceof OciError && error.code === code && CODE_STATUS[error.code] === status, label);
 }
 
-test('acceptance scenario 11 on a 10-byte blob', () => {
+test('ranges on a 10-byte blob: suffixes, open ends, clamping, 416 and ignored values', () => {
   const cases: Array<[string, ByteSpan | 'whole' | 416]> = [
     ['bytes=0-4', { start: 0, end: 4 }],
     ['bytes=5-', { start: 5, end: 9 }],

@@ -12,8 +12,8 @@ export interface ByteSpan {
 const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/i;
 
 /**
- * Parses a `Range` header per chapter 01 §4.3 rules 1–2: anything unreadable, multi-range, `S > E` or overflowing
- * is ignored (undefined), so the whole blob is served.
+ * Parses a `Range` header (docs/api.md, "Ranges"): anything unreadable, multi-range, `S > E` or overflowing is
+ * ignored (undefined), so the whole blob is served.
  */
 export function parseRangeHeader(header: string | undefined): RangeRequest | undefined {
   if (header === undefined) return undefined;
@@ -30,8 +30,8 @@ export function parseRangeHeader(header: string | undefined): RangeRequest | und
 }
 
 /**
- * Resolves a range against the blob size (§4.3 rules 3–5): undefined = serve whole (200); a span = 206;
- * throws `SIZE_INVALID` (416) when unsatisfiable.
+ * Resolves a range against the blob size: undefined = serve whole (200); a span = 206; throws `SIZE_INVALID` (416)
+ * when unsatisfiable.
  */
 export function resolveRange(range: RangeRequest | undefined, size: number): ByteSpan | undefined {
   if (range === undefined || size === 0) return undefined;
@@ -49,7 +49,10 @@ function unsatisfiable(size: number): OciError {
 
 const CONTENT_RANGE = /^(\d+)-(\d+)$/;
 
-/** A PATCH/PUT `Content-Range` (`<start>-<end>`, no unit, start ≤ end), else `SIZE_INVALID` (§5.4 rule 1). */
+/**
+ * A PATCH/PUT `Content-Range` (`<start>-<end>`, no unit, start ≤ end), else `SIZE_INVALID` (docs/api.md, "Status,
+ * chunks and completion").
+ */
 export function parseUploadContentRange(header: string | undefined): ByteSpan | undefined {
   if (header === undefined) return undefined;
   const match = CONTENT_RANGE.exec(header);

@@ -1,4 +1,4 @@
-/** A tag (chapter 01 §1.3): ASCII, at most 128 characters. Only `parseTag` produces one. */
+/** A tag (docs/api.md, "Routing"): ASCII, at most 128 characters. Only `parseTag` produces one. */
 export type Tag = string & { readonly __brand: 'Tag' };
 
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;

@@ -38,8 +38,9 @@ export class RunningHash implements StreamHash {
 }
 
 /**
- * A hash whose state can be saved and restored in another process (chapter 04 §2.2), for stores whose partial
- * uploads cannot be read back (S3 multipart parts). Several times slower than `RunningHash`, so used only there.
+ * A hash whose state can be saved and restored in another process (docs/storage.md, "Uploads"), for stores whose
+ * partial uploads cannot be read back (S3 multipart parts). Several times slower than `RunningHash`, so used only
+ * there.
  */
 export class ExportableHash implements StreamHash {
   readonly algorithm: DigestAlgorithm;

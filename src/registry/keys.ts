@@ -4,7 +4,7 @@ import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 
 /**
- * The only place storage key names are built and parsed. Layout (chapter 04 §1.4):
+ * The only place storage key names are built and parsed (docs/storage.md). Layout:
  *
  * blob store
  *   v2/blobs/<alg>/<p>/<hash>/data                        immutable content-addressed bytes (layers, configs, manifests)

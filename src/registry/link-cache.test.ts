@@ -1,6 +1,7 @@
-// The link cache (chapter 04 §2.6) over the real S3 store on s3rver: answers survive an S3 outage once cached,
-// writes and deletes of this process are seen at once, a shared cache (Redis) carries them to other replicas, and
-// nothing caches on a filesystem or with `link_cache_ttl = 0`. The outage is real: s3rver stops listening.
+// The link cache (docs/storage.md, "S3 link cache") over the real S3 store on s3rver: answers survive an S3 outage
+// once cached, writes and deletes of this process are seen at once, a shared cache (Redis) carries them to other
+// replicas, and nothing caches on a filesystem or with `link_cache_ttl = 0`. The outage is real: s3rver stops
+// listening.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -135,7 +136,7 @@ describe('link cache on an S3 metadata store', () => {
     await pushTo(writer.registry, name, 't', first);
     assert.equal((await lagging.manifests.stat(name, byTag('t'))).digest, first.digest);
     await pushTo(writer.registry, name, 't', second);
-    assert.equal((await lagging.manifests.stat(name, byTag('t'))).digest, first.digest, 'within the TTL, as chapter 04 §2.6 allows');
+    assert.equal((await lagging.manifests.stat(name, byTag('t'))).digest, first.digest, 'within the TTL, as the link cache allows');
 
     const shared = new MemoryCache();
     const one = s3Registry(t, shared, writer.prefix).registry;

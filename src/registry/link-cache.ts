@@ -7,7 +7,7 @@ import { logger } from '../observability/logging.ts';
 
 const log = logger('angos::registry::link-cache');
 
-/** `metadata_store.s3.link_cache_ttl` when unset (chapter 04 §2.7). */
+/** `metadata_store.s3.link_cache_ttl` when unset (docs/configuration.md). */
 export const DEFAULT_LINK_CACHE_TTL_SECS = 30;
 
 /**
@@ -33,12 +33,12 @@ interface PendingRead {
 }
 
 /**
- * The link cache (chapter 04 §2.6): resolved tag, revision and referrer metadata of an S3 metadata store, kept in
- * the `[cache]` backend for `ttlSecs`, so repeated pulls and listings skip S3 round trips. Absence is cached
- * too (as JSON `null`). Writers of this process fill or drop the key after their storage write, and a read that
- * overlapped such a write does not cache what it read; another replica's write is seen once the entry expires
- * (memory cache) or at once (Redis, where the writer updates the shared key). A cache that fails is a miss on
- * read and is ignored on write: storage stays the truth.
+ * The link cache (docs/storage.md, "S3 link cache"): resolved tag, revision and referrer metadata of an S3 metadata
+ * store, kept in the `[cache]` backend for `ttlSecs`, so repeated pulls and listings skip S3 round trips. Absence
+ * is cached too (as JSON `null`). Writers of this process fill or drop the key after their storage write, and a
+ * read that overlapped such a write does not cache what it read; another replica's write is seen once the entry
+ * expires (memory cache) or at once (Redis, where the writer updates the shared key). A cache that fails is a miss
+ * on read and is ignored on write: storage stays the truth.
  */
 export class LinkCache {
   readonly ttlSecs: number;

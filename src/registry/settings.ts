@@ -6,7 +6,7 @@ export interface RegistrySettings {
   maxManifestSize: number;
   maxBlobSize: number;
   allowMissingManifestReferences: boolean;
-  /** Immutable-tag rule (decision 2): the tag is write-once in this namespace. */
+  /** Immutable tags (docs/api.md, "Immutable tags"): the tag is write-once in this namespace. */
   isImmutable(ns: Namespace, tag: Tag): boolean;
   /** Lifetime of presigned redirect URLs (object storage only). */
   presignTtlSecs: number;

@@ -3,10 +3,10 @@ import type { Readable } from 'node:stream';
 /**
  * The one interface every storage backend implements (fs now, s3 next).
  *
- * Keys are `/`-separated relative paths made only by `src/registry/keys.ts`. A key never doubles as a
- * "directory" of another key, so a filesystem backend can map keys to files one to one.
- * Every listing is in ascending byte order of the full key, so "newest first" can be encoded in key
- * names (see chapter 04 §1.6) and read back with one listing.
+ * Keys are `/`-separated relative paths made only by `src/registry/keys.ts`. A key never doubles as a "directory"
+ * of another key, so a filesystem backend can map keys to files one to one. Every listing is in ascending byte
+ * order of the full key, so "newest first" can be encoded in key names (docs/storage.md, "Tags") and read back with
+ * one listing.
  */
 export interface ObjectStore {
   /** Whole object. Throws `NotFoundError` when absent. For small records only (JSON, manifests). */
@@ -76,7 +76,7 @@ export interface CleanupOptions {
   /**
    * A prefix above the removed keys that writers are about to use again (the sessions folder of a namespace): a
    * filesystem keeps its directory, and those above it, when they become empty, instead of removing them only for
-   * the next write to create them again (chapter 04 §1.2 prunes empty parents).
+   * the next write to create them again (deletes otherwise prune empty parents, docs/storage.md).
    */
   keep?: string;
 }

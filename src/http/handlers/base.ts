@@ -13,7 +13,7 @@ export function healthz({ req, res }: HttpContext): void {
   sendJson(req, res, 200, { status: 'ok' });
 }
 
-/** Ready when one bounded metadata-store probe answers (chapter 01 §11). */
+/** Ready when one bounded metadata-store probe answers (docs/api.md, "Operational endpoints"). */
 export async function readyz({ req, res, registry }: HttpContext): Promise<void> {
   try {
     await withTimeout(registry.probe(), 5000);
@@ -40,7 +40,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** Prometheus text exposition (chapter 06 §2). */
+/** Prometheus text exposition (docs/operations.md, "Metrics"). */
 export async function metrics({ req, res }: HttpContext): Promise<void> {
   const body = Buffer.from(await metricsRegistry.metrics());
   sendBytes(req, res, 200, body, { 'content-type': metricsRegistry.contentType });

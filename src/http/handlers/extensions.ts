@@ -9,7 +9,7 @@ import type { PullTarget } from '../router.ts';
 /** The window `pulls/list` reports; pull tracking will take it from `global.atime_audit_window_secs`. */
 const PULL_WINDOW_SECS = 3600;
 
-/** GET /v2/_angos/repositories/list: configured repositories by name (chapter 01 §10). */
+/** GET /v2/_angos/repositories/list: configured repositories by name (docs/api.md, "Extension API"). */
 export async function listRepositories({ req, res, registry, config }: HttpContext): Promise<void> {
   const repositories = [];
   for (const repo of [...config.repositories].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -74,12 +74,12 @@ export function uiConfig({ req, res, config }: HttpContext): void {
   sendJson(req, res, 200, { name: config.ui.name });
 }
 
-/** Repository OR global (chapter 01 §10). */
+/** Repository OR global. */
 function immutableTags(config: Config, repo: RepositoryConfig): boolean {
   return repo.immutableTags || config.global.immutableTags;
 }
 
-/** Empty and unknown fields are omitted, never `null` (chapter 01 §10). */
+/** Empty and unknown fields are omitted, never `null`. */
 function revisionBody(revision: RevisionSummary): Record<string, unknown> {
   const body: Record<string, unknown> = { digest: revision.digest, tags: revision.tags };
   if (revision.parents.length > 0) body.parents = revision.parents;

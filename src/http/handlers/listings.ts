@@ -4,7 +4,7 @@ import type { Namespace } from '../../oci/name.ts';
 import type { HttpContext } from '../context.ts';
 import { sendJson } from '../respond.ts';
 
-/** GET /v2/<name>/tags/list (chapter 01 §7.1). */
+/** GET /v2/<name>/tags/list (docs/api.md, "Tags list"). */
 export async function listTags(ctx: HttpContext, ns: Namespace, n: number, last: string | undefined): Promise<void> {
   const { req, res, registry } = ctx;
   const page = await registry.listings.tagPage(ns, n, last);
@@ -16,7 +16,7 @@ export async function listTags(ctx: HttpContext, ns: Namespace, n: number, last:
   sendJson(req, res, 200, { name: ns, tags: page.items }, headers);
 }
 
-/** GET /v2/_catalog (chapter 01 §7.2). */
+/** GET /v2/_catalog (docs/api.md, "Catalog"). */
 export async function listCatalog({ req, res, registry }: HttpContext, n: number, last: string | undefined): Promise<void> {
   const page = await registry.listings.catalogPage(n, last);
   const headers: Record<string, string> = {};
@@ -24,7 +24,7 @@ export async function listCatalog({ req, res, registry }: HttpContext, n: number
   sendJson(req, res, 200, { repositories: page.items }, headers);
 }
 
-/** GET /v2/<name>/referrers/<digest> (chapter 01 §8): always 200. */
+/** GET /v2/<name>/referrers/<digest> (docs/api.md, "Referrers"): always 200. */
 export async function listReferrers(
   ctx: HttpContext,
   ns: Namespace,
@@ -43,7 +43,10 @@ export async function listReferrers(
   sendJson(req, res, 200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: page.manifests }, headers);
 }
 
-/** A `rel="next"` link; only the characters that would change a query's meaning are percent-encoded (§7, §8). */
+/**
+ * A `rel="next"` link; only the characters that would change a query's meaning are percent-encoded (docs/api.md,
+ * "Listings").
+ */
 function nextLink(path: string, query: Record<string, string>): string {
   const search = Object.entries(query)
     .map(([key, value]) => `${key}=${value.replace(/[%+&# ]/g, (c) => encodeURIComponent(c))}`)

@@ -1,6 +1,6 @@
-// `GET /token` (chapter 03 §6, chapter 01 §11 item 4): trades the credential this request authenticated with for
-// a registry token. Query parameters (`service`, `scope`, `account`) are ignored: the token carries identity
-// only, and every later request is still authorized against the live policy.
+// `GET /token` (docs/api.md, "Operational endpoints"): trades the credential this request authenticated with for a
+// registry token. Query parameters (`service`, `scope`, `account`) are ignored: the token carries identity only,
+// and every later request is still authorized against the live policy.
 import { mintRegistryToken } from '../../auth/token-service/registry-token.ts';
 import { OciError } from '../../oci/errors.ts';
 import type { HttpContext } from '../context.ts';

@@ -3,9 +3,9 @@ import { mapLimited } from '../map-limited.ts';
 
 /**
  * What was computed from the keys directly below a prefix, reused while the store's change stamp for that prefix
- * holds (chapter 04 §2.6 keeps the link cache off on a filesystem; this is not one: every use re-checks the stamp,
- * so nothing is ever served staler than a fresh read). A store without stamps gets a fresh computation each time.
- * Least recently used prefixes are dropped beyond `capacity`.
+ * holds (docs/storage.md, "Lookups on a filesystem"; this is not the link cache, which a filesystem never uses:
+ * every use re-checks the stamp, so nothing is ever served staler than a fresh read). A store without stamps gets a
+ * fresh computation each time. Least recently used prefixes are dropped beyond `capacity`.
  */
 export class PrefixMemo<V> {
   readonly #store: ObjectStore;

@@ -15,9 +15,10 @@ export interface BreakerSettings {
 }
 
 /**
- * Per-client breaker of chapter 04 §2.6: after `threshold` consecutive failed operations, fail fast for
- * `cooldownMs`; then let exactly one half-open probe through per window, which closes it on success and
- * re-arms it on failure. Callers decide what counts as a failure (NotFound and 412 do not).
+ * Per-client breaker (`circuit_breaker_threshold`, `circuit_breaker_cooldown_secs`): after `threshold` consecutive
+ * failed operations, fail fast for `cooldownMs`; then let exactly one half-open probe through per window, which
+ * closes it on success and re-arms it on failure. Callers decide what counts as a failure (NotFound and 412 do
+ * not).
  */
 export class CircuitBreaker {
   readonly #threshold: number;

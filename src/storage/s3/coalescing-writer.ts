@@ -9,12 +9,12 @@ interface Scratch {
 }
 
 /**
- * Non-uniform mode for a chunked write when `partSize` exceeds 5 MiB (§2.4): buffering whole parts would cost
- * `partSize` of memory per upload, so bytes go out as 5 MiB sub-parts of a scratch multipart upload (`scratchKey`,
- * i.e. `staged/coalesce`). Once the scratch holds `partSize` bytes it is completed and grafted into the real upload
- * as one part with UploadPartCopy. At most one 5 MiB sub-part is held. At the end of the write a partly filled
- * scratch is grafted as a shorter part (still ≥ 5 MiB, as it holds at least one full sub-part); only bytes that
- * never filled a sub-part are left to park.
+ * Non-uniform mode for a chunked write when `partSize` exceeds 5 MiB (docs/storage.md, "S3 uploads"): buffering
+ * whole parts would cost `partSize` of memory per upload, so bytes go out as 5 MiB sub-parts of a scratch multipart
+ * upload (`scratchKey`, i.e. `staged/coalesce`). Once the scratch holds `partSize` bytes it is completed and
+ * grafted into the real upload as one part with UploadPartCopy. At most one 5 MiB sub-part is held. At the end of
+ * the write a partly filled scratch is grafted as a shorter part (still ≥ 5 MiB, as it holds at least one full
+ * sub-part); only bytes that never filled a sub-part are left to park.
  */
 export class CoalescingWriter extends QueuedWriter {
   readonly #scratchKey: string;

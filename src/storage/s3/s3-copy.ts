@@ -11,9 +11,9 @@ export interface CopySettings {
 }
 
 /**
- * Server-side copy within the bucket (promotion of a finished upload to its blob key, §2.4). CopyObject is capped
- * at 5 GB by S3, so a larger object is copied as a multipart upload of ranged UploadPartCopy parts, `jobs` at a
- * time. No byte passes through this process either way.
+ * Server-side copy within the bucket (the promotion of a finished upload to its blob key, docs/storage.md, "S3
+ * uploads"). CopyObject is capped at 5 GB by S3, so a larger object is copied as a multipart upload of ranged
+ * UploadPartCopy parts, `jobs` at a time. No byte passes through this process either way.
  */
 export class ServerCopy {
   readonly #api: MultipartApi;

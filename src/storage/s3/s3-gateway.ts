@@ -21,8 +21,9 @@ const BACKOFF_MAX_MS = 1000;
 export type Call<T> = (signal: AbortSignal) => Promise<T>;
 
 /**
- * The SDK client plus what §2.6 asks around it: our own retries (the SDK's are off, so `max_attempts` means what
- * it says and the breaker sees whole operations), an attempt timeout, an operation deadline and the breaker.
+ * The SDK client plus what `[blob_store.s3]` asks around it (docs/configuration.md): our own retries (the SDK's are
+ * off, so `max_attempts` means what it says and the breaker sees whole operations), an attempt timeout, an
+ * operation deadline and the breaker.
  */
 export class S3Gateway {
   readonly client: S3Client;

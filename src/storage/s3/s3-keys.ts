@@ -1,7 +1,7 @@
 import { keyProblem } from '../key-check.ts';
 /**
- * Maps store keys to bucket keys under the configured `key_prefix` (§1.4: `<prefix>/<key>`, trailing `/` trimmed),
- * so two deployments sharing a bucket under different prefixes never see each other's keys.
+ * Maps store keys to bucket keys under the configured `key_prefix` (`<prefix>/<key>`, trailing `/` trimmed), so two
+ * deployments sharing a bucket under different prefixes never see each other's keys.
  */
 export class S3Keys {
   readonly #root: string;
@@ -35,8 +35,9 @@ export class S3Keys {
   }
 
   /**
-   * Where an upload parks its remainder (§1.4 `…/_uploads/<uuid>/staged/<offset>`): beside the upload key, never
-   * under it, since a key is never a directory. One upload per directory, as the session layout guarantees.
+   * Where an upload parks its remainder (`…/_uploads/<uuid>/staged/<offset>`, docs/storage.md, "S3 uploads"):
+   * beside the upload key, never under it, since a key is never a directory. One upload per directory, as the
+   * session layout guarantees.
    */
   stagedDir(uploadKey: string): string {
     const full = this.full(uploadKey);

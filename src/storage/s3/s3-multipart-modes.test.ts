@@ -1,5 +1,6 @@
-// The §2.4 multipart modes and promotion copy on s3rver. The fixture enforces S3's 5 MiB minimum for non-final
-// parts at CompleteMultipartUpload and records each completion's part sizes, which these tests read.
+// The multipart modes and the promotion copy (docs/storage.md, "S3 uploads") on s3rver. The fixture enforces
+// S3's 5 MiB minimum for non-final parts at CompleteMultipartUpload and records each completion's part sizes, which
+// these tests read.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -70,8 +71,8 @@ objectStoreSuite('s3 on s3rver, uniform 6 MiB parts', async () => {
   return { store, cleanup: async () => store.destroy() };
 });
 
-describe('S3 non-uniform mode (§2.4)', () => {
-  it('scenario 11: 1 MiB and 7 MiB of known length, 3 MiB chunked, then complete: one streamed part, the rest parked', async () => {
+describe('S3 non-uniform mode', () => {
+  it('1 MiB and 7 MiB of known length, 3 MiB chunked, then complete: one streamed part, the rest parked', async () => {
     const { store, fixture, bucketKey } = await freshStore();
     const sent = createHash('sha256');
     await store.createUpload(key);
@@ -175,7 +176,7 @@ describe('S3 streamed parts and stalls', () => {
   });
 });
 
-describe('S3 uniform mode (§2.4)', () => {
+describe('S3 uniform mode', () => {
   it('every non-final part is exactly multipart_part_size, known length or chunked; the remainder stays under one part', async () => {
     const { store, fixture, bucketKey } = await freshStore({ multipartPartSize: 6 * MiB, multipartUniformParts: true });
     const sent = createHash('sha256');
@@ -194,7 +195,7 @@ describe('S3 uniform mode (§2.4)', () => {
   });
 });
 
-describe('S3 promotion copy (§2.4)', () => {
+describe('S3 promotion copy', () => {
   it('above multipart_copy_threshold: ranged UploadPartCopy of multipart_copy_chunk_size, identical bytes', async () => {
     const { store, fixture, bucketKey } = await freshStore({ multipartCopyThreshold: 8 * MiB, multipartCopyChunkSize: 5 * MiB, multipartCopyJobs: 2 });
     const sent = createHash('sha256');

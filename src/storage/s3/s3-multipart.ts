@@ -45,9 +45,9 @@ const OFFSET_NAME = /^\d{16}$/;
 export const COALESCE_NAME = 'coalesce';
 
 /**
- * The upload primitive on S3 multipart uploads, both modes of §2.4. Nothing is kept between calls: each call reads
- * the staged object and, when it needs them, ListMultipartUploads / ListParts, so any process sharing the bucket
- * can continue an upload.
+ * The upload primitive on S3 multipart uploads, in both modes (docs/storage.md, "S3 uploads"). Nothing is kept
+ * between calls: each call reads the staged object and, when it needs them, ListMultipartUploads / ListParts, so
+ * any process sharing the bucket can continue an upload.
  *
  * Non-uniform (default): a write of known length streams the remainder and its body as one part; a chunked write
  * cuts 5 MiB parts, or coalesces 5 MiB sub-parts into `multipart_part_size` parts; the remainder parked is under

@@ -49,7 +49,7 @@ async function uploadsOf(fixture: S3rverFixture, bucketKey: string) {
 }
 
 describe('S3ObjectStore on s3rver', () => {
-  it('scenario 11: 1 MiB, 7 MiB, 3 MiB chunked, complete: correct bytes, no non-final part under 5 MiB', async () => {
+  it('1 MiB, 7 MiB, 3 MiB chunked, complete: correct bytes, no non-final part under 5 MiB', async () => {
     const fixture = await server();
     const store = new S3ObjectStore(fixture.options({ keyPrefix: 'scenario-11' }));
     const key = 'v2/repositories/app/_uploads/u1/data';
@@ -71,7 +71,7 @@ describe('S3ObjectStore on s3rver', () => {
     store.destroy();
   });
 
-  it('scenario 11: a 2 MiB upload never opens a multipart upload', async () => {
+  it('a 2 MiB upload never opens a multipart upload', async () => {
     const fixture = await server();
     const store = new S3ObjectStore(fixture.options({ keyPrefix: 'scenario-11-small' }));
     const key = 'v2/repositories/app/_uploads/u2/data';

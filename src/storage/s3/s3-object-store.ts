@@ -29,8 +29,8 @@ export interface MultipartUpload {
   uploadId: string;
   initiated?: Date;
   /**
-   * Set for the scratch upload of a coalescing write (§2.4 `staged/coalesce`): the folder of the upload it works
-   * for, i.e. the folder holding that upload's key. Unset: `key` is the upload's own key.
+   * Set for the scratch upload of a coalescing write (`staged/coalesce`): the folder of the upload it works for,
+   * i.e. the folder holding that upload's key. Unset: `key` is the upload's own key.
    */
   scratchOf?: string;
 }

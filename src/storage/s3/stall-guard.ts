@@ -8,9 +8,9 @@ export class StalledStreamError extends Error {
 }
 
 /**
- * Wraps a download so that it fails when no byte arrives for `ms` while the consumer is waiting for one (§2.6:
- * the attempt timeout also bounds a stalled download). Time spent paused by backpressure never counts, so a
- * slow client is not mistaken for a stalled server.
+ * Wraps a download so that it fails when no byte arrives for `ms` while the consumer is waiting for one
+ * (`operation_attempt_timeout_secs` also bounds a stalled download). Time spent paused by backpressure never
+ * counts, so a slow client is not mistaken for a stalled server.
  */
 export function guardStalls(source: Readable, ms: number): Readable {
   let timer: NodeJS.Timeout | undefined;

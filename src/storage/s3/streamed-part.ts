@@ -13,7 +13,7 @@ export interface StreamedWrite {
   body: Readable;
   /** Exactly how many bytes `body` delivers. */
   length: number;
-  /** No byte moving for this long aborts the part (the attempt timeout of §2.6, on a streamed body). */
+  /** No byte moving for this long aborts the part (`operation_attempt_timeout_secs`, on a streamed body). */
   stallMs: number;
 }
 
@@ -26,10 +26,10 @@ export class BodyLengthError extends Error {
 }
 
 /**
- * Non-uniform mode for a write whose length is known (§2.4): the parked remainder and the body go out as one
- * streamed UploadPart, holding nothing but the chunk in flight. Above S3's 5 GiB part limit the bytes are spread
- * over the fewest equal parts. All or nothing: a body that fails part-way leaves no committed bytes (the caller
- * commits only on success), and the source's error is rethrown. Resolves with the new offset.
+ * Non-uniform mode for a write whose length is known (docs/storage.md, "S3 uploads"): the parked remainder and the
+ * body go out as one streamed UploadPart, holding nothing but the chunk in flight. Above S3's 5 GiB part limit the
+ * bytes are spread over the fewest equal parts. All or nothing: a body that fails part-way leaves no committed
+ * bytes (the caller commits only on success), and the source's error is rethrown. Resolves with the new offset.
  */
 export async function streamParts(write: StreamedWrite): Promise<number> {
   const total = write.remainder.length + write.length;
