@@ -1,5 +1,5 @@
-// Scenario 29's interactive form: on a terminal, `angos argon` prompts and reads with echo off.
-// A real pseudo-terminal is needed; Python's pty module provides one without extra packages.
+// `angos argon` on a terminal: it prompts, and reads with echo off. A real pseudo-terminal is needed; Python's pty
+// module provides one without extra packages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Chapter 02 §7 scenarios 29 (argon), 30 (worker options) and 31 (scrub options).
+// `angos argon`, and the options of `angos worker` and `angos scrub` (README.md, "Command line").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verify } from 'argon2';
@@ -6,7 +6,7 @@ import { inTempDir, MINIMAL_CONFIG, runCli } from './cli-process.ts';
 
 const PHC = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$([A-Za-z0-9+/]{22})\$([A-Za-z0-9+/]{43})$/;
 
-test('scenario 29: argon hashes one stdin line, reading no configuration', async () => {
+test('argon hashes one stdin line, reading no configuration', async () => {
   await inTempDir({}, async (cwd) => {
     const result = await runCli(['-c', 'does-not-exist.toml', 'argon'], { cwd, input: 'hunter2\nignored second line\n' });
     assert.equal(result.code, 0, result.stderr);
@@ -53,7 +53,7 @@ test('argon: an empty line is accepted, no input at all is an Argon error', asyn
 
 const JOB_QUEUE = '[global.job_queue]\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://127.0.0.1:6379/1"\nttl = 10\n';
 
-test('scenario 30: worker needs [global.job_queue]', async () => {
+test('worker needs [global.job_queue]', async () => {
   await inTempDir({ 'config.toml': MINIMAL_CONFIG, 'queue.toml': MINIMAL_CONFIG + JOB_QUEUE }, async (cwd) => {
     const missing = await runCli(['worker'], { cwd });
     assert.equal(missing.code, 1);
@@ -67,7 +67,7 @@ test('scenario 30: worker needs [global.job_queue]', async () => {
   });
 });
 
-test('scenario 30: worker option errors name the bad value', async () => {
+test('worker option errors name the bad value', async () => {
   await inTempDir({ 'config.toml': MINIMAL_CONFIG }, async (cwd) => {
     const bogus = await runCli(['worker', '--queue', 'bogus'], { cwd });
     assert.equal(bogus.code, 1);
@@ -83,7 +83,7 @@ test('scenario 30: worker option errors name the bad value', async () => {
   });
 });
 
-test('scenario 31: scrub option parsing', async () => {
+test('scrub option parsing', async () => {
   await inTempDir({ 'config.toml': MINIMAL_CONFIG }, async (cwd) => {
     const usage = await runCli(['scrub', '--uploads', '10'], { cwd });
     assert.equal(usage.code, 1);

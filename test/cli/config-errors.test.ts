@@ -1,5 +1,5 @@
-// Chapter 02 §7 scenarios 2, 3, 6, 7, 9, 10 and 22 through the real command line: a configuration
-// that cannot load stops the command with `Failed to load configuration from …` on stderr, exit 1.
+// Configuration errors (docs/configuration.md) through the real command line: a configuration that cannot load
+// stops the command with `Failed to load configuration from …` on stderr, exit 1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTempDir, MINIMAL_CONFIG, runCli } from './cli-process.ts';
@@ -19,7 +19,7 @@ async function expectLoadFailure(config: string, reason: string | RegExp): Promi
   });
 }
 
-test('scenario 2: without -c, a missing ./config.toml fails naming it with the OS reason', async () => {
+test('without -c, a missing ./config.toml fails naming it with the OS reason', async () => {
   await inTempDir({}, async (cwd) => {
     const result = await runCli(['server'], { cwd });
     assert.equal(result.code, 1);
@@ -28,12 +28,12 @@ test('scenario 2: without -c, a missing ./config.toml fails naming it with the O
   });
 });
 
-test('scenario 3: invalid and zero sizes', async () => {
+test('invalid and zero sizes', async () => {
   await expectLoadFailure(`${SERVER}${STORE}[global]\nmax_manifest_size = "5XB"\n`, /global\.max_manifest_size: invalid size '5XB'/);
   await expectLoadFailure(`${SERVER}${STORE}[global]\nmax_blob_size = 0\n`, 'global.max_blob_size must be greater than zero');
 });
 
-test('scenario 6: missing sections, empty root_dir, two blob backends', async () => {
+test('missing sections, empty root_dir, two blob backends', async () => {
   await expectLoadFailure(STORE, "missing field 'server'");
   await expectLoadFailure(SERVER, "missing field 'blob_store'");
   await expectLoadFailure(`${SERVER}[blob_store.fs]\nroot_dir = ""\n`, 'blob_store.fs.root_dir must not be empty');
@@ -43,13 +43,13 @@ test('scenario 6: missing sections, empty root_dir, two blob backends', async ()
   );
 });
 
-test('scenario 7: host name bind address, zero query timeout, string port', async () => {
+test('host name bind address, zero query timeout, string port', async () => {
   await expectLoadFailure(`[server]\nbind_address = "localhost"\n${STORE}`, /server\.bind_address: 'localhost' is not an IP address/);
   await expectLoadFailure(`${SERVER}query_timeout = 0\n${STORE}`, /query_timeout must be > 0/);
   await expectLoadFailure(`[server]\nbind_address = "127.0.0.1"\nport = "8000"\n${STORE}`, 'server.port: invalid type: expected an integer, found string "8000"');
 });
 
-test('scenario 10: overlapping repositories and mirrored namespaces name both', async () => {
+test('overlapping repositories and mirrored namespaces name both', async () => {
   await expectLoadFailure(`${SERVER}${STORE}[repository."team"]\n[repository."team/app"]\n`, "repository prefixes overlap: 'team' and 'team/app'");
   await expectLoadFailure(`${SERVER}${STORE}[repository."Team"]\n`, /repository name 'Team' is not a valid namespace/);
   await expectLoadFailure(
@@ -62,7 +62,7 @@ test('a syntax error names the file, line and column', async () => {
   await expectLoadFailure(`${SERVER}${STORE}[global\n`, /^Failed to load configuration from bad\.toml: bad\.toml: Invalid TOML document: .* at line 6, column \d+$/);
 });
 
-test('scenario 22 via -c twice: post-merge errors end with the merged files', async () => {
+test('two -c files: post-merge errors end with the merged files', async () => {
   await inTempDir({ 'a.toml': MINIMAL_CONFIG, 'b.toml': '[global]\nmax_blob_size = 0\n' }, async (cwd) => {
     const result = await runCli(['-c', 'a.toml', '-c', 'b.toml', 'scrub', '-t'], { cwd });
     assert.equal(result.code, 1);
@@ -70,7 +70,7 @@ test('scenario 22 via -c twice: post-merge errors end with the merged files', as
   });
 });
 
-test('scenario 9 and 28: unknown keys load, and are reported in one JSON warn line once logging is up', async () => {
+test('unknown keys load, and are reported in one JSON warn line once logging is up', async () => {
   const config = `${MINIMAL_CONFIG}[global]\nfrobnicate = 1\n[made_up]\nx = 1\n[auth.oidc.gha]\nprovider = "github"\ndiscovery_url = "https://x"\n`;
   await inTempDir({ 'config.toml': config }, async (cwd) => {
     // `scrub` loads the configuration and initialises logging, then stops: nothing is served.
@@ -92,7 +92,7 @@ test('scenario 9 and 28: unknown keys load, and are reported in one JSON warn li
 const AUDIT = '[event_webhook.audit]\nurl = "https://audit.internal/registry"\npolicy = "optional"\nevents = ["manifest.push"]\n';
 const LOADS = `${SERVER}${STORE}`;
 
-test('scenario 14: event webhook refusals name the key and the file', async () => {
+test('event webhook refusals name the key and the file', async () => {
   await expectLoadFailure(`${LOADS}${AUDIT.replace('["manifest.push"]', '[]')}`, 'event_webhook.audit.events: event webhook must have at least one event');
   await expectLoadFailure(`${LOADS}${AUDIT}token = ""\n`, 'event_webhook.audit.token: event webhook token must not be empty');
   await expectLoadFailure(`${LOADS}${AUDIT}max_retries = 17\n`, 'event_webhook.audit.max_retries: max_retries=17 exceeds the supported maximum of 16');
@@ -103,7 +103,7 @@ test('scenario 14: event webhook refusals name the key and the file', async () =
   );
 });
 
-test('scenario 19: sampling_rate = 1.5 fails naming the range; sampling_rate = 1 loads', async () => {
+test('sampling_rate = 1.5 fails naming the range; sampling_rate = 1 loads', async () => {
   const tracing = (rate: string) => `${LOADS}[observability.tracing]\nendpoint = "http://otel-collector:4317"\nsampling_rate = ${rate}\n`;
   await expectLoadFailure(tracing('1.5'), 'observability.tracing.sampling_rate: sampling_rate must be a finite number in [0.0, 1.0], got 1.5');
   await inTempDir({ 'ok.toml': tracing('1') }, async (cwd) => {

@@ -1,4 +1,4 @@
-// `angos scrub --multipart` end to end (chapter 04 §4.2, scenario 18): the real command as a child process against
+// `angos scrub --multipart` end to end (docs/storage.md, "S3 uploads"): the real command as a child process against
 // s3rver, with S3 state made through the store itself.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

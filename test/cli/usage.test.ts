@@ -1,4 +1,4 @@
-// Chapter 02 §7 scenario 1 and the parsing half of 2: help and usage errors never read configuration.
+// Help and usage errors (README.md, "Command line") never read configuration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inTempDir, runCli } from './cli-process.ts';

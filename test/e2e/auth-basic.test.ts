@@ -1,5 +1,5 @@
-// Chapter 03 §2 (Basic), §3 (hashes made by `angos argon`), §7.3 with decision 3 (401 anonymous, 403
-// authenticated); acceptance scenarios 2, 3 and chapter 02 scenario 29; chapter 06 scenario 18 (metric).
+// Basic authentication (docs/configuration.md, `[auth.identity.<id>]`) with hashes made by `angos argon`, and
+// denials: 401 anonymous, 403 authenticated (docs/api.md, "Request processing"); the auth_attempts_total metric.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,13 +65,13 @@ describe('Basic authentication against [auth.identity] with hashes from angos ar
     assert.equal(response.headers['www-authenticate'], undefined);
   });
 
-  it('identity.id is the table key and the password may contain colons (scenario 3)', async () => {
+  it('identity.id is the table key and the password may contain colons', async () => {
     // list-tags is granted to bob by id: a missing repository answers 404, not a denial.
     expectError(await get('/v2/team/app/tags/list', basicAuth('bob', 'p:a:ss')), 404, 'NAME_UNKNOWN');
     expectChallenge(await get('/v2/team/app/tags/list', basicAuth('bob', 'p')));
   });
 
-  it('the scheme is case-insensitive; malformed credentials are anonymous, not 401 (scenario 3)', async () => {
+  it('the scheme is case-insensitive; malformed credentials are anonymous, not 401', async () => {
     expectStatus(await get('/v2/_catalog', basicAuth('alice', 'hunter2', 'bAsIc')), 200);
     for (const authorization of ['Basic !!!', 'Digest username="alice"', 'Bearer some.jwt.token', 'Basic']) {
       expectStatus(await get('/metrics', authorization), 200);

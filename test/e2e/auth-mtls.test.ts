@@ -1,5 +1,5 @@
-// Chapter 03 §4 (mTLS): `client_auth` modes, certificate identity from the leaf subject, cert + Basic together;
-// acceptance scenarios 16, 17, 20, 26; chapter 06 §2.1 (`auth_attempts_total{method="mtls"}`).
+// mTLS (docs/configuration.md, `[server.tls]`): `client_auth` modes, certificate identity from the leaf subject,
+// cert + Basic together, and `auth_attempts_total{method="mtls"}` (docs/operations.md, "Metrics").
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,7 +85,7 @@ describe('client_auth = "required"', () => {
     await server?.stop();
   });
 
-  it('a handshake without a certificate, or with one from an unknown CA, fails (scenario 16)', async (t) => {
+  it('a handshake without a certificate, or with one from an unknown CA, fails', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const { stranger, client } = await certs();
     await assert.rejects(get(server.port, '/metrics'));
@@ -94,7 +94,7 @@ describe('client_auth = "required"', () => {
     assert.equal((await get(server.port, '/metrics', client)).status, 200);
   });
 
-  it('the certificate subject fills identity.certificate, in subject order (scenarios 16, 26)', async (t) => {
+  it('the certificate subject fills identity.certificate, in subject order', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const { client } = await certs();
     assert.equal((await get(server.port, '/v2/_catalog', client)).status, 200);
@@ -103,7 +103,7 @@ describe('client_auth = "required"', () => {
     assert.equal(tags.status, 404, tags.body);
   });
 
-  it('a certificate holder the policy refuses gets 403 DENIED (decision 3)', async (t) => {
+  it('a certificate holder the policy refuses gets 403 DENIED', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const { client } = await certs();
     const response = await get(server.port, '/v2/', client);
@@ -111,7 +111,7 @@ describe('client_auth = "required"', () => {
     assert.equal((JSON.parse(response.body) as { errors: Array<{ code: string }> }).errors[0]?.code, 'DENIED');
   });
 
-  it('certificate and Basic together fill both, so a rule can require both (scenario 20)', async (t) => {
+  it('certificate and Basic together fill both, so a rule can require both', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const { client } = await certs();
     assert.equal((await get(server.port, '/v2/', { ...client, authorization: basicAuth('alice', 'hunter2') })).status, 200);
@@ -139,7 +139,7 @@ describe('client_auth = "optional"', () => {
     await server?.stop();
   });
 
-  it('no certificate: the request proceeds as anonymous and the policy decides (scenario 17)', async (t) => {
+  it('no certificate: the request proceeds as anonymous and the policy decides', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     assert.equal((await get(server.port, '/metrics')).status, 200);
     expectUnauthorized(await get(server.port, '/v2/_catalog'));
@@ -151,7 +151,7 @@ describe('client_auth = "optional"', () => {
     assert.equal((await get(server.port, '/v2/_catalog', client)).status, 200);
   });
 
-  it('an untrusted certificate is refused, never downgraded to anonymous (scenario 17)', async (t) => {
+  it('an untrusted certificate is refused, never downgraded to anonymous', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const { stranger } = await certs();
     await assert.rejects(get(server.port, '/metrics', stranger));

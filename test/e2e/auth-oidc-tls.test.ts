@@ -1,6 +1,6 @@
-// Chapter 03 §5.1, §5.4: an OIDC issuer served over HTTPS on loopback with a certificate from a private CA made by
-// openssl, so `server_ca_bundle`, `client_certificate_bundle` and `client_private_key` are exercised by the
-// registry's real discovery and JWKS fetches.
+// An OIDC issuer (docs/configuration.md, `[auth.oidc.<name>]`) served over HTTPS on loopback with a certificate
+// from a private CA made by openssl, so `server_ca_bundle`, `client_certificate_bundle` and `client_private_key`
+// are exercised by the registry's real discovery and JWKS fetches.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
-// Chapter 03 §2.1–§2.3, §5 against an issuer served on loopback by the test: acceptance scenarios 6, 8–15 and 44
-// (the OIDC part). Keys are real (jose), fetches are real HTTP, and the issuer counts what the registry asked.
+// OIDC authentication (docs/configuration.md, `[auth.oidc.<name>]`) against an issuer served on loopback by the
+// test. Keys are real (jose), fetches are real HTTP, and the issuer counts what the registry asked.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +47,7 @@ describe('an OIDC provider with audience, skew and a required claim', () => {
   const catalog = (authorization?: string) =>
     request(server.url, '/v2/_catalog', { headers: authorization === undefined ? {} : { authorization } });
 
-  it('a valid token authenticates as Bearer and as Basic with the provider name; the policy sees the claims (scenario 6)', async () => {
+  it('a valid token authenticates as Bearer and as Basic with the provider name; the policy sees the claims', async () => {
     const token = await issuer.sign(key1, claims);
     expectStatus(await catalog(bearer(token)), 200);
     expectStatus(await catalog(basicAuth('ci', token)), 200);
@@ -57,13 +57,13 @@ describe('an OIDC provider with audience, skew and a required claim', () => {
     expectError(await catalog(bearer(await issuer.sign(key1, { ...claims, run_number: 43 }))), 403, 'DENIED');
   });
 
-  it('Basic with the provider name and a junk password is 401, never a Basic-auth lookup (scenario 6)', async () => {
+  it('Basic with the provider name and a junk password is 401, never a Basic-auth lookup', async () => {
     const response = await catalog(basicAuth('ci', 'junk'));
     expectChallenge(response);
     assert.equal(errorMessage(response), 'Invalid OIDC token');
   });
 
-  it('exp and nbf are checked with the clock skew (scenario 9)', async () => {
+  it('exp and nbf are checked with the clock skew', async () => {
     const now = Math.floor(Date.now() / 1000);
     expectChallenge(await catalog(bearer(await issuer.sign(key1, { ...claims, exp: now - 120 }))));
     expectStatus(await catalog(bearer(await issuer.sign(key1, { ...claims, exp: now - 30 }))), 200);
@@ -71,7 +71,7 @@ describe('an OIDC provider with audience, skew and a required claim', () => {
     expectStatus(await catalog(bearer(await issuer.sign(key1, { ...claims, nbf: now + 30 }))), 200);
   });
 
-  it('iss must match and aud must contain the required audience (scenario 10)', async () => {
+  it('iss must match and aud must contain the required audience', async () => {
     expectChallenge(await catalog(bearer(await issuer.sign(key1, { ...claims, iss: 'https://elsewhere.example' }))));
     expectStatus(await catalog(bearer(await issuer.sign(key1, { ...claims, aud: ['x', 'reg'] }))), 200);
     expectChallenge(await catalog(bearer(await issuer.sign(key1, { ...claims, aud: 'x' }))));
@@ -79,7 +79,7 @@ describe('an OIDC provider with audience, skew and a required claim', () => {
     expectChallenge(await catalog(bearer(await issuer.sign(key1, withoutAudience))));
   });
 
-  it('a required claim that is missing or null is 401 (scenario 14)', async () => {
+  it('a required claim that is missing or null is 401', async () => {
     const { email: _dropped, ...withoutEmail } = claims;
     expectChallenge(await catalog(bearer(await issuer.sign(key1, withoutEmail))));
     expectChallenge(await catalog(bearer(await issuer.sign(key1, { ...claims, email: null }))));
@@ -90,7 +90,7 @@ describe('an OIDC provider with audience, skew and a required claim', () => {
     expectChallenge(await catalog(bearer(await issuer.sign(impostor, claims))));
   });
 
-  it('a rotated key forces exactly one refetch; a second unknown kid within 60 s fetches nothing (scenario 11)', async () => {
+  it('a rotated key forces exactly one refetch; a second unknown kid within 60 s fetches nothing', async () => {
     expectStatus(await catalog(bearer(await issuer.sign(key1, claims))), 200);
     const key2 = await makeSigningKey('k2');
     issuer.published = [key1, key2];
@@ -104,7 +104,7 @@ describe('an OIDC provider with audience, skew and a required claim', () => {
     assert.equal(issuer.jwksFetches(), before + 1, 'no second forced refetch within 60 s');
   });
 
-  it('a bad token counts one failed oidc attempt per request and is never logged (scenario 44)', async () => {
+  it('a bad token counts one failed oidc attempt per request and is never logged', async () => {
     const failed = await authAttempts(server.url, 'oidc', 'failed');
     const token = await issuer.sign(key1, { ...claims, aud: 'x', secret_marker: 'claim-value-not-logged' });
     expectChallenge(await catalog(bearer(token)));
@@ -120,7 +120,7 @@ describe('an OIDC provider with audience, skew and a required claim', () => {
   });
 });
 
-describe('the algorithm allow-list is checked before any fetch (scenario 8)', () => {
+describe('the algorithm allow-list is checked before any fetch', () => {
   let issuer: OidcIssuer;
   let server: RunningServer;
 
@@ -150,7 +150,7 @@ describe('the algorithm allow-list is checked before any fetch (scenario 8)', ()
   });
 });
 
-describe('discovery naming another issuer (scenario 13)', () => {
+describe('discovery naming another issuer', () => {
   it('is 401 and not cached', async () => {
     const issuer = await OidcIssuer.start();
     const server = await startServer({ extraToml: providerToml('ci', issuer) });
@@ -169,7 +169,7 @@ describe('discovery naming another issuer (scenario 13)', () => {
   });
 });
 
-describe('two providers, one of them down (scenarios 12 and 15)', () => {
+describe('two providers, one of them down', () => {
   let good: OidcIssuer;
   let down: OidcIssuer;
   let server: RunningServer;

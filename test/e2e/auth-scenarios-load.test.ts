@@ -1,5 +1,6 @@
-// Chapter 03 §11 acceptance scenarios about what the server refuses to start with, or denies when nothing is
-// configured: 1, 4 (startup half), 7, 18, 32 (undefined webhook), 37 and 43, through the real `angos server`.
+// What the server refuses to start with, or denies when nothing is configured (no access policy, broken password
+// hashes, clashing usernames, broken TLS, undefined webhooks, bad exclusions, bad token-service settings), through
+// the real `angos server`.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ async function expectStartFailure(extraToml: string, reason?: RegExp): Promise<v
 
 const ALLOW = '[global.access_policy]\ndefault = "allow"\n';
 
-describe('no [global.access_policy] (scenario 1)', () => {
+describe('no [global.access_policy]', () => {
   it('denies the API root and the health probe with 401 UNAUTHORIZED and the Basic challenge', async () => {
     // The marker comment keeps the test harness from adding its allow-all policy.
     const server = await startServer({ extraToml: '# no [global.access_policy] on purpose\n' });
@@ -41,13 +42,13 @@ describe('no [global.access_policy] (scenario 1)', () => {
 });
 
 describe('load errors of the auth sections', () => {
-  it('an empty or malformed password hash stops the start naming an invalid Argon2 hash (scenario 4)', async () => {
+  it('an empty or malformed password hash stops the start naming an invalid Argon2 hash', async () => {
     for (const hash of ['', 'not-a-hash']) {
       await expectStartFailure(`[auth.identity.alice]\nusername = "alice"\npassword = ${JSON.stringify(hash)}\n${ALLOW}`, /auth\.identity\.alice\.password: invalid Argon2 password hash/);
     }
   });
 
-  it('a username equal to a provider name, or shared by two identities, is a load error (scenario 7)', async () => {
+  it('a username equal to a provider name, or shared by two identities, is a load error', async () => {
     const hash = JSON.stringify(await argonHash('pw'));
     const provider = '[auth.oidc.ci]\nissuer = "https://issuer.example"\n';
     await expectStartFailure(`${provider}[auth.identity.robot]\nusername = "ci"\npassword = ${hash}\n${ALLOW}`, /\bci\b/);
@@ -57,15 +58,15 @@ describe('load errors of the auth sections', () => {
     );
   });
 
-  it('a repository naming an undefined webhook is a load error (scenario 32)', async () => {
+  it('a repository naming an undefined webhook is a load error', async () => {
     await expectStartFailure(`[repository."app"]\nauthorization_webhook = "missing"\n${ALLOW}`, /missing/);
   });
 
-  it('an exclusion with look-ahead is a load error (scenario 37)', async () => {
+  it('an exclusion with look-ahead is a load error', async () => {
     await expectStartFailure(`[global]\nimmutable_tags = true\nimmutable_tags_exclusions = ["^(?!v).*$"]\n${ALLOW}`, /immutable_tags_exclusions/);
   });
 
-  it('a short token-service key, ttl_secs 0 or 86401, or a realm not ending in /token is a load error (scenario 43)', async () => {
+  it('a short token-service key, ttl_secs 0 or 86401, or a realm not ending in /token is a load error', async () => {
     const key = (bytes: number) => Buffer.alloc(bytes, 1).toString('base64');
     await expectStartFailure(`[auth.token_service]\nsecret_key = "${key(31)}"\n${ALLOW}`, /secret_key/);
     for (const ttl of [0, 86401]) await expectStartFailure(`[auth.token_service]\nsecret_key = "${key(32)}"\nttl_secs = ${ttl}\n${ALLOW}`, /ttl_secs/);
@@ -73,7 +74,7 @@ describe('load errors of the auth sections', () => {
   });
 });
 
-describe('a broken [server.tls] never serves plaintext (scenario 18)', () => {
+describe('a broken [server.tls] never serves plaintext', () => {
   it('client_auth = "required" without a CA bundle, unreadable files or a file that is not PEM: exit 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'angos-broken-tls-'));
     try {

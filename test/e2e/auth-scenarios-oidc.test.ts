@@ -1,5 +1,5 @@
-// Chapter 03 §11 OIDC scenarios not covered by auth-oidc.test.ts: 12 (a JWKS that times out) and 14 (the
-// github preset's required claims), against a loopback issuer made with jose.
+// OIDC cases not covered by auth-oidc.test.ts: a JWKS that times out and the github preset's required claims,
+// against a loopback issuer made with jose.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -15,7 +15,7 @@ default = "deny"
 rules = ["identity.oidc != null && identity.oidc.provider_type == 'GitHub Actions'", "identity.oidc != null && identity.oidc.provider_name == 'slow'"]
 `;
 
-describe('the github preset requires repository and actor (scenario 14)', () => {
+describe('the github preset requires repository and actor', () => {
   let issuer: OidcIssuer;
   let server: RunningServer;
   let key: SigningKey;
@@ -68,7 +68,7 @@ async function silentServer(): Promise<{ url: string; connections: () => number;
   };
 }
 
-describe('a JWKS that does not answer in time (scenario 12)', () => {
+describe('a JWKS that does not answer in time', () => {
   let issuer: OidcIssuer;
   let silent: Awaited<ReturnType<typeof silentServer>>;
   let server: RunningServer;

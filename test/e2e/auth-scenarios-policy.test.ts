@@ -1,6 +1,6 @@
-// Chapter 03 §11 acceptance scenarios on CEL access policies, client IPs and tag immutability, against the real
-// server: 21–25, 27, 34 and the authorization half of 36. Denials of anonymous callers are 401 with the
-// challenge (00-overview decision 3).
+// CEL access policies, client IPs and tag immutability against the real server (docs/configuration.md,
+// `[global.access_policy]`). Denials of anonymous callers are 401 with the challenge (docs/api.md, "Request
+// processing").
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { errorMessage, expectBlobCreated, expectChallenge, expectError, expectStatus, header } from '../support/expect.ts';
@@ -26,7 +26,7 @@ function serverWith(toml: () => string | Promise<string>): { url: () => string }
   return { url: () => server!.url };
 }
 
-describe('trusted proxies feed identity.client_ip (scenario 21)', () => {
+describe('trusted proxies feed identity.client_ip', () => {
   // Loopback stands in for the scenario's 10.0.0.0/8: the test's peer address is always 127.0.0.1.
   const rules = ["request.action == 'list-catalog' && identity.client_ip == '1.2.3.4'", "request.action == 'list-tags' && identity.client_ip == '127.0.0.1'"];
   const forwarded = { 'x-forwarded-for': '1.2.3.4, 127.0.0.7' };
@@ -48,7 +48,7 @@ describe('trusted proxies feed identity.client_ip (scenario 21)', () => {
   });
 });
 
-describe('a rule that errors or is not boolean denies (scenario 22)', () => {
+describe('a rule that errors or is not boolean denies', () => {
   const erroring = serverWith(() => policyToml('deny', ['nope == 1', 'true']));
   const stringDeny = serverWith(() => policyToml('deny', ["'x'"]));
   const stringAllow = serverWith(() => policyToml('allow', ["'x'"]));
@@ -64,7 +64,7 @@ describe('a rule that errors or is not boolean denies (scenario 22)', () => {
   });
 });
 
-describe('default allow with a delete-manifest rule (scenario 23)', () => {
+describe('default allow with a delete-manifest rule', () => {
   const server = serverWith(() => policyToml('allow', ["request.action == 'delete-manifest'"]));
 
   it('deletes are 401, pushes and pulls pass', async () => {
@@ -78,7 +78,7 @@ describe('default allow with a delete-manifest rule (scenario 23)', () => {
   });
 });
 
-describe('request variables seen by rules (scenarios 24 and 25)', () => {
+describe('request variables seen by rules', () => {
   // Rule order matters: `request.from != null` errors when from is absent, which denies and stops, so it comes
   // after the rules that must be able to grant.
   const server = serverWith(() =>
@@ -91,14 +91,14 @@ describe('request variables seen by rules (scenarios 24 and 25)', () => {
     ]),
   );
 
-  it('mount without from: has(request.from) is false, and a rule on request.from != null denies (scenario 24)', async () => {
+  it('mount without from: has(request.from) is false, and a rule on request.from != null denies', async () => {
     const blob = uniqueBlob('scenario-24');
     await pushBlob(server.url(), 'lib/src', blob);
     expectBlobCreated(await send(server.url(), 'POST', `/v2/nofrom/app/blobs/uploads/?mount=${blob.digest}`), 'nofrom/app', blob.digest);
     expectChallenge(await send(server.url(), 'POST', `/v2/strict/app/blobs/uploads/?mount=${blob.digest}`));
   });
 
-  it('mount with ?from=lib/src: request.from is that string (scenario 24)', async () => {
+  it('mount with ?from=lib/src: request.from is that string', async () => {
     const blob = uniqueBlob('scenario-24-from');
     await pushBlob(server.url(), 'lib/src', blob);
     expectBlobCreated(await send(server.url(), 'POST', `/v2/strict/app/blobs/uploads/?mount=${blob.digest}&from=lib/src`), 'strict/app', blob.digest);
@@ -106,20 +106,20 @@ describe('request variables seen by rules (scenarios 24 and 25)', () => {
     expectChallenge(await send(server.url(), 'POST', `/v2/strict/app/blobs/uploads/?mount=${blob.digest}&from=lib/other`));
   });
 
-  it('GET …/manifests/v1: request.reference is the string "v1" (scenario 25)', async () => {
+  it('GET …/manifests/v1: request.reference is the string "v1"', async () => {
     // Allowed, so the missing manifest is reported; another reference is refused by the policy.
     expectError(await getManifest(server.url(), 'team/app', 'v1'), 404, 'MANIFEST_UNKNOWN');
     expectChallenge(await getManifest(server.url(), 'team/app', 'v2'));
   });
 
-  it('PUT by digest with ?tag=t1&tag=t2: request.tags is [\'t1\', \'t2\'] (scenario 25)', async () => {
+  it('PUT by digest with ?tag=t1&tag=t2: request.tags is [\'t1\', \'t2\']', async () => {
     const manifest: Manifest = imageManifest();
     expectStatus(await putManifest(server.url(), 'team/app', manifest.digest, manifest, { query: '?tag=t1&tag=t2' }), 201);
     expectChallenge(await putManifest(server.url(), 'team/app', manifest.digest, manifest, { query: '?tag=t1' }));
   });
 });
 
-describe('global and repository policies combined (scenario 27)', () => {
+describe('global and repository policies combined', () => {
   const server = serverWith(
     () =>
       // Global: allow, except that anything under open/ is refused; prod locks itself with default deny and no
@@ -143,7 +143,7 @@ describe('global and repository policies combined (scenario 27)', () => {
   });
 });
 
-describe('immutability settings per repository (scenario 34)', () => {
+describe('immutability settings per repository', () => {
   const server = serverWith(
     () =>
       '[global]\nimmutable_tags = true\nimmutable_tags_exclusions = ["^latest$"]\n' +
@@ -183,7 +183,7 @@ describe('immutability settings per repository (scenario 34)', () => {
   });
 });
 
-describe('a by-digest push naming a protected tag (scenario 35)', () => {
+describe('a by-digest push naming a protected tag', () => {
   const server = serverWith(() => '[global]\nimmutable_tags = true\nimmutable_tags_exclusions = ["^latest$"]\n[global.access_policy]\ndefault = "allow"\n');
 
   it('?tag=latest&tag=v1 with v1 protected at another digest is 409 and latest does not move', async () => {
@@ -198,7 +198,7 @@ describe('a by-digest push naming a protected tag (scenario 35)', () => {
   });
 });
 
-describe('a caller without push rights pushing a protected tag (scenario 36)', () => {
+describe('a caller without push rights pushing a protected tag', () => {
   const server = serverWith(async () =>
     `[global]\nimmutable_tags = true\n${await identityToml('alice', 'alice', 'hunter2')}` +
     policyToml('deny', ["identity.username == 'alice'", "request.action != 'put-manifest'"]),

@@ -1,6 +1,6 @@
-// Chapter 03 §11 scenarios that need a TLS listener or a decision cache switched off: 30 (one
-// X-Registry-Certificate-O per organization), 31 (cache key and cache_ttl = 0) and 39 (the Bearer realm derived
-// over TLS). Certificates are made by openssl; the webhook is a real loopback HTTP server.
+// Authorization cases that need a TLS listener or a decision cache switched off: one X-Registry-Certificate-O per
+// organization, the decision-cache key and cache_ttl = 0, and the Bearer realm derived over TLS. Certificates are
+// made by openssl; the webhook is a real loopback HTTP server.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -49,7 +49,7 @@ describe('TLS listener with optional client certificates, a webhook and the toke
 
   const callsFor = (id: string): WebhookCall[] => webhook.calls.filter((call) => call.headers['x-request-id']?.[0] === id);
 
-  it('the webhook gets one X-Registry-Certificate-O per organization, in subject order (scenario 30)', async (t) => {
+  it('the webhook gets one X-Registry-Certificate-O per organization, in subject order', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const id = randomUUID();
     const response = await tlsGet(server!.port, '/v2/team/app/tags/list', { ca, ...client, headers: { 'x-request-id': id } });
@@ -61,7 +61,7 @@ describe('TLS listener with optional client certificates, a webhook and the toke
     assert.deepEqual(call.headers['x-forwarded-proto'], ['https']);
   });
 
-  it('a decision is reused only for an identical forwarded context (scenario 31)', async (t) => {
+  it('a decision is reused only for an identical forwarded context', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const [one, two] = [randomUUID(), randomUUID()];
     for (const id of [one, one, two]) {
@@ -71,7 +71,7 @@ describe('TLS listener with optional client certificates, a webhook and the toke
     assert.equal(callsFor(two).length, 1, 'a request differing only in a forwarded header asked again');
   });
 
-  it('cache_ttl = 0 calls the webhook every time (scenario 31)', async (t) => {
+  it('cache_ttl = 0 calls the webhook every time', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const id = randomUUID();
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -80,7 +80,7 @@ describe('TLS listener with optional client certificates, a webhook and the toke
     assert.deepEqual(callsFor(id).map((call) => call.url), ['/fresh', '/fresh', '/fresh']);
   });
 
-  it('an anonymous 401 over TLS advertises the https realm of the Host it was sent to (scenario 39)', async (t) => {
+  it('an anonymous 401 over TLS advertises the https realm of the Host it was sent to', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const response = await tlsGet(server!.port, '/v2/', { ca, headers: { host: 'reg.example', 'x-request-id': randomUUID() } });
     assert.equal(response.status, 401, response.body);
@@ -88,7 +88,7 @@ describe('TLS listener with optional client certificates, a webhook and the toke
     assert.equal((JSON.parse(response.body) as { errors: Array<{ code: string }> }).errors[0]?.code, 'UNAUTHORIZED');
   });
 
-  it('neither the token-service key nor a minted token reaches the logs or /metrics (scenario 44)', async (t) => {
+  it('neither the token-service key nor a minted token reaches the logs or /metrics', async (t) => {
     if (!requireBinary(t, 'openssl')) return;
     const minted = await tlsGet(server!.port, '/token', { ca, headers: { 'x-request-id': randomUUID() } });
     assert.equal(minted.status, 200, minted.body);

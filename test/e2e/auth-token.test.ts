@@ -1,4 +1,4 @@
-// Chapter 03 §2.6 and §6, chapter 01 §2 and §11 item 4: the registry token service. Acceptance scenarios 39–42
+// The registry token service (docs/configuration.md, `[auth.token_service]`; docs/api.md, "Operational endpoints")
 // over plain HTTP, plus the Docker token dance driven by a real client (skopeo).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -65,7 +65,7 @@ describe('the token service', () => {
     return jsonBody(response) as TokenAnswer;
   }
 
-  it('401 challenges point at /token with the request host; /token itself keeps Basic (scenario 39)', async () => {
+  it('401 challenges point at /token with the request host; /token itself keeps Basic', async () => {
     expectUnauthorized(await get('/v2/'), bearerChallenge);
     expectUnauthorized(await get('/v2/_catalog', basicAuth('alice', 'wrong')), bearerChallenge);
     expectUnauthorized(await get('/v2/', undefined, { host: 'reg.example:5000' }), 'Bearer realm="http://reg.example:5000/token",service="reg.example:5000"');
@@ -74,7 +74,7 @@ describe('the token service', () => {
     expectUnauthorized(await get('/token', basicAuth('alice', 'wrong')), BASIC_CHALLENGE);
   });
 
-  it('GET /token with Basic: no-store JSON, HS256 angos+jwt, payload exactly exp/id/username (scenario 40)', async () => {
+  it('GET /token with Basic: no-store JSON, HS256 angos+jwt, payload exactly exp/id/username', async () => {
     const response = await get('/token', alice);
     expectStatus(response, 200);
     assert.equal(response.headers['cache-control'], 'no-store');
@@ -99,7 +99,7 @@ describe('the token service', () => {
     assert.equal(await authAttempts(server.url, 'token', 'success'), before + 2);
   });
 
-  it('a registry token cannot be exchanged for another: 401 with the Basic challenge (scenario 41)', async () => {
+  it('a registry token cannot be exchanged for another: 401 with the Basic challenge', async () => {
     const { token } = await tokenFor(alice);
     const response = await get('/token', bearer(token));
     expectUnauthorized(response, BASIC_CHALLENGE);
@@ -113,7 +113,7 @@ describe('the token service', () => {
     expectUnauthorized(await get('/v2/_catalog', bearer(token)), bearerChallenge);
   });
 
-  it('tokens from another secret, expired beyond 60 s, or typ angos+jwt with another alg are 401 (scenario 42)', async () => {
+  it('tokens from another secret, expired beyond 60 s, or typ angos+jwt with another alg are 401', async () => {
     const now = Math.floor(Date.now() / 1000);
     const secret = Buffer.from(SECRET, 'base64');
     const mint = (payload: Record<string, unknown>, signingKey: Uint8Array = secret) =>

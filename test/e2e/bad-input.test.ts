@@ -66,7 +66,8 @@ describe('bad input', () => {
     for (const [label, bytes] of cases) {
       it(`${label} → 4xx, server keeps serving`, async () => {
         const response = await rawRequest(srv.url, bytes);
-        // The spec fixes answers for requests that reach routing; these never do, so any client error is right.
+        // docs/api.md, "Routing" fixes answers for requests that reach routing; these never do, so any client error
+        // is right.
         assert.ok(response.status >= 400 && response.status < 500, `status ${response.status}`);
         await expectAlive(srv.url);
       });

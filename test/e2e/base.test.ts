@@ -1,5 +1,5 @@
-// Chapter 01 §1 (routing, grammars, unmatched requests, API/UI precedence), §3 (`/v2/`), §11 (health, token),
-// §12 (error shape); acceptance scenarios 1, 2, 27, 28 (UI off), 29 (unconfigured token).
+// Routing, grammars and unmatched requests (docs/api.md, "Routing"), `/v2/` ("The base endpoint"), health and token
+// ("Operational endpoints") and the error shape ("Errors"), with the web UI off and no token service.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectBody, expectChallenge, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -11,7 +11,7 @@ import { useServer } from '../support/registry-server.ts';
 describe('registry with anonymous access allowed', () => {
   const srv = useServer();
 
-  describe('GET|HEAD /v2/ (scenario 1)', () => {
+  describe('GET|HEAD /v2/', () => {
     for (const method of ['GET', 'HEAD']) {
       for (const path of ['/v2/', '/v2']) {
         it(`${method} ${path} answers 200 with the API version header`, async () => {
@@ -36,7 +36,7 @@ describe('registry with anonymous access allowed', () => {
     });
   });
 
-  describe('namespace grammar (scenario 2)', () => {
+  describe('namespace grammar', () => {
     const longValid = `${'abcdefghi/'.repeat(25)}abcde`;
     const valid = ['a__b/c--d', 'a.b_c', 'a-b', 'a---b/c', longValid, 'x/y/z/w'];
     const invalid = ['a___b', '-a', 'a//b', 'a'.repeat(256), 'A', 'a/', 'a..b', '_a', 'a/_b', 'a_', 'a%2Fb', 'a:b'];
@@ -78,7 +78,7 @@ describe('registry with anonymous access allowed', () => {
     }
   });
 
-  describe('path splitting (§1.4)', () => {
+  describe('path splitting', () => {
     it('takes the rightmost /blobs/ marker: /v2/a/manifests/b/blobs/<d> is a blob of a/manifests/b', async () => {
       const blob = uniqueBlob();
       await pushBlob(srv.url, 'a/manifests/b', blob);
@@ -117,7 +117,7 @@ describe('registry with anonymous access allowed', () => {
     });
   });
 
-  describe('unmatched requests (§1.5, §1.6)', () => {
+  describe('unmatched requests', () => {
     const getPaths = [
       '/v2/nope',
       '/v2/test/app',
@@ -177,7 +177,7 @@ describe('registry with anonymous access allowed', () => {
     }
   });
 
-  describe('operational endpoints (§11, scenarios 27–29)', () => {
+  describe('operational endpoints', () => {
     it('GET /healthz → 200 {"status":"ok"}', async () => {
       const response = await request(srv.url, '/healthz');
       expectStatus(response, 200);
@@ -212,7 +212,7 @@ describe('registry with anonymous access allowed', () => {
   });
 });
 
-describe('registry with a default-deny policy and no rules (scenarios 1, 27)', () => {
+describe('registry with a default-deny policy and no rules', () => {
   const srv = useServer({ accessPolicy: { default: 'deny' } });
 
   it('GET /v2/ → 401 UNAUTHORIZED with the Basic challenge', async () => {
@@ -249,7 +249,7 @@ describe('registry with a default-deny policy and no rules (scenarios 1, 27)', (
   });
 });
 
-describe('default-deny with a rule granting the health probes (decision 8)', () => {
+describe('default-deny with a rule granting the health probes', () => {
   const srv = useServer({ accessPolicy: { default: 'deny', rules: ["request.action in ['healthz', 'readyz']"] } });
 
   it('the probes answer 200 while the API still challenges', async () => {

@@ -1,5 +1,5 @@
-// Chapter 01 §4 (blob HEAD/GET/Range/DELETE, visibility) and chapter 04 §3.1 (read rule);
-// acceptance scenarios 11 and 22.
+// Blob HEAD, GET, ranges and DELETE (docs/api.md, "Blobs") and who may read them (docs/storage.md, "Who may read a
+// blob").
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { errorMessage, expectBody, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -19,7 +19,7 @@ function expectBlobHeaders(response: HttpResponse, blob: Content, length: number
 describe('blobs', () => {
   const srv = useServer();
 
-  describe('HEAD and GET (§4.2, §4.3)', () => {
+  describe('HEAD and GET', () => {
     it('HEAD → 200 with digest, length and Accept-Ranges, no body', async () => {
       const blob = uniqueBlob();
       await pushBlob(srv.url, N, blob);
@@ -64,7 +64,7 @@ describe('blobs', () => {
       }
     });
 
-    it('a blob uploaded to a/x is BLOB_UNKNOWN in b/y (chapter 04 §3.1)', async () => {
+    it('a blob uploaded to a/x is BLOB_UNKNOWN in b/y', async () => {
       const blob = uniqueBlob();
       await pushBlob(srv.url, 'a/x', blob);
       expectStatus(await headBlob(srv.url, 'a/x', blob.digest), 200);
@@ -72,7 +72,7 @@ describe('blobs', () => {
       expectError(await headBlob(srv.url, 'b/y', blob.digest), 404, 'BLOB_UNKNOWN', { head: true });
     });
 
-    it('a permissive manifest push referencing an unreadable blob leaves it unreadable (chapter 04 §3.1)', async () => {
+    it('a permissive manifest push referencing an unreadable blob leaves it unreadable', async () => {
       const layer = uniqueBlob('layer');
       const config = uniqueBlob('config');
       await pushBlob(srv.url, 'a/x', layer);
@@ -90,7 +90,7 @@ describe('blobs', () => {
     });
   });
 
-  describe('manifests are blobs of their namespace (chapter 04 §3.1 `rev`)', () => {
+  describe('manifests are blobs of their namespace (the `rev` reference key)', () => {
     it('a revision of N reads as a blob in N only, until the revision is deleted', async () => {
       const manifest = imageManifest();
       await pushManifest(srv.url, 'rev/one', 'v1', manifest);
@@ -104,7 +104,7 @@ describe('blobs', () => {
     });
   });
 
-  describe('Range (scenario 11)', () => {
+  describe('Range', () => {
     const blob = content('0123456789');
     const empty = content('');
     before(async () => {
@@ -181,7 +181,7 @@ describe('blobs', () => {
       });
     }
 
-    it('HEAD does not read Range (§4.2): 200 describing the whole blob', async () => {
+    it('HEAD does not read Range: 200 describing the whole blob', async () => {
       const response = await headBlob(srv.url, N, blob.digest, { headers: { range: 'bytes=0-4' } });
       expectStatus(response, 200);
       expectBlobHeaders(response, blob, 10);
@@ -189,7 +189,7 @@ describe('blobs', () => {
     });
   });
 
-  describe('DELETE (§4.5, scenario 22)', () => {
+  describe('DELETE', () => {
     it('unknown digest → 404 BLOB_UNKNOWN', async () => {
       expectError(await send(srv.url, 'DELETE', `/v2/${N}/blobs/${uniqueBlob().digest}`), 404, 'BLOB_UNKNOWN');
     });

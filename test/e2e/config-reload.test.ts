@@ -1,5 +1,5 @@
-// Chapter 02 §5 (hot reload), acceptance scenarios 23, 24 and 26, and chapter 03 scenario 42 (rotating the
-// token-service key revokes tokens without a restart): the running server re-reads its configuration file.
+// Hot reload (docs/operations.md, "Hot reload"): the running server re-reads its configuration file. Among the
+// cases, rotating the token-service key revokes tokens without a restart.
 import assert from 'node:assert/strict';
 import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +44,7 @@ describe('configuration hot reload', () => {
     await srv.stop();
   });
 
-  it('a changed ui.name is served after the reload, which is logged (scenario 23)', async () => {
+  it('a changed ui.name is served after the reload, which is logged', async () => {
     assert.equal(await uiName(srv), 'First');
     const reloads = messages(srv).filter((m) => m === 'Configuration reloaded').length;
     await writeFile(srv.configPath, original.replace('name = "First"', 'name = "Second"'));
@@ -52,7 +52,7 @@ describe('configuration hot reload', () => {
     assert.equal(await uiName(srv), 'Second');
   });
 
-  it('an invalid file is rejected and the old configuration keeps serving; fixing it applies (scenario 24)', async () => {
+  it('an invalid file is rejected and the old configuration keeps serving; fixing it applies', async () => {
     // A type error in a key the test owns (the harness may write its own [global] table).
     await writeFile(srv.configPath, original.replace('name = "First"', 'name = 3'));
     assert.ok(await waitForLog(srv, (m) => m.startsWith('Failed to reload configuration') && m.includes('ui.name')));
@@ -66,7 +66,7 @@ describe('configuration hot reload', () => {
     assert.equal(name, 'Fourth');
   });
 
-  it('a changed port is a restart-required warning; the old port keeps serving and other edits apply (scenario 26)', async () => {
+  it('a changed port is a restart-required warning; the old port keeps serving and other edits apply', async () => {
     const moved = original.replace(/port = 0/, 'port = 1').replace('name = "First"', 'name = "Fifth"');
     assert.notEqual(moved, original);
     await writeFile(srv.configPath, moved);
@@ -76,7 +76,7 @@ describe('configuration hot reload', () => {
   });
 });
 
-describe('rotating the token-service key without a restart (chapter 03 scenario 42)', () => {
+describe('rotating the token-service key without a restart', () => {
   let srv: RunningServer;
   const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
   before(async () => {
@@ -103,7 +103,7 @@ describe('rotating the token-service key without a restart (chapter 03 scenario 
   });
 });
 
-describe('a broken identity in a reloaded file (chapter 03 scenario 4)', () => {
+describe('a broken identity in a reloaded file', () => {
   let srv: RunningServer;
   let phc: string;
   const basic = { authorization: `Basic ${Buffer.from('alice:hunter2').toString('base64')}` };
@@ -127,8 +127,8 @@ describe('a broken identity in a reloaded file (chapter 03 scenario 4)', () => {
   });
 });
 
-// Chapter 02 §5.3: storage locations, credentials and tuning apply live (the stores are rebuilt); a backend type
-// change is restart-only and keeps the whole running storage configuration.
+// Storage locations, credentials and tuning apply live (the stores are rebuilt); a backend type change is
+// restart-only and keeps the whole running storage configuration.
 describe('hot reload of storage', () => {
   let srv: RunningServer;
   let dirs: string;

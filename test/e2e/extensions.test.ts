@@ -1,4 +1,4 @@
-// Chapter 01 §10 (extension API) for a registry without repositories; acceptance scenario 26: uploads/list and
+// The extension API (docs/api.md, "Extension API") for a registry without repositories: uploads/list and
 // revisions/list shapes, namespaces/list without or with an unknown repository, jobs query validation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

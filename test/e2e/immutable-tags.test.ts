@@ -1,4 +1,4 @@
-// Chapter 01 §6.4 with 00-overview decision 2 (write-once immutable tags, code DENIED); acceptance scenario 19.
+// Write-once immutable tags, refused with DENIED (docs/api.md, "Immutable tags").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorMessage, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -8,7 +8,7 @@ import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
-describe('immutable_tags = true with exclusion ^latest$ (scenario 19)', () => {
+describe('immutable_tags = true with exclusion ^latest$', () => {
   const srv = useServer({ global: { immutable_tags: true, immutable_tags_exclusions: ['^latest$'] } });
 
   async function expectTagAt(name: string, tag: string, manifest: Manifest): Promise<void> {
@@ -32,7 +32,7 @@ describe('immutable_tags = true with exclusion ^latest$ (scenario 19)', () => {
     expectError(await getManifest(srv.url, N, other.digest), 404, 'MANIFEST_UNKNOWN');
   });
 
-  it('immutability is checked before the body (§6.2 check 5 before 7): garbage moving v1 → 409', async () => {
+  it('immutability is checked before the body is parsed: garbage moving v1 → 409', async () => {
     const first = imageManifest();
     await pushManifest(srv.url, 'imm/order', 'v1', first);
     expectImmutable(await putManifest(srv.url, 'imm/order', 'v1', first, { body: '{not json' }), 'v1');

@@ -1,4 +1,5 @@
-// Chapter 01 §7 (tags list, catalog, paging, Link) and chapter 04 §3.6 (catalog content); acceptance scenario 20.
+// Tags list, catalog, paging and Link (docs/api.md, "Listings"), and what the catalog holds (docs/storage.md,
+// "Catalog").
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { expectEmpty, expectError, expectNextLink, expectStatus, header } from '../support/expect.ts';
@@ -16,7 +17,7 @@ function expectJson(response: HttpResponse, body: unknown, next?: [string, Array
   else expectNextLink(response, ...next);
 }
 
-describe('tags list (§7.1)', () => {
+describe('tags list', () => {
   const srv = useServer();
   before(async () => {
     const manifest = imageManifest();
@@ -108,7 +109,7 @@ describe('tags list (§7.1)', () => {
   });
 });
 
-describe('catalog (§7.2)', () => {
+describe('catalog', () => {
   const srv = useServer();
 
   it('an empty registry → 200 {"repositories":[]}', async () => {

@@ -1,5 +1,5 @@
-// Chapter 01 §6.2 references (strict and permissive) and chapter 04 §3.1 (the read rule applied to manifest
-// references); acceptance scenario 16.
+// Manifest references, strict and permissive (docs/api.md, "Pushing a manifest"), and the read rule applied to them
+// (docs/storage.md, "Who may read a blob").
 import { describe, it } from 'node:test';
 import { expectBody, expectError, expectStatus } from '../support/expect.ts';
 import { send } from '../support/http.ts';
@@ -9,7 +9,7 @@ import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
-describe('allow_missing_manifest_references = false (strict, scenario 16)', () => {
+describe('allow_missing_manifest_references = false (strict)', () => {
   const srv = useServer({ global: { allow_missing_manifest_references: false } });
 
   it('an unpushed layer → 404 MANIFEST_BLOB_UNKNOWN, nothing stored', async () => {
@@ -24,7 +24,7 @@ describe('allow_missing_manifest_references = false (strict, scenario 16)', () =
     expectError(await getManifest(srv.url, N, manifest.digest), 404, 'MANIFEST_UNKNOWN');
   });
 
-  it('the by-digest hash is checked before references (§6.2 check 8 before 9) → 400 MANIFEST_INVALID', async () => {
+  it('the by-digest hash is checked before references → 400 MANIFEST_INVALID', async () => {
     const manifest = imageManifest();
     expectError(await putManifest(srv.url, N, imageManifest().digest, manifest), 400, 'MANIFEST_INVALID');
   });
@@ -33,7 +33,7 @@ describe('allow_missing_manifest_references = false (strict, scenario 16)', () =
     expectError(await putManifest(srv.url, N, 'strict', imageManifest()), 404, 'MANIFEST_BLOB_UNKNOWN');
   });
 
-  it('a layer readable only in another namespace → 404 MANIFEST_BLOB_UNKNOWN (chapter 04 §3.1)', async () => {
+  it('a layer readable only in another namespace → 404 MANIFEST_BLOB_UNKNOWN', async () => {
     const config = uniqueBlob('config');
     const layer = uniqueBlob('layer');
     await pushBlob(srv.url, N, config);
@@ -77,7 +77,7 @@ describe('allow_missing_manifest_references = false (strict, scenario 16)', () =
   });
 });
 
-describe('allow_missing_manifest_references = true (default, scenario 16)', () => {
+describe('allow_missing_manifest_references = true (default)', () => {
   const srv = useServer();
 
   it('an unpushed layer → 201, but the layer reads 404 in N', async () => {

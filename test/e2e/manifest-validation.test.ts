@@ -1,5 +1,5 @@
-// Chapter 01 §6.2 checks 3, 4, 7 and 8 (Content-Type, size, JSON shape, by-digest hash); acceptance
-// scenarios 14 and 15, plus garbage bodies that must be refused without harming the process.
+// The checks of a manifest push (docs/api.md, "Pushing a manifest"): Content-Type, size, JSON shape, by-digest
+// hash, plus garbage bodies that must be refused without harming the process.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectAlive, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -34,7 +34,7 @@ function manifestOfSize(size: number): Manifest {
 describe('manifest validation', () => {
   const srv = useServer();
 
-  describe('Content-Type and mediaType (scenario 14)', () => {
+  describe('Content-Type and mediaType', () => {
     it('a body mediaType that differs from Content-Type → 400 MANIFEST_INVALID', async () => {
       const manifest = imageManifest();
       expectError(await putManifest(srv.url, N, 'mismatch', manifest, { contentType: OCI_INDEX }), 400, 'MANIFEST_INVALID');
@@ -68,7 +68,7 @@ describe('manifest validation', () => {
     });
   });
 
-  describe('JSON shape (scenario 14)', () => {
+  describe('JSON shape', () => {
     const config = descriptorOf(uniqueBlob(), OCI_CONFIG);
     const child = descriptorOf(imageManifest(), OCI_MANIFEST);
     const cases: Array<[string, Buffer | string, string]> = [
@@ -108,7 +108,7 @@ describe('manifest validation', () => {
     }
   });
 
-  describe('by-digest pushes (scenario 14)', () => {
+  describe('by-digest pushes', () => {
     it('a body that does not hash to the digest → 400 MANIFEST_INVALID', async () => {
       const manifest = imageManifest();
       const other = imageManifest();
@@ -157,7 +157,7 @@ describe('manifest validation', () => {
   });
 });
 
-describe('max_manifest_size = 1024 (scenario 15)', () => {
+describe('max_manifest_size = 1024', () => {
   const srv = useServer({ global: { max_manifest_size: 1024 } });
 
   it('1025 bytes → 413 MANIFEST_INVALID, nothing stored', async () => {

@@ -1,4 +1,4 @@
-// Chapter 01 §6.1–§6.3 (manifest GET/HEAD/PUT/DELETE, `?tag=`, tag grammar); acceptance scenarios 13, 17, 21.
+// Manifest GET, HEAD, PUT and DELETE, `?tag=` and the tag grammar (docs/api.md, "Manifests").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -49,7 +49,7 @@ describe('manifests', () => {
     assert.equal(header(head, 'content-type'), manifest.mediaType);
   }
 
-  describe('push and pull (scenario 13)', () => {
+  describe('push and pull', () => {
     it('a tag push → 201 with Location and the sha256 of the body; GET/HEAD by tag and digest', async () => {
       const manifest = imageManifest();
       expectPushed(await putManifest(srv.url, N, 'latest', manifest), N, 'latest', sha256(manifest.bytes));
@@ -119,7 +119,7 @@ describe('manifests', () => {
       expectError(await getManifest(srv.url, 'never/pushed', 'latest'), 404, 'MANIFEST_UNKNOWN');
     });
 
-    it('an undeclared ns parameter is ignored, without OCI-Namespace (§9)', async () => {
+    it('an undeclared ns parameter is ignored, without OCI-Namespace', async () => {
       const manifest = imageManifest();
       await pushManifest(srv.url, N, 'ns-ignored', manifest);
       const read = await request(srv.url, `/v2/${N}/manifests/ns-ignored?ns=docker.io`);
@@ -158,7 +158,7 @@ describe('manifests', () => {
     }
   });
 
-  describe('?tag= on by-digest pushes (scenario 17)', () => {
+  describe('?tag= on by-digest pushes', () => {
     it('?tag=b&tag=a&tag=a → 201, OCI-Tag: a, b, both tags resolve', async () => {
       const manifest = imageManifest();
       const response = await putManifest(srv.url, 'tags/q', manifest.digest, manifest, { query: '?tag=b&tag=a&tag=a' });
@@ -194,7 +194,7 @@ describe('manifests', () => {
     });
   });
 
-  describe('DELETE (scenario 21)', () => {
+  describe('DELETE', () => {
     it('a tag delete → 202, tag 404, digest still 200', async () => {
       const manifest = imageManifest();
       await pushManifest(srv.url, 'del/m', 'gone', manifest);

@@ -1,5 +1,5 @@
-// Chapter 01 §5.2 (cross-namespace mount) and chapter 04 §3.1 (grants); acceptance scenario 12, including
-// its policy half for an anonymous caller (the authenticated 403 half needs auth configured).
+// Cross-namespace mounts (docs/api.md, "Mounts") and the grants they make (docs/storage.md, "Who may read a blob"),
+// including the policy side for an anonymous caller (the authenticated 403 half needs auth configured).
 import { describe, it } from 'node:test';
 import { expectBlobCreated, expectBody, expectChallenge, expectEmpty, expectError, expectNewSession, expectStatus } from '../support/expect.ts';
 import { send, type HttpResponse } from '../support/http.ts';
@@ -11,7 +11,7 @@ function mount(baseUrl: string, target: string, query: string): Promise<HttpResp
   return send(baseUrl, 'POST', `/v2/${target}/blobs/uploads/${query}`);
 }
 
-describe('blob mount (scenario 12)', () => {
+describe('blob mount', () => {
   const srv = useServer();
 
   it('a blob of a/one is 404 via a/two until mounted from a/one → 201, then readable', async () => {
@@ -77,7 +77,7 @@ describe('blob mount (scenario 12)', () => {
   });
 });
 
-describe('blob mount under an access policy (scenario 12, anonymous caller)', () => {
+describe('blob mount under an access policy (anonymous caller)', () => {
   const srv = useServer({
     accessPolicy: {
       // Under default "allow" a rule that evaluates true denies.

@@ -1,5 +1,5 @@
-// Chapter 01 §8 (referrers: descriptors, artifactType filter, paging, fallback tag) and §6.2 `OCI-Subject`;
-// acceptance scenario 18.
+// The referrers API (docs/api.md, "Referrers"): descriptors, artifactType filter, paging, fallback tag; and the
+// `OCI-Subject` of a push.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { expectEmpty, expectError, expectNextLink, expectStatus, header } from '../support/expect.ts';
@@ -64,7 +64,7 @@ describe('referrers', () => {
     return request(srv.url, `/v2/${name}/referrers/${digest}${query}`);
   }
 
-  describe('listing (scenario 18)', () => {
+  describe('listing', () => {
     const subject = imageManifest();
     const signature = artifact(subject, SIG, { 'org.example.signer': 'ci' });
     const sbom = artifact(subject, undefined);
@@ -149,7 +149,7 @@ describe('referrers', () => {
     });
   });
 
-  describe('fallback tag index (scenario 18)', () => {
+  describe('fallback tag index', () => {
     it('descriptors of the index under <alg>-<hex> are folded in, deduplicated by digest', async () => {
       const subject = imageManifest();
       const local = artifact(subject, SIG);
@@ -175,7 +175,7 @@ describe('referrers', () => {
     });
   });
 
-  describe('paging (scenario 18)', () => {
+  describe('paging', () => {
     const subject = imageManifest();
     const all: Manifest[] = Array.from({ length: 150 }, (_, i) => artifact(subject, i % 2 === 0 ? SIG : SBOM, { i: String(i) }));
     const sorted = [...all].sort((a, b) => (a.digest < b.digest ? -1 : 1));

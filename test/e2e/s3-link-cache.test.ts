@@ -1,5 +1,5 @@
-// The link cache of an S3 metadata store (chapter 04 §2.6) through a real server process: on by default
-// (`link_cache_ttl = 30`), the server's own writes are seen by its next read, and a pulled manifest keeps
+// The link cache of an S3 metadata store (docs/storage.md, "S3 link cache") through a real server process: on by
+// default (`link_cache_ttl = 30`), the server's own writes are seen by its next read, and a pulled manifest keeps
 // answering HEAD while S3 is down; with `link_cache_ttl = 0` nothing is cached.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

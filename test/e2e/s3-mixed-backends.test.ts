@@ -1,4 +1,4 @@
-// Mixed backends (issue 4): blob bytes in S3, metadata on the filesystem. The push and pull go through a real
+// Mixed backends: blob bytes in S3, metadata on the filesystem. The push and pull go through a real
 // server process; the stores are then inspected directly to show each kind of key landed where configured.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,6 @@
-// Chapter 04 scenario 11 over HTTP on S3: 1 MiB and 7 MiB PATCHes with Content-Length, 3 MiB chunked, then PUT;
-// the parts S3 completed are read from the s3rver fixture, which refuses non-final parts under 5 MiB as S3 does.
+// S3 multipart parts (docs/storage.md, "S3 uploads") over HTTP: 1 MiB and 7 MiB PATCHes with Content-Length,
+// 3 MiB chunked, then PUT; the parts S3 completed are read from the s3rver fixture, which refuses non-final parts
+// under 5 MiB as S3 does.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +12,7 @@ import { s3StorageToml, startServer, type RunningServer } from '../support/serve
 
 const MiB = 1024 * 1024;
 
-describe('scenario 11 over HTTP on S3', () => {
+describe('known-length and chunked PATCHes over HTTP on S3', () => {
   let fixture: S3rverFixture;
   let server: RunningServer;
   before(async () => {

@@ -1,6 +1,6 @@
 // The registry on S3 storage (s3rver, behind the compatibility layer of src/storage/s3/s3rver-fixture.ts): the
-// push/pull flow through real server processes, presigned redirects (chapter 01 §4.4, §6.1; chapter 04 scenario
-// 30), and two servers on one bucket (scenario 9). The shared object-store suite covers the backend itself.
+// push/pull flow through real server processes, presigned redirects (docs/api.md, "Redirects"), and two servers on
+// one bucket. The shared object-store suite covers the backend itself.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';

@@ -1,6 +1,6 @@
-// `X-Angos-Source-Timestamp` last-writer-wins at the receiver (docs/api.md, "Replicated writes"); acceptance
-// scenario 23. Every stamp is explicit and in the past, except the
-// clamping case, whose digests are ordered so that a same-millisecond tie cannot change the outcome.
+// `X-Angos-Source-Timestamp` last-writer-wins at the receiver (docs/api.md, "Replicated writes"). Every stamp is
+// explicit and in the past, except the clamping case, whose digests are ordered so that a same-millisecond tie
+// cannot change the outcome.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -22,7 +22,7 @@ function orderedPair(): [Manifest, Manifest] {
   return a.digest < b.digest ? [a, b] : [b, a];
 }
 
-describe('X-Angos-Source-Timestamp (scenario 23)', () => {
+describe('X-Angos-Source-Timestamp', () => {
   const srv = useServer();
 
   function replicatedPut(name: string, reference: string, manifest: Manifest, ts: string, query = ''): Promise<HttpResponse> {

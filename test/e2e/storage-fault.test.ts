@@ -1,6 +1,6 @@
-// Chapter 01 §11 item 2 (`/readyz` 503) and §12 (5xx bodies carry `message: null`, storage faults are never
-// masked as 404); acceptance scenarios 27 (storage down) and 30. The fault is real: the storage root is
-// replaced by a symlink to itself, so every path under it fails with ELOOP.
+// Storage down: `/readyz` answers 503 (docs/api.md, "Operational endpoints"), 5xx bodies carry `message: null` and
+// storage faults are never masked as 404 (docs/api.md, "Errors"). The fault is real: the storage root is replaced
+// by a symlink to itself, so every path under it fails with ELOOP.
 import assert from 'node:assert/strict';
 import { rm, symlink } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
@@ -40,7 +40,7 @@ describe('storage fault', { skip: onS3 ? 'filesystem fault injection; S3 faults 
     expectStatus(await request(srv.url, '/v2/'), 200);
   });
 
-  it('reads that hit the fault → 500 INTERNAL_ERROR with message null, never 404 (scenario 30)', async () => {
+  it('reads that hit the fault → 500 INTERNAL_ERROR with message null, never 404', async () => {
     expectError(await getBlob(srv.url, N, uniqueBlob().digest), 500, 'INTERNAL_ERROR');
     expectError(await headBlob(srv.url, N, uniqueBlob().digest), 500, 'INTERNAL_ERROR', { head: true });
     expectError(await getManifest(srv.url, N, 'never-cached'), 500, 'INTERNAL_ERROR');

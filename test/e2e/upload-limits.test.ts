@@ -1,4 +1,4 @@
-// Chapter 01 §5 `global.max_blob_size` (cumulative bytes per upload); acceptance scenario 7.
+// `global.max_blob_size`, the cumulative bytes of one upload (docs/api.md, "Uploads").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectAlive, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -9,7 +9,7 @@ import { useServer } from '../support/registry-server.ts';
 
 const N = 'test/app';
 
-describe('max_blob_size = 10 bytes (scenario 7)', () => {
+describe('max_blob_size = 10 bytes', () => {
   const srv = useServer({ global: { max_blob_size: 10 } });
 
   async function expectGone(session: Session): Promise<void> {

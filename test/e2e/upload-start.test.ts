@@ -1,5 +1,4 @@
-// Chapter 01 §5.1 (POST …/blobs/uploads/: sessions, single-request uploads, digest-algorithm) and
-// chapter 04 §2.2; acceptance scenarios 3, 4 and 9.
+// POST …/blobs/uploads/ (docs/api.md, "Starting an upload"): sessions, single-request uploads, digest-algorithm.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectBlobCreated, expectBody, expectError, expectNewSession, expectStatus, header } from '../support/expect.ts';
@@ -13,7 +12,7 @@ const N = 'test/app';
 describe('upload start', () => {
   const srv = useServer();
 
-  it('POST → 202 with a lower-case UUID session, Range 0-0 (scenario 3)', async () => {
+  it('POST → 202 with a lower-case UUID session, Range 0-0', async () => {
     const first = expectNewSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
     const second = expectNewSession(await send(srv.url, 'POST', `/v2/${N}/blobs/uploads/`), N);
     assert.notEqual(first, second, 'every session has its own id');
@@ -39,7 +38,7 @@ describe('upload start', () => {
     expectError(await send(srv.url, 'PUT', `${location}?digest=${sha512(blob.bytes)}`), 400, 'DIGEST_INVALID');
   });
 
-  describe('single-request upload (scenario 4)', () => {
+  describe('single-request upload', () => {
     const hello = content('hello');
 
     it('a body that does not match the digest → 400 DIGEST_INVALID, nothing stored', async () => {
@@ -138,7 +137,7 @@ describe('upload start', () => {
     }
   });
 
-  describe('digest-algorithm (scenario 9)', () => {
+  describe('digest-algorithm', () => {
     it('a sha512-bound session closed with a sha256 digest → 400 DIGEST_INVALID', async () => {
       const blob = uniqueBlob();
       const session = await startUpload(srv.url, N, '?digest-algorithm=sha512');

@@ -1,4 +1,4 @@
-// Chapter 01 §5.3–§5.6 (upload session GET/PATCH/PUT/DELETE); acceptance scenarios 5, 6, 8 and 10.
+// Upload sessions: GET, PATCH, PUT and DELETE (docs/api.md, "Status, chunks and completion").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectAlive, expectBlobCreated, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
@@ -39,7 +39,7 @@ describe('upload sessions', () => {
     return session;
   }
 
-  it('chunked upload: PATCH 0-4, PATCH 5-9, GET, PUT without body (scenario 5)', async () => {
+  it('chunked upload: PATCH 0-4, PATCH 5-9, GET, PUT without body', async () => {
     const session = await sessionWithHello();
     expectProgress(await patchChunk(srv.url, session.location, 'world', 5), session, '0-9');
     await expectCommitted(session, '0-9');
@@ -73,7 +73,8 @@ describe('upload sessions', () => {
     const session = await startUpload(srv.url, N);
     expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`, { body: blob.bytes }), N, blob.digest);
     await expectGone(session);
-    // §5.5 step 3: the retry proves possession again, so it succeeds even though the session is gone.
+    // The retry proves possession again (docs/api.md, "Status, chunks and completion"), so it succeeds even though
+    // the session is gone.
     expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${blob.digest}`, { body: blob.bytes }), N, blob.digest);
   });
 
@@ -99,7 +100,7 @@ describe('upload sessions', () => {
     expectBlobCreated(await send(srv.url, 'PUT', `${session.location}?digest=${digest}`, { chunks: ['i', 'j'] }), N, digest);
   });
 
-  describe('PATCH errors (scenario 6)', () => {
+  describe('PATCH errors', () => {
     it('out-of-order Content-Range → 416 SIZE_INVALID, nothing committed', async () => {
       const session = await sessionWithHello();
       expectError(await patchChunk(srv.url, session.location, 'abcde', 3), 416, 'SIZE_INVALID');
@@ -154,7 +155,7 @@ describe('upload sessions', () => {
       await expectAlive(srv.url);
     });
 
-    it('chunked PATCH without length → 202 (scenario 6)', async () => {
+    it('chunked PATCH without length → 202', async () => {
       const session = await sessionWithHello();
       expectProgress(await send(srv.url, 'PATCH', session.location, { chunks: ['wor', 'ld'] }), session, '0-9');
     });
@@ -174,7 +175,7 @@ describe('upload sessions', () => {
     });
   });
 
-  describe('PUT errors (scenario 8)', () => {
+  describe('PUT errors', () => {
     it('wrong digest → 400 DIGEST_INVALID and the session is gone', async () => {
       const session = await sessionWithHello();
       const wrong = content('not hello').digest;
@@ -222,7 +223,7 @@ describe('upload sessions', () => {
     });
   });
 
-  describe('session identity (scenario 10)', () => {
+  describe('session identity', () => {
     it('an unknown valid session: GET 404, PATCH 404, PUT (blob absent) 404, DELETE 204', async () => {
       const location = `/v2/${N}/blobs/uploads/${sessionId()}`;
       expectError(await send(srv.url, 'GET', location), 404, 'BLOB_UPLOAD_UNKNOWN');

@@ -13,7 +13,10 @@ import { committedSize, completeUpload } from '../support/upload-session.ts';
 
 const MiB = 1024 * 1024;
 
-/** Two replicas on one storage root, as behind a load balancer (decision 13, chapter 04 §1.3). */
+/**
+ * Two replicas on one storage root, as behind a load balancer (docs/storage.md, "Why several servers can share one
+ * directory").
+ */
 describe('two servers sharing one storage root', () => {
   let rootDir: string;
   let one: RunningServer;
@@ -28,7 +31,7 @@ describe('two servers sharing one storage root', () => {
     await rm(rootDir, { recursive: true, force: true });
   });
 
-  test('an upload session hops between servers and survives a restart (chapter 04 scenario 9)', async () => {
+  test('an upload session hops between servers and survives a restart', async () => {
     const name = 'shared/upload';
     const blob = randomBytes(5 * MiB + 123);
     const cuts = [0, 2 * MiB, 3 * MiB + 7, 4 * MiB + 11, 5 * MiB, blob.length];
@@ -81,7 +84,7 @@ describe('two servers sharing one storage root', () => {
     expectError(await headBlob(two.url, 'shared/other', blob.digest), 404, 'BLOB_UNKNOWN', { head: true });
   });
 
-  test('concurrent pushes of different manifests to one tag agree on a winner (chapter 04 scenario 1)', async () => {
+  test('concurrent pushes of different manifests to one tag agree on a winner', async () => {
     const name = 'shared/race';
     const config = content(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
     const layer = content(randomBytes(64 * 1024));

@@ -4,8 +4,9 @@ export interface RegistryConfig {
   /** Keys of `[global]`, e.g. `{ max_blob_size: 10 }`. */
   global?: Record<string, TomlValue>;
   /**
-   * `[global.access_policy]`. Defaults to `default = "allow"`: with no policy at all the registry denies
-   * everything (auth chapter §7.3), while the OCI acceptance scenarios assume anonymous callers are allowed.
+   * `[global.access_policy]`. Defaults to `default = "allow"`: with no policy at all the registry denies everything
+   * (docs/configuration.md, `[global.access_policy]`), while most end-to-end tests assume anonymous callers are
+   * allowed.
    */
   accessPolicy?: { default: 'allow' | 'deny'; rules?: string[] };
   /** Appended verbatim (other sections). */

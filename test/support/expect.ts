@@ -13,7 +13,7 @@ export function expectStatus(response: HttpResponse, status: number): void {
 }
 
 /**
- * An OCI error exactly as chapter 01 §12 shapes it: one entry with `code`, `message` (string or null) and an
+ * An OCI error exactly as docs/api.md, "Errors" shapes it: one entry with `code`, `message` (string or null) and an
  * optional `detail`, served as `application/json`; for HEAD no body at all.
  */
 export function expectError(response: HttpResponse, status: number, code: string, options: { head?: boolean } = {}): void {
