@@ -29,16 +29,22 @@ export async function prepareBlobPush(ctx: WorkloadContext): Promise<Measure> {
  */
 export async function prepareCeilingPush(ctx: WorkloadContext): Promise<Measure> {
   const { client, blobs } = ctx;
-  return async (run) => {
+  const put = async (): Promise<void> => {
     const blob = blobs.variant(++pushes);
-    const clientCores = clientCpuMeter();
-    const started = performance.now();
     const reply = await client.send('PUT', `/upload?digest=${encodeURIComponent(blob.digest)}`, {
       headers: { 'content-type': 'application/octet-stream', 'content-length': blob.size },
       body: blob.bytes(),
     });
     expectStatus(reply, 201, 'PUT to the write ceiling');
-    const rate = blob.size / MB / ((performance.now() - started) / 1000);
+  };
+  // The registries have served every earlier phase by now; the ceiling's process is fresh, and its first push
+  // ran at about half the rate of the next ones (its code not yet compiled), so it gets one unmeasured push.
+  await put();
+  return async (run) => {
+    const clientCores = clientCpuMeter();
+    const started = performance.now();
+    await put();
+    const rate = blobs.base.size / MB / ((performance.now() - started) / 1000);
     ctx.record('push.ceiling', rate);
     ctx.progress(`push ceiling run ${run}: ${rate.toFixed(0)} MB/s, client ${clientCores().toFixed(2)} cores`);
   };
