@@ -18,7 +18,7 @@ import { readTlsFiles, reloadTlsOnChange } from '../http/tls.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
-import { openLinkCache } from '../registry/link-cache.ts';
+import { openLinkCache } from '../registry/metadata/link-cache.ts';
 import { LOGGED_EVENTS } from '../registry/events.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
@@ -103,6 +103,9 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
       }
       let next = components;
       try {
+        // The start-up refusals hold for a reload too: a configuration the server would not start with is not applied.
+        const refused = refuseUnsafe(result.config);
+        if (refused !== undefined) throw new Error(refused);
         await buildClients(result.config);
         if (storageChanged(current, result.config)) next = await buildComponents(result.config, settings, memory, sameCache(current, result.config) ? components.cache : undefined);
       } catch (err) {
@@ -138,7 +141,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
   server.closeIdleConnections();
   const drained = await Promise.race([
     once(server, 'close').then(() => true),
-    new Promise<false>((resolve) => setTimeout(() => resolve(false), config.global.shutdownDrainSecs * 1000).unref()),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), current.global.shutdownDrainSecs * 1000).unref()),
   ]);
   if (!drained) {
     log.warn('Shutdown drain period elapsed; closing remaining connections');

@@ -61,10 +61,7 @@ function logAccess(req: IncomingMessage, res: ServerResponse, tracked: TrackedRe
     identity: actor?.username ?? actor?.id ?? null,
     client_ip: actor?.clientIp ?? req.socket.remoteAddress ?? null,
   };
-  if (tracked.failure !== undefined) fields.error = describe(tracked.failure);
+  // Name, message, code and causes (src/observability/log-fields.ts): enough to act on, no stack.
+  if (tracked.failure !== undefined) fields.error = tracked.failure;
   log[level](`${ms} - ${status} ${reason} ${method} ${path}`, fields);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }

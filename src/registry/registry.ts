@@ -3,7 +3,7 @@ import { Access } from './access.ts';
 import { Blobs } from './blobs.ts';
 import { Announcer, type RegistryEventSink } from './events.ts';
 import { Inventory } from './inventory.ts';
-import type { LinkCache } from './link-cache.ts';
+import type { LinkCache } from './metadata/link-cache.ts';
 import { Listings } from './listings.ts';
 import { Manifests } from './manifests.ts';
 import { openMetadataLayer } from './metadata/layer.ts';

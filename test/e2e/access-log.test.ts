@@ -65,7 +65,7 @@ describe('access log', () => {
     const line = await waitFor(() => (srv.logs as unknown as LogLine[]).find((l) => l.target === 'angos::http::access' && l.fields.status === 500));
     assert.equal(line.level, 'ERROR');
     assert.match(line.fields.message, /^\d+ - 500 Internal Server Error GET \/v2\/log\/app\/manifests\/v1$/);
-    assert.match(String(line.fields.error), /ELOOP/);
+    assert.match(String((line.fields.error as { message?: unknown }).message), /ELOOP/);
   });
 });
 

@@ -52,6 +52,14 @@ describe('configuration hot reload', () => {
     assert.equal(await uiName(srv), 'Second');
   });
 
+  it('a reload adding a required event webhook is refused as the start would be; the old configuration keeps serving', async () => {
+    const gated = original.replace('name = "First"', 'name = "Gated"') +
+      '\n[global]\nevent_webhooks = ["gate"]\n[event_webhook.gate]\nurl = "http://127.0.0.1:1/hook"\npolicy = "required"\nevents = ["manifest.push"]\n';
+    await writeFile(srv.configPath, gated);
+    assert.ok(await waitForLog(srv, (m) => m.startsWith('Failed to apply configuration') && m.includes('required')));
+    assert.notEqual(await uiName(srv), 'Gated', 'nothing of the refused file applies');
+  });
+
   it('an invalid file is rejected and the old configuration keeps serving; fixing it applies', async () => {
     // A type error in a key the test owns (the harness may write its own [global] table).
     await writeFile(srv.configPath, original.replace('name = "First"', 'name = 3'));

@@ -1,5 +1,5 @@
 import { NO_EVENTS, type Actor, type RegistryEventSink } from '../../src/registry/events.ts';
-import type { LinkCache } from '../../src/registry/link-cache.ts';
+import type { LinkCache } from '../../src/registry/metadata/link-cache.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import type { RegistrySettings } from '../../src/registry/settings.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';

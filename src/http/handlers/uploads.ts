@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Digest, DigestAlgorithm } from '../../oci/digest.ts';
 import { digestAlgorithm } from '../../oci/digest.ts';
-import { OciError } from '../../oci/errors.ts';
 import type { Namespace } from '../../oci/name.ts';
 import { parseContentLength, parseUploadContentRange } from '../../oci/range.ts';
 import type { SessionId } from '../../oci/session-id.ts';
@@ -50,16 +49,12 @@ export async function cancelUpload({ res, registry }: HttpContext, ns: Namespace
 
 /** The chunk framing of a PATCH/PUT, checked in the order of docs/api.md, "Uploads". */
 function readChunk(req: IncomingMessage): Chunk {
-  const range = parseUploadContentRange(header(req, 'content-range'));
-  const length = parseContentLength(header(req, 'content-length'));
+  // Node has already refused repeated Content-Length headers and joined repeated Content-Range ones, which then
+  // fail to parse: each is one string here.
+  const range = parseUploadContentRange(req.headers['content-range']);
+  const length = parseContentLength(req.headers['content-length']);
   const hasBody = length !== undefined ? length > 0 : req.headers['transfer-encoding'] !== undefined;
   return { body: hasBody ? req : undefined, range, length };
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  if (Array.isArray(value)) throw new OciError('UNSUPPORTED', `conflicting ${name} headers`);
-  return value;
 }
 
 async function readable({ registry }: HttpContext, ns: Namespace, digest: Digest): Promise<boolean> {

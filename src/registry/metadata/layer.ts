@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../../storage/object-store.ts';
-import type { LinkCache } from '../link-cache.ts';
+import type { LinkCache } from './link-cache.ts';
 import { BodyCache } from './body-cache.ts';
 import { LinkCachedReads } from './link-cached-reads.ts';
 import type { ReadView } from './read-view.ts';

@@ -3,7 +3,7 @@ import type { Descriptor } from '../../oci/manifest.ts';
 import type { Namespace } from '../../oci/name.ts';
 import type { Tag } from '../../oci/tag.ts';
 import type { TagEvent } from '../keys.ts';
-import { linkKeys, type LinkCache } from '../link-cache.ts';
+import { linkKeys, type LinkCache } from './link-cache.ts';
 import { LOOKUP_CONCURRENCY, mapLimited } from '../map-limited.ts';
 import { liveTagsOf } from './live-tags.ts';
 import type { ReadView, RevisionLookup } from './read-view.ts';

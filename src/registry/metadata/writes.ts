@@ -4,7 +4,7 @@ import type { Namespace } from '../../oci/name.ts';
 import type { Tag } from '../../oci/tag.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { catalogKeys, refKeys, referrerKeys, revisionKeys, tagKeys, type Link, type TagEvent } from '../keys.ts';
-import { linkKeys, type LinkCache } from '../link-cache.ts';
+import { linkKeys, type LinkCache } from './link-cache.ts';
 import type { RevisionRecord, TagEventBody } from './records.ts';
 
 /**

@@ -1,14 +1,12 @@
-import type { Cache } from '../cache/cache.ts';
-import type { MetadataStoreConfig } from '../config/types.ts';
-import type { Digest } from '../oci/digest.ts';
-import type { Namespace } from '../oci/name.ts';
-import type { Tag } from '../oci/tag.ts';
-import { logger } from '../observability/logging.ts';
+import type { Cache } from '../../cache/cache.ts';
+import type { MetadataStoreConfig } from '../../config/types.ts';
+import type { Digest } from '../../oci/digest.ts';
+import type { Namespace } from '../../oci/name.ts';
+import type { Tag } from '../../oci/tag.ts';
+import { logger } from '../../observability/logging.ts';
 
-const log = logger('angos::registry::link-cache');
+const log = logger('angos::registry::metadata::link_cache');
 
-/** `metadata_store.s3.link_cache_ttl` when unset (docs/configuration.md). */
-export const DEFAULT_LINK_CACHE_TTL_SECS = 30;
 
 /**
  * Cache keys of the link cache. They live in the `[cache]` backend, not in storage, and Redis shares them between
