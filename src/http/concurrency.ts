@@ -4,11 +4,18 @@ export interface LimitGauges {
   waiting(count: number): void;
 }
 
+/** What a slot is tied to: a request's response, which reports when it has closed (finished, or the client left). */
+export interface Closing {
+  readonly closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
 /**
  * At most `limit` holders at once; the rest wait in arrival order, never rejected (docs/operations.md,
- * "Concurrency"). A slot is tied to an abort signal (the response's close): a waiter whose signal fires leaves the
- * queue without ever taking a slot, and a holder's slot comes back when its signal fires, so a client that gives
- * up can never keep one.
+ * "Concurrency"). A slot is tied to the response that holds it: a waiter whose response closes leaves the queue
+ * without ever taking a slot, and a holder's slot comes back when its response closes, so a client that gives up
+ * can never keep one.
  */
 export class ConcurrencyLimit {
   readonly #limit: number;
@@ -21,19 +28,19 @@ export class ConcurrencyLimit {
     this.#gauges = gauges;
   }
 
-  /** Resolves once a slot is held until `done` fires: true, or false when `done` fired while still queued. */
-  async acquire(done: AbortSignal): Promise<boolean> {
-    if (done.aborted) return false;
+  /** Resolves once a slot is held until `holder` closes: true, or false when it closed while still queued. */
+  async acquire(holder: Closing): Promise<boolean> {
+    if (holder.closed) return false;
     if (this.#active < this.#limit) this.#take();
-    else if (!(await this.#queue(done))) return false;
-    done.addEventListener('abort', () => this.#release(), { once: true });
+    else if (!(await this.#queue(holder))) return false;
+    holder.once('close', () => this.#release());
     return true;
   }
 
-  #queue(done: AbortSignal): Promise<boolean> {
+  #queue(holder: Closing): Promise<boolean> {
     return new Promise((resolve) => {
       const granted = () => {
-        done.removeEventListener('abort', leave);
+        holder.off('close', leave);
         resolve(true);
       };
       const leave = () => {
@@ -44,7 +51,7 @@ export class ConcurrencyLimit {
       };
       this.#waiting.push(granted);
       this.#gauges.waiting(this.#waiting.length);
-      done.addEventListener('abort', leave, { once: true });
+      holder.once('close', leave);
     });
   }
 

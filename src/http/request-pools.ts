@@ -22,9 +22,7 @@ export class RequestPools {
   /** Holds a slot for the request until its response closes; false when the client left while it was queued. */
   admit(action: Action, res: ServerResponse): Promise<boolean> | true {
     if (UNCAPPED_ACTIONS.has(action)) return true;
-    const closed = new AbortController();
-    res.once('close', () => closed.abort());
-    return this.#pools[BODY_ACTIONS.has(action) ? 'uploads' : 'requests'].acquire(closed.signal);
+    return this.#pools[BODY_ACTIONS.has(action) ? 'uploads' : 'requests'].acquire(res);
   }
 }
 

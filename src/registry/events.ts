@@ -113,6 +113,7 @@ export const NO_EVENTS: RegistryEventSink = { beforeCommit: async () => {}, comm
 export const LOGGED_EVENTS: RegistryEventSink = {
   beforeCommit: async () => {},
   committed: (event) => {
+    if (!log.enabled('debug')) return;
     const { actor, kind, namespace } = event;
     const digest = 'digest' in event ? event.digest : undefined;
     log.debug('registry event', { kind, namespace, digest, actor_id: actor.id, username: actor.username, client_ip: actor.clientIp });

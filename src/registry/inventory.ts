@@ -4,6 +4,8 @@ import type { ReadView } from './metadata/read-view.ts';
 import { byCodeUnit, type NamespaceContents } from './namespace-contents.ts';
 import type { UploadListing } from './upload-listing.ts';
 
+const PAGE = 1000;
+
 /** One namespace as `namespaces/list` shows it (docs/api.md, "Extension API"). */
 export interface NamespaceSummary {
   name: Namespace;
@@ -63,9 +65,15 @@ export class Inventory {
   private async catalogued(root: Namespace): Promise<Namespace[]> {
     const found: Namespace[] = [];
     const below = `${root}/`;
-    for await (const ns of this.view.catalogued(root)) {
-      if (ns === root || ns.startsWith(below)) found.push(ns);
-      else if (ns > below) break;
+    let from: Namespace | undefined = root;
+    while (from !== undefined) {
+      const page = await this.view.cataloguedPage(from, PAGE);
+      for (const ns of page) {
+        if (ns === root || ns.startsWith(below)) {
+          if (ns !== found.at(-1)) found.push(ns);
+        } else if (ns > below) return found;
+      }
+      from = page.length < PAGE ? undefined : page[page.length - 1];
     }
     return found;
   }

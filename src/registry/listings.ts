@@ -1,7 +1,6 @@
 import { isNamespace, type Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import type { ReadView } from './metadata/read-view.ts';
-import { takeMatching } from './take-matching.ts';
 
 export interface Page<T> {
   items: T[];
@@ -30,18 +29,33 @@ export class Listings {
   /** Catalogued namespaces that hold content; catalog keys are never removed on deletes, so each is checked. */
   async catalogPage(n: number, last: string | undefined): Promise<Page<Namespace>> {
     if (n === 0) return EMPTY;
-    const candidates = afterCursor(this.#view.catalogued(last !== undefined && isNamespace(last) ? last : undefined), last);
-    return pageOf(await takeMatching(candidates, n + 1, (batch) => this.#view.holdsRevisions(batch)), n);
+    const items: Namespace[] = [];
+    // A cursor that is not a name cannot bound a listing: start at the beginning and compare.
+    let from = last !== undefined && isNamespace(last) ? last : undefined;
+    let after = last;
+    while (items.length <= n) {
+      // One more than needed, as `from` is inclusive and may be the one already seen.
+      const size = n + 2 - items.length;
+      const page = await this.#view.cataloguedPage(from, size);
+      const candidates = page.filter((ns) => after === undefined || ns > after);
+      const holding = await this.#view.holdsRevisions(candidates);
+      candidates.forEach((ns, index) => {
+        if (holding[index] && items.length <= n) items.push(ns);
+      });
+      if (page.length < size) break;
+      from = page[page.length - 1]!;
+      after = from;
+    }
+    return pageOf(items, n);
   }
 }
 
-/** At most `n` of `items`, which hold up to `n + 1` so that `more` is known. */
+/** At most `n` of `items`, which hold up to `n + 1` so that `more` is known; `items` is a fresh array, cut in place. */
 function pageOf<T>(items: T[], n: number): Page<T> {
-  return { items: items.slice(0, n), more: items.length > n };
+  const more = items.length > n;
+  if (more) items.length = n;
+  return { items, more };
 }
 
 const EMPTY: Page<never> = { items: [], more: false };
 
-async function* afterCursor(namespaces: AsyncIterable<Namespace>, last: string | undefined): AsyncGenerator<Namespace> {
-  for await (const ns of namespaces) if (last === undefined || ns > last) yield ns;
-}

@@ -63,8 +63,8 @@ export class LinkCachedReads implements ReadView {
     return (await this.#through(linkKeys.referrers(ns, subject), () => this.#store.referrers(ns, subject))) ?? [];
   }
 
-  catalogued(from?: Namespace): AsyncIterable<Namespace> {
-    return this.#store.catalogued(from);
+  cataloguedPage(from: Namespace | undefined, limit: number): Promise<Namespace[]> {
+    return this.#store.cataloguedPage(from, limit);
   }
 
   manifestBody(digest: Digest): Promise<Buffer> {

@@ -34,8 +34,11 @@ export interface ReadView {
   holdsRevisions(namespaces: readonly Namespace[]): Promise<boolean[]>;
   /** The descriptors of the referrer records naming `subject`, in key order. */
   referrers(ns: Namespace, subject: Digest): Promise<Descriptor[]>;
-  /** Namespaces with a catalog key, from `from` on (inclusive) when given, ascending; whether they hold content is not checked. */
-  catalogued(from?: Namespace): AsyncIterable<Namespace>;
+  /**
+   * Up to `limit` namespaces with a catalog key, ascending, from `from` on (inclusive) when given; fewer only at the
+   * end. Whether they hold content is not checked.
+   */
+  cataloguedPage(from: Namespace | undefined, limit: number): Promise<Namespace[]>;
   /**
    * A manifest's stored bytes. Content-addressed bytes never change, so every view may keep them; callers read
    * them only after a revision check proved them live. Throws `NotFoundError` when absent.

@@ -22,6 +22,11 @@ const TAG_SNAPSHOTS = 256;
 /** Namespaces whose revision lookups are kept, and the most lookups kept per namespace. */
 const REVISION_NAMESPACES = 1024;
 const LOOKUPS_PER_NAMESPACE = 4096;
+/**
+ * Namespaces whose "holds a revision" answer is kept (a stamp and a boolean each, ~150 bytes): enough that a catalog
+ * paged through a registry of tens of thousands of namespaces checks stamps, not directories.
+ */
+const HOLDING_NAMESPACES = 65_536;
 const REFERRER_SUBJECTS = 1024;
 
 /**
@@ -46,7 +51,7 @@ export class StampedReads implements ReadView {
     this.#store = store;
     this.#tags = new PrefixMemo(meta, TAG_SNAPSHOTS);
     this.#revisions = new PrefixMemo(meta, REVISION_NAMESPACES);
-    this.#holding = new PrefixMemo(meta, REVISION_NAMESPACES);
+    this.#holding = new PrefixMemo(meta, HOLDING_NAMESPACES);
     this.#referrers = new PrefixMemo(meta, REFERRER_SUBJECTS);
     this.#liveTags = new PrefixMemo(meta, TAG_SNAPSHOTS);
     this.#revisionDigests = new PrefixMemo(meta, TAG_SNAPSHOTS);
@@ -98,9 +103,10 @@ export class StampedReads implements ReadView {
     return this.#referrers.get(referrerKeys.subject(ns, subject), () => this.#store.referrers(ns, subject));
   }
 
-  async *catalogued(from?: Namespace): AsyncGenerator<Namespace> {
+  async cataloguedPage(from: Namespace | undefined, limit: number): Promise<Namespace[]> {
     const all = await this.#catalog.get((visit) => this.#listCatalogued(visit));
-    for (let index = indexOf(all, (ns) => ns, { from }); index < all.length; index++) yield all[index]!;
+    const start = indexOf(all, (ns) => ns, { from });
+    return all.slice(start, start + limit);
   }
 
   manifestBody(digest: Digest): Promise<Buffer> {

@@ -12,6 +12,11 @@ import type { ReadView, RevisionLookup } from './read-view.ts';
 import type { RevisionRecord, TagWinner } from './records.ts';
 
 const PAGE = 1000;
+/**
+ * Keys asked for at once when walking a whole namespace's tag events. A filesystem reads and sorts the whole
+ * directory for every page, so small pages make a walk quadratic; an object store pages internally anyway.
+ */
+const WALK_PAGE = 100_000;
 /** Up to this many tags cost less as separate short listings than as one listing of the whole namespace. */
 export const FEW_TAGS = 4;
 
@@ -50,7 +55,7 @@ export class StoreReads implements ReadView {
   }
 
   tagWinners(ns: Namespace, after?: Tag): AsyncIterable<TagWinner> {
-    return this.#groups(ns, after === undefined ? undefined : tagKeys.after(ns, after), PAGE);
+    return this.#groups(ns, after === undefined ? undefined : tagKeys.after(ns, after), WALK_PAGE);
   }
 
   liveTags(ns: Namespace, after: string | undefined, limit: number): Promise<Tag[]> {
@@ -92,16 +97,19 @@ export class StoreReads implements ReadView {
     return descriptors;
   }
 
-  async *catalogued(from?: Namespace): AsyncGenerator<Namespace> {
+  async cataloguedPage(from: Namespace | undefined, limit: number): Promise<Namespace[]> {
+    const found: Namespace[] = [];
     let startAfter = from === undefined ? undefined : catalogKeys.before(from);
-    do {
-      const page = await this.#meta.list(catalogKeys.root, { limit: PAGE, ...(startAfter !== undefined ? { startAfter } : {}) });
+    while (found.length < limit) {
+      const page = await this.#meta.list(catalogKeys.root, { limit: Math.min(limit - found.length, PAGE), ...(startAfter !== undefined ? { startAfter } : {}) });
       for (const key of page.keys) {
         const ns = catalogKeys.parse(key);
-        if (ns !== undefined) yield ns;
+        if (ns !== undefined) found.push(ns);
       }
+      if (page.next === undefined) break;
       startAfter = page.next;
-    } while (startAfter !== undefined);
+    }
+    return found;
   }
 
   manifestBody(digest: Digest): Promise<Buffer> {
