@@ -19,6 +19,7 @@ import { isTag, type Tag } from '../oci/tag.ts';
  *   v2/ns/<ns>!tag/<tag>!<ord>.<set|del>.<alg>.<hash>     one tag event; ascending order = by tag, newest first
  *   v2/ns/<ns>!rev/<alg>.<hash>                           revision record: the digest resolves in <ns>
  *   v2/ns/<ns>!sub/<salg>/<p>/<shash>/<ralg>.<rhash>      referrer record: r refers to subject s in <ns>
+ *   v2/ns/<ns>!imm/<tag>!<state>/<seq>                    first-push claim of an immutable tag, per state of the tag
  *   v2/cat/<ns>!                                          catalog entry
  *   v2/gc/<uuid>                                          collector run marker
  *
@@ -182,6 +183,21 @@ export const referrerKeys = {
     `v2/ns/${ns}!sub/${blobDir(subject)}/${digestComponent(referrer)}`,
   parse(key: string): Digest | undefined {
     return parseDigestComponent(key.slice(key.lastIndexOf('/') + 1));
+  },
+};
+
+export const claimKeys = {
+  /**
+   * Claims of one immutable tag while it is in one state (`state`: a hash of the winning event the pusher read,
+   * or of its absence). Created with atomic create, so exactly one first push per state wins; `seq` rises when a
+   * claim whose push never finished is taken over.
+   */
+  state: (ns: Namespace, tag: Tag, state: string) => `v2/ns/${ns}!imm/${tag}!${state}`,
+  claim: (ns: Namespace, tag: Tag, state: string, seq: number) => `v2/ns/${ns}!imm/${tag}!${state}/${seq.toString(16).padStart(8, '0')}`,
+  /** The sequence number of a key under `state(ns, tag, state)`, or undefined. */
+  parseSeq(key: string): number | undefined {
+    const match = /\/([0-9a-f]{8})$/.exec(key);
+    return match ? Number.parseInt(match[1]!, 16) : undefined;
   },
 };
 

@@ -13,6 +13,7 @@ import { authorTime, supersedes, type AuthorTime } from './author-time.ts';
 import { RegistryError } from './errors.ts';
 import { nowMicros, type Actor, type Announcer, type ChangeEvent } from './events.ts';
 import { awaitNoReclamation } from './gc-fence.ts';
+import { ImmutableClaims } from './immutable-claims.ts';
 import { exists, listAll, readJson } from './json-record.ts';
 import { blobKeys, ordOf, refKeys, tagKeys, type TagEvent } from './keys.ts';
 import type { MetadataLayer } from './metadata/layer.ts';
@@ -55,6 +56,7 @@ export class Manifests {
   readonly #access: Access;
   readonly #announce: Announcer;
   readonly #settings: () => RegistrySettings;
+  readonly #claims: ImmutableClaims;
 
   constructor(blobs: ObjectStore, meta: ObjectStore, layer: MetadataLayer, access: Access, announce: Announcer, settings: () => RegistrySettings) {
     this.#blobs = blobs;
@@ -63,6 +65,7 @@ export class Manifests {
     this.#access = access;
     this.#announce = announce;
     this.#settings = settings;
+    this.#claims = new ImmutableClaims(meta);
   }
 
   async push(ns: Namespace, request: PushRequest, actor: Actor): Promise<PushResult> {
@@ -74,12 +77,12 @@ export class Manifests {
     const tags = reference.kind === 'tag' ? [reference.tag] : [...new Set(request.extraTags)].sort();
     const authored = authorTime(request.sourceTime);
 
-    const current = await liveTargets(fresh, ns, tags);
-    for (const tag of tags) {
+    const winners = await fresh.tagWinnersOf(ns, tags);
+    const current = await liveTargets(fresh, ns, winners);
+    const immutable = tags.filter((tag) => settings.isImmutable(ns, tag));
+    for (const tag of immutable) {
       const held = current.get(tag);
-      if (settings.isImmutable(ns, tag) && held !== undefined && held !== digest) {
-        throw new RegistryError('immutable-tag', `Tag '${tag}' is immutable and cannot be overwritten`);
-      }
+      if (held !== undefined && held !== digest) throw new RegistryError('immutable-tag', `Tag '${tag}' is immutable and cannot be overwritten`);
     }
     if (reference.kind === 'tag' && request.sourceTime !== undefined && (await this.#superseded(ns, reference.tag, authored, digest))) {
       throw new RegistryError('replication-superseded', `tag '${reference.tag}' holds a newer write`);
@@ -115,6 +118,8 @@ export class Manifests {
     };
     await this.#announce.before(event);
 
+    // First pushes of immutable tags: one atomic claim per tag state, so racing pushes of other manifests lose.
+    for (const tag of immutable.filter((t) => current.get(t) === undefined)) await this.#claims.claim(ns, tag, winners.get(tag), digest);
     if (!(await exists(this.#blobs, blobKeys.data(digest)))) await this.#blobs.put(blobKeys.data(digest), body);
     // Wave 1: reference keys, so a concurrent collector sees this push before anything resolves.
     await Promise.all([
@@ -272,14 +277,14 @@ export class Manifests {
 }
 
 /**
- * The digest each tag resolves to, counting only tags whose revision still exists (docs/storage.md, "Tags"): one
- * read of the namespace's tags for all of them, so a push with many `?tag=` values costs in proportion to them.
+ * The digest each tag resolves to, from its winning event (read for all tags at once, `tagWinnersOf`, so a push with
+ * many `?tag=` values costs in proportion to them), counting only tags whose revision still exists (docs/storage.md,
+ * "Tags").
  */
-async function liveTargets(view: ReadView, ns: Namespace, tags: readonly Tag[]): Promise<Map<Tag, Digest | undefined>> {
-  const winners = await view.tagWinnersOf(ns, tags);
+async function liveTargets(view: ReadView, ns: Namespace, winners: ReadonlyMap<Tag, TagEvent | undefined>): Promise<Map<Tag, Digest | undefined>> {
   const revision = await view.revisions(ns);
   const targets = new Map<Tag, Digest | undefined>();
-  for (const tag of tags) {
+  for (const tag of winners.keys()) {
     const target = targetOf(winners.get(tag));
     targets.set(tag, target && (await revision(target.digest)) ? target.digest : undefined);
   }

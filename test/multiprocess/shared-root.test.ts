@@ -140,3 +140,35 @@ describe('two servers sharing one storage root', () => {
     }
   });
 });
+
+/** Write-once immutable tags across processes (docs/storage.md, "Immutable tags"). */
+describe('two servers racing first pushes of an immutable tag', () => {
+  let rootDir: string;
+  let one: RunningServer;
+  let two: RunningServer;
+
+  before(async () => {
+    rootDir = await mkdtemp(join(tmpdir(), 'angos-shared-immutable-'));
+    const extraToml = '[repository."locked"]\nimmutable_tags = true\n';
+    [one, two] = await Promise.all([startServer({ rootDir, extraToml }), startServer({ rootDir, extraToml })]);
+  });
+  after(async () => {
+    await Promise.all([one?.stop(), two?.stop()]);
+    await rm(rootDir, { recursive: true, force: true });
+  });
+
+  test('50 parallel first pushes of different manifests: exactly one 201, every other 409 DENIED, both servers agree', async () => {
+    const manifests = Array.from({ length: 50 }, () => imageManifest());
+    const servers = manifests.map((_, i) => (i % 2 === 0 ? one : two));
+    const responses = await Promise.all(manifests.map((manifest, i) => putManifest(servers[i]!.url, 'locked/app', 'v1', manifest)));
+    const created = responses.flatMap((r, i) => (r.status === 201 ? [i] : []));
+    assert.equal(created.length, 1, `201s: ${created.length}`);
+    for (const response of responses.filter((r) => r.status !== 201)) expectError(response, 409, 'DENIED');
+    const winner = header(responses[created[0]!]!, 'docker-content-digest');
+    // On S3 each server's in-memory link cache may answer a tag lookup up to link_cache_ttl late (docs/storage.md,
+    // "S3 link cache"), so there the tag is read through the server that took the push, and by digest through both.
+    const readers = process.env.ANGOS_TEST_STORAGE === 's3' ? [servers[created[0]!]!] : [one, two];
+    for (const server of readers) assert.equal(header(await getManifest(server.url, 'locked/app', 'v1'), 'docker-content-digest'), winner);
+    for (const server of [one, two]) expectStatus(await getManifest(server.url, 'locked/app', winner!), 200);
+  });
+});
