@@ -6,6 +6,7 @@ import { parseReference, type Reference } from '../oci/reference.ts';
 import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 import type { Action } from '../policy/actions.ts';
+import { isStorableNamespace, MAX_STORED_LAST_COMPONENT } from '../registry/keys.ts';
 
 /** A request matched to one action, every path piece and query value already parsed (docs/api.md, "Routing"). */
 export type Route =
@@ -38,8 +39,26 @@ export type NamespacedRoute = Extract<Route, { ns: Namespace }>;
 
 const DEFAULT_PAGE = 100;
 
-/** Matches a request; throws `UnmatchedError` (docs/api.md, "Routing") or, for referrers, `DIGEST_INVALID`. */
+/**
+ * Matches a request; throws `UnmatchedError` (docs/api.md, "Routing"), for referrers `DIGEST_INVALID`, and
+ * `NAME_INVALID` for a name the grammar accepts but storage cannot hold.
+ */
 export function matchRoute(method: string, url: string): Route & { action: Action } {
+  const route = matchAny(method, url);
+  for (const ns of [(route as { ns?: Namespace }).ns, (route as { from?: Namespace }).from]) {
+    if (ns !== undefined) assertStorable(ns);
+  }
+  return route;
+}
+
+/** Refuses a valid name whose last component is too long for the storage layout (`src/registry/keys.ts`). */
+export function assertStorable(ns: Namespace): void {
+  if (!isStorableNamespace(ns)) {
+    throw new OciError('NAME_INVALID', `the last component of a repository name may be at most ${MAX_STORED_LAST_COMPONENT} characters`);
+  }
+}
+
+function matchAny(method: string, url: string): Route & { action: Action } {
   const question = url.indexOf('?');
   const path = question === -1 ? url : url.slice(0, question);
   const query = new Query(question === -1 ? '' : url.slice(question + 1));

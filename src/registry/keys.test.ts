@@ -9,6 +9,7 @@ import {
   blobKeys,
   catalogKeys,
   gcKeys,
+  isStorableNamespace,
   ordOf,
   referrerKeys,
   refKeys,
@@ -149,6 +150,26 @@ test('tag keys have the documented shape and events parse back', () => {
   ]) {
     assert.equal(tagKeys.parseEvent(key), undefined, key);
   }
+});
+
+test('a long tag on a sha512 manifest gets a compact event name that fits a file name, and parses back', () => {
+  const library = ns('library/nginx');
+  const long = tag(`a${'b'.repeat(127)}`);
+  const event: TagEvent = { ord: ordOf(NOW), action: 'set', digest: subject };
+  const key = tagKeys.event(library, long, event);
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  assert.ok(name.length <= 255, `${name.length} bytes`);
+  assert.match(name, /\.set\.sha512~[A-Za-z0-9_-]{86}$/);
+  assert.deepEqual(tagKeys.parseEvent(key), { tag: long, ...event });
+  assert.ok(key > tagKeys.tag(library, long) && key < tagKeys.after(library, long));
+  // Names that fit keep the hex form, so events written before keep their keys.
+  assert.ok(tagKeys.event(library, tag('v1'), event).endsWith(`.set.${subject.replace(':', '.')}`));
+});
+
+test('a namespace is storable while its last component fits beside a key suffix', () => {
+  assert.equal(isStorableNamespace(ns(`a/${'b'.repeat(240)}`)), true);
+  assert.equal(isStorableNamespace(ns(`a/${'b'.repeat(241)}`)), false);
+  assert.equal(isStorableNamespace(ns(`${'b'.repeat(240)}/c`)), true, 'only the last component carries a suffix');
 });
 
 test('revision, referrer, catalog and run-marker keys have the documented shape and parse back', () => {

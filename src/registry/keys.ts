@@ -1,4 +1,4 @@
-import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import { digestAlgorithm, digestHex, isDigest, makeDigest, type Digest } from '../oci/digest.ts';
 import { isNamespace, type Namespace } from '../oci/name.ts';
 import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
@@ -29,6 +29,17 @@ import { isTag, type Tag } from '../oci/tag.ts';
  * them all, and on a filesystem that prefix is one directory whose change stamp covers them (see `memo.ts`).
  * Namespaces and tags reach this module already parsed, so no path component comes unvalidated from a request.
  */
+
+/**
+ * The longest last name component a stored namespace may have. It becomes a file or directory name with a suffix
+ * (`!tag`, `!own`, …), and filesystems allow 255 bytes per name; the rest is room for suffixes. Longer names the
+ * grammar accepts are refused up front (`NAME_INVALID`, docs/api.md "Routing").
+ */
+export const MAX_STORED_LAST_COMPONENT = 240;
+
+export function isStorableNamespace(ns: Namespace): boolean {
+  return ns.length - ns.lastIndexOf('/') - 1 <= MAX_STORED_LAST_COMPONENT;
+}
 
 function blobDir(digest: Digest): string {
   const hex = digestHex(digest);
@@ -135,6 +146,8 @@ export interface TagEvent {
 }
 
 const MAX_ORD = 2n ** 64n - 2n;
+/** Bytes a file name may hold on common filesystems. */
+const MAX_FILE_NAME = 255;
 
 /**
  * `<ord>`: 16 hex digits of 2^64 − 2 − unix ms, so an ascending listing yields the newest event first.
@@ -156,15 +169,24 @@ export const tagKeys = {
   namespace: (ns: Namespace) => `v2/ns/${ns}!tag`,
   /** The start of the keys of one tag's events; as a `startAfter` bound it lists them first. */
   tag: (ns: Namespace, tag: Tag) => `v2/ns/${ns}!tag/${tag}!`,
-  event: (ns: Namespace, tag: Tag, event: TagEvent) =>
-    `v2/ns/${ns}!tag/${tag}!${event.ord}.${event.action}.${digestComponent(event.digest)}`,
+  /**
+   * `<tag>!<ord>.<action>.<alg>.<hex>`, or, where that would exceed a 255-byte file name (a long tag on a sha512
+   * manifest), the hash in base64url: `<tag>!<ord>.<action>.<alg>~<base64url>`. Both parse to the same event.
+   */
+  event(ns: Namespace, tag: Tag, event: TagEvent): string {
+    const name = `${tag}!${event.ord}.${event.action}.${digestComponent(event.digest)}`;
+    if (name.length <= MAX_FILE_NAME) return `v2/ns/${ns}!tag/${name}`;
+    const compact = `${digestAlgorithm(event.digest)}~${Buffer.from(digestHex(event.digest), 'hex').toString('base64url')}`;
+    return `v2/ns/${ns}!tag/${tag}!${event.ord}.${event.action}.${compact}`;
+  },
   /** A `startAfter` bound past every event of `tag`: `~` sorts above every byte an event name holds. */
   after: (ns: Namespace, tag: Tag) => `v2/ns/${ns}!tag/${tag}!~`,
   /** The tag and event named by a key under `namespace(ns)`, or undefined. */
   parseEvent(key: string): (TagEvent & { tag: Tag }) | undefined {
-    const match = /\/([^/!]+)!([0-9a-f]{16})\.(set|del)\.(sha256\.[0-9a-f]{64}|sha512\.[0-9a-f]{128})$/.exec(key);
+    const match = /\/([^/!]+)!([0-9a-f]{16})\.(set|del)\.(sha256\.[0-9a-f]{64}|sha512\.[0-9a-f]{128}|sha512~[A-Za-z0-9_-]{86})$/.exec(key);
     if (!match || !isTag(match[1]!)) return undefined;
-    return { tag: match[1], ord: match[2]!, action: match[3] as TagAction, digest: parseDigestComponent(match[4]!)! };
+    const digest = match[4]!.startsWith('sha512~') ? makeDigest('sha512', Buffer.from(match[4]!.slice(7), 'base64url').toString('hex')) : parseDigestComponent(match[4]!)!;
+    return { tag: match[1], ord: match[2]!, action: match[3] as TagAction, digest };
   },
 };
 
