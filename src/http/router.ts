@@ -38,6 +38,8 @@ export type PullTarget = { kind: 'tag'; tag: Tag } | { kind: 'digest'; digest: D
 export type NamespacedRoute = Extract<Route, { ns: Namespace }>;
 
 const DEFAULT_PAGE = 100;
+/** `?tag=` values one manifest push may carry (docs/api.md, "Manifests"): bounds the work of a single request. */
+export const MAX_TAGS_PER_PUSH = 100;
 
 /**
  * Matches a request; throws `UnmatchedError` (docs/api.md, "Routing"), for referrers `DIGEST_INVALID`, and
@@ -276,6 +278,7 @@ class Query {
 
   tags(): Tag[] {
     const values = this.params.getAll('tag');
+    if (values.length > MAX_TAGS_PER_PUSH) throw new OciError('UNSUPPORTED', `a manifest push may carry at most ${MAX_TAGS_PER_PUSH} tag parameters`);
     if (!values.every(isTag)) throw new UnmatchedError('invalid tag parameter');
     return values;
   }

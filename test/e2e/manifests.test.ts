@@ -1,7 +1,7 @@
 // Manifest GET, HEAD, PUT and DELETE, `?tag=` and the tag grammar (docs/api.md, "Manifests").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
+import { errorMessage, expectEmpty, expectError, expectStatus, header } from '../support/expect.ts';
 import { request, send, type HttpResponse } from '../support/http.ts';
 import {
   DOCKER_CONFIG,
@@ -184,6 +184,18 @@ describe('manifests', () => {
         expectError(await getManifest(srv.url, 'tags/bad', 'ok'), 404, 'MANIFEST_UNKNOWN');
       });
     }
+
+    it('up to 100 ?tag= values are taken; 101 are refused with 400 UNSUPPORTED naming the limit, nothing stored', async () => {
+      const manifest = imageManifest();
+      const query = (count: number) => `?${Array.from({ length: count }, (_, i) => `tag=t${i}`).join('&')}`;
+      const refused = await putManifest(srv.url, 'tags/cap', manifest.digest, manifest, { query: query(101) });
+      expectError(refused, 400, 'UNSUPPORTED');
+      assert.equal(errorMessage(refused), 'a manifest push may carry at most 100 tag parameters');
+      expectError(await getManifest(srv.url, 'tags/cap', manifest.digest), 404, 'MANIFEST_UNKNOWN');
+      const taken = await putManifest(srv.url, 'tags/cap', manifest.digest, manifest, { query: query(100) });
+      expectStatus(taken, 201);
+      expectServed(await getManifest(srv.url, 'tags/cap', 't99'), manifest);
+    });
 
     it('?tag= on a by-tag push is ignored', async () => {
       const manifest = imageManifest();
