@@ -78,9 +78,6 @@ export function createRegistryServer(deps: ServerDeps): Server {
     server.on('connection', (socket: Socket) => limitConnectionLifetime(socket, deps.config()));
   }
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerMalformed(err, socket));
-  // A client may send its whole request and then close its sending side (legal in HTTP/1.1, as `curl` does with
-  // some options): by default Node then closes the socket unanswered although the request is handled.
-  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   return server;
 }
 
