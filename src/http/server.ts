@@ -95,8 +95,6 @@ async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: Byte
   }
   tracked.route = route.action;
   const challenge = authChallenge(config, req, route.action);
-  // A client that gave up while queued is gone: there is no one to answer.
-  if (!(await pools.admit(route.action, res))) return;
   const extraHeaders: Record<string, string> = {};
   try {
     if ('ns' in route && PULL_ACTIONS.has(route.action)) {
@@ -110,6 +108,10 @@ async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: Byte
     const authentication = await authenticate(config, req, cache);
     const { identity, method } = authentication;
     await authorize(config, cache, req, { identity, request: requestVariables(route) }, method);
+    // Only authorized requests wait for a handler slot: a flood of wrong credentials (each an Argon2 verification)
+    // or of refused requests never holds slots that callers with valid credentials need. A client that gave up
+    // while queued is gone: there is no one to answer.
+    if (!(await pools.admit(route.action, res))) return;
     const mountDigest = route.action === 'mount-blob' ? route.mount : undefined;
     const ctx: HttpContext = {
       req,
