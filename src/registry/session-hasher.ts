@@ -14,7 +14,14 @@ export interface HashState {
   /** Saved hash states (base64) at `hash_offset`, kept only where stored bytes cannot be re-read (S3). */
   hash_state?: Partial<Record<DigestAlgorithm, string>>;
   hash_offset?: number;
+  /**
+   * The states at the size an append in progress is about to commit, saved just before its commit: if the process
+   * dies between the commit and the next state write, the committed size still has its hash state.
+   */
+  pending?: { offset: number; state: Partial<Record<DigestAlgorithm, string>> };
 }
+
+type SavedStates = Partial<Record<DigestAlgorithm, string>>;
 
 /**
  * The running hash of every upload session, had in one of three ways (docs/storage.md, "Uploads"): *live*, kept in
@@ -46,8 +53,8 @@ export class SessionHasher {
     if (current && current.every((hash) => hash.offset === offset)) return current;
     if (!this.savesState) return [await this.#rehash(ns, id, algorithms[0]!, offset)];
     if (offset === 0) return Promise.all(algorithms.map((algorithm) => ExportableHash.create(algorithm)));
-    const saved = state.hash_state;
-    if (state.hash_offset !== offset || !saved || algorithms.some((algorithm) => saved[algorithm] === undefined)) return undefined;
+    const saved = state.hash_offset === offset ? state.hash_state : state.pending?.offset === offset ? state.pending.state : undefined;
+    if (!saved || algorithms.some((algorithm) => saved[algorithm] === undefined)) return undefined;
     return Promise.all(algorithms.map((algorithm) => ExportableHash.create(algorithm, { state: saved[algorithm]!, offset })));
   }
 
@@ -56,8 +63,14 @@ export class SessionHasher {
     const current = hashes.every((hash) => hash.offset === size);
     if (current) this.#live.set(id, hashes);
     else this.#live.delete(id);
-    if (!this.savesState || !current) return {};
-    return { hash_state: Object.fromEntries(hashes.map((hash) => [hash.algorithm, (hash as ExportableHash).save()])), hash_offset: size };
+    const saved = this.savedAt(hashes, size);
+    return saved === undefined ? {} : { hash_state: saved, hash_offset: size };
+  }
+
+  /** The states to save for `size` bytes, where state must be saved and the hashes saw exactly that many. */
+  savedAt(hashes: readonly StreamHash[], size: number): SavedStates | undefined {
+    if (!this.savesState || !hashes.every((hash) => hash.offset === size)) return undefined;
+    return Object.fromEntries(hashes.map((hash) => [hash.algorithm, (hash as ExportableHash).save()]));
   }
 
   forget(id: SessionId): void {

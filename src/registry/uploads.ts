@@ -79,7 +79,8 @@ export class Uploads {
     return this.#serialized(id, async () => {
       const state = await this.#requireState(ns, id);
       const { size, saved } = await this.#appendChunk(ns, id, state, chunk);
-      await this.#writeState(ns, id, { ...state, ...saved, committed_offset: size, last_activity: new Date().toISOString() });
+      const { pending: _, ...settled } = state;
+      await this.#writeState(ns, id, { ...settled, ...saved, committed_offset: size, last_activity: new Date().toISOString() });
       return size;
     });
   }
@@ -162,9 +163,16 @@ export class Uploads {
     }
     if (!chunk.body) return { size: committed };
     const hashes = await this.#resume(ns, id, state, committed);
+    // Where hash states are saved (S3), the state at the new size is saved before the new bytes count.
+    const beforeCommit = this.#hasher.savesState
+      ? async (size: number) => {
+          const pending = this.#hasher.savedAt(hashes, size);
+          if (pending) await this.#writeState(ns, id, { ...state, pending: { offset: size, state: pending } });
+        }
+      : undefined;
     let written: number;
     try {
-      written = await this.#write(dataKey, chunk.body, hashes, limit - committed, chunk.length);
+      written = await this.#write(dataKey, chunk.body, hashes, limit - committed, chunk.length, beforeCommit);
     } catch (err) {
       this.#hasher.forget(id);
       if (isRegistryError(err, 'blob-too-large')) await this.#discard(ns, id);
@@ -193,13 +201,21 @@ export class Uploads {
   }
 
   /** Streams `body` into an upload object through the hash, resolving with the bytes appended. */
-  async #write(dataKey: string, body: Readable | undefined, hashes: StreamHash[], allowance: number, length?: number): Promise<number> {
+  async #write(
+    dataKey: string,
+    body: Readable | undefined,
+    hashes: StreamHash[],
+    allowance: number,
+    length?: number,
+    beforeCommit?: (size: number) => Promise<void>,
+  ): Promise<number> {
     if (!body) return 0;
     const limiter = hashingLimiter(hashes, allowance);
     const source = new PassThrough({ highWaterMark: 1 << 20 });
     feedFrom(body, limiter);
     const feeding = pipeline(limiter, source);
-    const storing = this.#blobs.writeUpload(dataKey, source, length !== undefined ? { length } : {}).catch((err: unknown) => {
+    const options = { ...(length !== undefined ? { length } : {}), ...(beforeCommit ? { beforeCommit } : {}) };
+    const storing = this.#blobs.writeUpload(dataKey, source, options).catch((err: unknown) => {
       limiter.destroy(err instanceof Error ? err : new Error(String(err)));
       throw err;
     });

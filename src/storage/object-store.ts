@@ -87,6 +87,12 @@ export interface UploadWriteOptions {
    * as one part instead of buffering; a body delivering another count fails the write. fs ignores it.
    */
   length?: number;
+  /**
+   * Where an upload's bytes cannot be read back (S3), called with the upload's new size once the appended bytes are
+   * stored and before they count: the caller saves what it must keep about them (the hash state), so a crash on
+   * either side of the commit leaves a state that matches the committed size. Stores that append in place ignore it.
+   */
+  beforeCommit?: (size: number) => Promise<void>;
 }
 
 export interface ByteRange {

@@ -65,14 +65,18 @@ export class MultipartUploads {
     await this.#putStaged(key, 0, Buffer.alloc(0));
   }
 
-  /** Appends `body`; `length`, when given, is exactly what it delivers (a request's Content-Length). */
-  async write(key: string, body: Readable, length?: number): Promise<number> {
+  /**
+   * Appends `body`; `length`, when given, is exactly what it delivers (a request's Content-Length). `beforeCommit`
+   * runs with the new size once the bytes are in parts and before the commit record makes them count.
+   */
+  async write(key: string, body: Readable, length?: number, beforeCommit?: (size: number) => Promise<void>): Promise<number> {
     const bucketKey = this.#keys.full(key);
     const staged = await this.#staged(key);
     if (staged === undefined) throw new NotFoundError(key);
     const remainder = staged.size > 0 ? await this.#api.getBytes(staged.bucketKey) : Buffer.alloc(0);
     if (!this.#context.uniformParts && length !== undefined && remainder.length + length >= MIN_PART_SIZE) {
       const offset = await streamParts({ api: this.#api, bucketKey, offset: staged.offset, remainder, body, length, stallMs: this.#context.stallMs });
+      await beforeCommit?.(offset);
       await this.#commit(key, staged, offset, Buffer.alloc(0));
       return length;
     }
@@ -94,6 +98,7 @@ export class MultipartUploads {
       sourceFailure = err;
     }
     const parked = await writer.finish();
+    await beforeCommit?.(writer.offset + parked.length);
     await this.#commit(key, staged, writer.offset, parked);
     if (sourceFailure !== undefined) throw sourceFailure;
     return written;

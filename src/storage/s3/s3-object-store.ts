@@ -219,7 +219,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   writeUpload(key: string, body: Readable, options: UploadWriteOptions = {}): Promise<number> {
-    return this.#uploads.write(key, body, options.length);
+    return this.#uploads.write(key, body, options.length, options.beforeCommit);
   }
 
   uploadSize(key: string): Promise<number> {
