@@ -15,7 +15,7 @@ import { nowMicros, type Actor, type Announcer, type ChangeEvent } from './event
 import { awaitNoReclamation } from './gc-fence.ts';
 import { ImmutableClaims } from './immutable-claims.ts';
 import { exists, listAll, readJson } from './json-record.ts';
-import { blobKeys, ordOf, refKeys, tagKeys, type TagEvent } from './keys.ts';
+import { blobKeys, ordOf, refKeys, tagKeys, timeOfOrd, type TagEvent } from './keys.ts';
 import type { MetadataLayer } from './metadata/layer.ts';
 import type { ReadView } from './metadata/read-view.ts';
 import { targetOf, type TagEventBody } from './metadata/records.ts';
@@ -135,11 +135,16 @@ export class Manifests {
     // Wave 3: tags, referrer record, catalog.
     const eventBody = tagEventBody(manifest, contentType, body.length, request.sourceTime === undefined ? undefined : authored);
     const tagEvent: TagEvent = { ord: ordOf(authored.ms), action: 'set', digest };
-    await Promise.all([
-      ...movedTags.map((tag) => writes.appendTagEvent(ns, tag, tagEvent, eventBody)),
-      ...(subject ? [writes.putReferrer(ns, subject, digest, referrerDescriptor(manifest, digest, body.length))] : []),
-      writes.catalog(ns),
-    ]);
+    const referrer = subject ? () => writes.putReferrer(ns, subject, digest, referrerDescriptor(manifest, digest, body.length)) : undefined;
+    await Promise.all([...movedTags.map((tag) => writes.appendTagEvent(ns, tag, tagEvent, eventBody)), ...(referrer ? [referrer()] : []), writes.catalog(ns)]);
+    // A delete of this digest racing the push may have removed the revision after it was read or written and missed
+    // the tags written since; left set, they would come back with the next push of the digest. The outcome is then
+    // this push followed by that delete: the tags this push set are deleted too. (The delete checks for tags after
+    // removing the revision, and this push for the revision after its tags, so one of the two always sees the other.)
+    if (!(await (await fresh.revisions(ns))(digest))) {
+      const winners = await fresh.tagWinnersOf(ns, movedTags);
+      await Promise.all(movedTags.filter((tag) => sameEvent(winners.get(tag), tagEvent)).map((tag) => this.#appendDelete(ns, tag, tagEvent, after(tagEvent))));
+    }
     this.#announce.after(event);
     const result: PushResult = { digest, queryTags: reference.kind === 'digest' ? tags : [] };
     if (subject) result.subject = subject;
@@ -238,6 +243,10 @@ export class Manifests {
       await Promise.all(tagsOnDigest.map(({ tag, winner }) => this.#appendDelete(ns, tag, winner, authored)));
       if (subject) await writes.deleteReferrer(ns, subject, digest);
       await writes.deleteRevision(ns, digest);
+      // A push of this digest racing the delete may have set a tag after the tags were read: deleted too, so it
+      // cannot come back with a later push of the same digest. (The push checks the revision after its tags, so
+      // one of the two always sees the other.)
+      for (const late of await this.#tagsPointingAt(fresh, ns, digest)) await this.#appendDelete(ns, late.tag, late.winner, after(late.winner, authored));
     }
     this.#announce.after(event);
   }
@@ -289,6 +298,18 @@ async function liveTargets(view: ReadView, ns: Namespace, winners: ReadonlyMap<T
     targets.set(tag, target && (await revision(target.digest)) ? target.digest : undefined);
   }
   return targets;
+}
+
+/** A time for a `del` that must win over `winner`: `at` (now when absent), or just after the winner when that is later. */
+function after(winner: TagEvent, at: AuthorTime = authorTime(undefined)): AuthorTime {
+  const winnerMs = timeOfOrd(winner.ord);
+  if (winnerMs === undefined || winnerMs < at.ms) return at;
+  // Not clamped to now: the winner may be from this very millisecond.
+  return { micros: (winnerMs + 1) * 1000, ms: winnerMs + 1, text: new Date(winnerMs + 1).toISOString() };
+}
+
+function sameEvent(a: TagEvent | undefined, b: TagEvent): boolean {
+  return a !== undefined && a.ord === b.ord && a.action === b.action && a.digest === b.digest;
 }
 
 function parseBody(body: Buffer, contentType: MediaType): Manifest {
