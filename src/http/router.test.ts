@@ -151,7 +151,10 @@ test('referrers with a bad digest or artifactType are DIGEST_INVALID, never unma
 test('names with __, -- and . route; malformed or 256-character names match nothing', () => {
   expectRoute('GET', '/v2/a__b/c--d/tags/list', { action: 'list-tags', ns: 'a__b/c--d' });
   expectRoute('GET', '/v2/a.b_c/manifests/latest', { action: 'get-manifest', ns: 'a.b_c' });
-  expectRoute('GET', `/v2/${'a'.repeat(255)}/tags/list`, { action: 'list-tags', ns: 'a'.repeat(255) });
+  const longest = `${'a'.repeat(14)}/${'b'.repeat(240)}`;
+  expectRoute('GET', `/v2/${longest}/tags/list`, { action: 'list-tags', ns: longest });
+  // Valid, but a last component over 240 characters cannot be stored: refused, not unmatched.
+  assert.throws(() => matchRoute('GET', `/v2/${'a'.repeat(255)}/tags/list`), (err: unknown) => err instanceof OciError && err.code === 'NAME_INVALID');
   for (const name of ['a___b', '-a', 'a//b', 'a'.repeat(256), 'Upper', 'a/']) {
     expectUnmatched('GET', `/v2/${name}/manifests/latest`);
     expectUnmatched('PUT', `/v2/${name}/manifests/latest`);
