@@ -54,7 +54,7 @@ describe('configuration hot reload', () => {
 
   it('a reload adding a required event webhook is refused as the start would be; the old configuration keeps serving', async () => {
     const gated = original.replace('name = "First"', 'name = "Gated"') +
-      '\n[global]\nevent_webhooks = ["gate"]\n[event_webhook.gate]\nurl = "http://127.0.0.1:1/hook"\npolicy = "required"\nevents = ["manifest.push"]\n';
+      '\n[event_webhook.gate]\nurl = "http://127.0.0.1:1/hook"\npolicy = "required"\nevents = ["manifest.push"]\n';
     await writeFile(srv.configPath, gated);
     assert.ok(await waitForLog(srv, (m) => m.startsWith('Failed to apply configuration') && m.includes('required')));
     assert.notEqual(await uiName(srv), 'Gated', 'nothing of the refused file applies');

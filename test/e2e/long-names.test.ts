@@ -35,7 +35,11 @@ describe('long names and tags', () => {
     });
   }
 
-  it('the longest storable last component (240 characters) works end to end', async () => {
+  // s3rver keeps each object as a file named after the key plus a suffix of its own, so a 240-character component
+  // is too long for it; S3 servers take keys of 1,024 bytes. The filesystem store is what these two tests are about.
+  const onS3rver = process.env.ANGOS_TEST_STORAGE === 's3' ? 's3rver cannot hold keys with components this long' : false;
+
+  it('the longest storable last component (240 characters) works end to end', { skip: onS3rver }, async () => {
     const blob = content('longest-name-layer');
     await pushBlob(srv.url, LONGEST, blob);
     const manifest = imageManifest({ layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: blob.digest, size: blob.size }] });
@@ -51,7 +55,7 @@ describe('long names and tags', () => {
     expectError(await getManifest(srv.url, LONGEST, 'v1'), 404, 'MANIFEST_UNKNOWN');
   });
 
-  it('a 128-character tag on a sha512 manifest is stored, listed, served and deleted', async () => {
+  it('a 128-character tag on a sha512 manifest is stored, listed, served and deleted', { skip: onS3rver }, async () => {
     const manifest = imageManifest({ annotations: { long: 'tag' } });
     const digest = sha512(manifest.bytes);
     const longTag = `t${'x'.repeat(127)}`;
