@@ -135,15 +135,18 @@ export class Manifests {
     // Wave 3: tags, referrer record, catalog.
     const eventBody = tagEventBody(manifest, contentType, body.length, request.sourceTime === undefined ? undefined : authored);
     const tagEvent: TagEvent = { ord: ordOf(authored.ms), action: 'set', digest };
-    const referrer = subject ? () => writes.putReferrer(ns, subject, digest, referrerDescriptor(manifest, digest, body.length)) : undefined;
-    await Promise.all([...movedTags.map((tag) => writes.appendTagEvent(ns, tag, tagEvent, eventBody)), ...(referrer ? [referrer()] : []), writes.catalog(ns)]);
+    await Promise.all([
+      ...movedTags.map((tag) => writes.appendTagEvent(ns, tag, tagEvent, eventBody)),
+      ...(subject ? [writes.putReferrer(ns, subject, digest, referrerDescriptor(manifest, digest, body.length))] : []),
+      writes.catalog(ns),
+    ]);
     // A delete of this digest racing the push may have removed the revision after it was read or written and missed
     // the tags written since; left set, they would come back with the next push of the digest. The outcome is then
     // this push followed by that delete: the tags this push set are deleted too. (The delete checks for tags after
     // removing the revision, and this push for the revision after its tags, so one of the two always sees the other.)
     if (!(await (await fresh.revisions(ns))(digest))) {
-      const winners = await fresh.tagWinnersOf(ns, movedTags);
-      await Promise.all(movedTags.filter((tag) => sameEvent(winners.get(tag), tagEvent)).map((tag) => this.#appendDelete(ns, tag, tagEvent, after(tagEvent))));
+      const now = await fresh.tagWinnersOf(ns, movedTags);
+      await Promise.all(movedTags.filter((tag) => sameEvent(now.get(tag), tagEvent)).map((tag) => this.#appendDelete(ns, tag, tagEvent, after(tagEvent))));
     }
     this.#announce.after(event);
     const result: PushResult = { digest, queryTags: reference.kind === 'digest' ? tags : [] };
