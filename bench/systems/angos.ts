@@ -6,7 +6,7 @@ const repoRoot = resolve(import.meta.dirname, '../..');
 /** The project's Node 24 (the machine's `node` may be older and cannot run the .ts sources). */
 const nodeBin = join(repoRoot, 'node_modules/.bin/node');
 /** The installed `angos` command, with its Node options, on the compiled CLI (`npm run bench` builds it first). */
-const angosBin = join(repoRoot, 'bin/angos.js');
+const angosBin = process.env.BENCH_ANGOS_BIN ?? join(repoRoot, 'bin/angos.js');
 
 /**
  * This registry on filesystem storage, run as `angos server`. Logging is at `warn`, like

@@ -24,11 +24,13 @@ export function trackRequest(req: IncomingMessage, res: ServerResponse): Tracked
   const tracked: TrackedRequest = { route: 'unknown' };
   const method = req.method ?? 'UNKNOWN';
   const socket = req.socket;
-  const bytesBefore = socket.bytesWritten;
+  // The socket's byte count walks its pending writes: read only when info lines are written at all.
+  const bytesBefore = log.enabled('info') ? socket.bytesWritten : undefined;
   httpRequestsInFlight.inc();
   res.once('close', () => {
     httpRequestsInFlight.dec();
-    logAccess(req, res, tracked, performance.now() - started, socket.bytesWritten - bytesBefore);
+    const bytes = bytesBefore === undefined ? Number(res.getHeader('content-length') ?? 0) : socket.bytesWritten - bytesBefore;
+    logAccess(req, res, tracked, performance.now() - started, bytes);
   });
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
