@@ -17,6 +17,7 @@ import { S3Keys } from './s3-keys.ts';
 import { bucketKeys, childrenAfter } from './s3-listing.ts';
 import { MultipartApi } from './multipart-api.ts';
 import { multipartVerdict, probeMultipart } from './multipart-probe.ts';
+import { startupFailure } from './startup-failure.ts';
 import { ServerCopy } from './s3-copy.ts';
 import { COALESCE_NAME, MultipartUploads } from './s3-multipart.ts';
 import { guardStalls } from './stall-guard.ts';
@@ -110,7 +111,12 @@ export class S3ObjectStore implements ObjectStore {
    * missing operation and the setting that avoids it, when this server lacks one the configured mode needs.
    */
   async checkMultipartSupport(): Promise<void> {
-    const missing = await probeMultipart(this.#api, this.#keys);
+    let missing: Awaited<ReturnType<typeof probeMultipart>>;
+    try {
+      missing = await probeMultipart(this.#api, this.#keys);
+    } catch (err) {
+      throw new Error(startupFailure(err, this.#settings, this.#table), { cause: err });
+    }
     const verdict = multipartVerdict(missing, this.#settings, this.#table);
     if (verdict.warning !== undefined) log.warn(verdict.warning, { bucket: this.bucket });
     if (verdict.refusal !== undefined) throw new Error(verdict.refusal);
@@ -200,22 +206,22 @@ export class S3ObjectStore implements ObjectStore {
     return found.length > limit ? { children, next: found[limit - 1]!.order } : { children };
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  async copy(from: string, to: string, size?: number): Promise<void> {
     try {
-      await this.#copier.copy(this.#keys.full(from), this.#keys.full(to));
+      await this.#copier.copy(this.#keys.full(from), this.#keys.full(to), size);
     } catch (err) {
       if (isMissing(err)) throw new NotFoundError(from);
       throw err;
     }
   }
 
-  async move(from: string, to: string): Promise<void> {
-    await this.copy(from, to);
+  async move(from: string, to: string, options: { size?: number } = {}): Promise<void> {
+    await this.copy(from, to, options.size);
     await this.delete(from);
   }
 
-  createUpload(key: string): Promise<void> {
-    return this.#uploads.create(key);
+  createUpload(key: string, options: { fresh?: boolean } = {}): Promise<void> {
+    return this.#uploads.create(key, options.fresh ?? false);
   }
 
   writeUpload(key: string, body: Readable, options: UploadWriteOptions = {}): Promise<number> {
