@@ -61,7 +61,7 @@ export class Uploads {
 
   async start(ns: Namespace, algorithm?: DigestAlgorithm): Promise<SessionId> {
     const id = newSessionId();
-    await this.#blobs.createUpload(uploadKeys.data(ns, id));
+    await this.#blobs.createUpload(uploadKeys.data(ns, id), { fresh: true });
     const now = new Date().toISOString();
     const state: SessionState = { started_at: now, last_activity: now, committed_offset: 0 };
     if (algorithm) state.algorithm = algorithm;
@@ -100,7 +100,7 @@ export class Uploads {
         return;
       }
       if (!state) throw sessionUnknown();
-      const appended = await this.#appendChunk(ns, id, state, chunk);
+      const appended = await this.#appendChunk(ns, id, state, chunk, committed);
       if (state.algorithm && state.algorithm !== digestAlgorithm(digest)) {
         await this.#discard(ns, id);
         throw new RegistryError('digest-mismatch', `session is bound to ${state.algorithm}`);
@@ -127,7 +127,7 @@ export class Uploads {
     }
     const id = newSessionId();
     const dataKey = uploadKeys.data(ns, id);
-    await this.#blobs.createUpload(dataKey);
+    await this.#blobs.createUpload(dataKey, { fresh: true });
     try {
       const hash = new RunningHash(digestAlgorithm(digest));
       const written = await this.#write(dataKey, body, [hash], limit, length);
@@ -145,15 +145,19 @@ export class Uploads {
     await this.#serialized(id, () => this.#discard(ns, id));
   }
 
-  /** Appends a chunk; `hashes` are the session's running hashes at the new size (undefined when no body came). */
+  /**
+   * Appends a chunk; `hashes` are the session's running hashes at the new size (undefined when no body came).
+   * `committed` is the upload's size when the caller has just read it under the session's lock.
+   */
   async #appendChunk(
     ns: Namespace,
     id: SessionId,
     state: SessionState,
     chunk: Chunk,
+    known?: number,
   ): Promise<{ size: number; hashes?: StreamHash[]; saved?: Pick<HashState, 'hash_state' | 'hash_offset'> }> {
     const dataKey = uploadKeys.data(ns, id);
-    const committed = await this.#blobs.uploadSize(dataKey);
+    const committed = known ?? (await this.#blobs.uploadSize(dataKey));
     const limit = this.#maxBlobSize();
     try {
       checkWindow(chunk, committed, limit);
@@ -267,10 +271,10 @@ export class Uploads {
     // State first: a retried PUT now finds no session and can never finalize twice.
     await this.#blobs.delete(uploadKeys.state(ns, id));
     this.#hasher.forget(id);
-    await this.#blobs.completeUpload(dataKey);
+    const size = await this.#blobs.completeUpload(dataKey);
     const granted = (await exists(this.#blobs, blobKeys.data(digest))) && (await this.#access.grantExisting(ns, digest));
     if (!granted) {
-      await this.#blobs.move(dataKey, blobKeys.data(digest), cleanup);
+      await this.#blobs.move(dataKey, blobKeys.data(digest), { ...cleanup, size });
       await this.#access.grant(ns, digest);
     }
     await this.#blobs.deletePrefix(uploadKeys.session(ns, id), cleanup).catch((err: unknown) => {

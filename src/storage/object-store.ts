@@ -44,13 +44,20 @@ export interface ObjectStore {
   changeStamps?(prefixes: readonly string[]): Promise<Array<string | undefined>>;
   /** Server-side copy; throws `NotFoundError` if `from` is absent. */
   copy(from: string, to: string): Promise<void>;
-  /** Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. `options` apply to `from`'s removal. */
-  move(from: string, to: string, options?: CleanupOptions): Promise<void>;
+  /**
+   * Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. `options` apply to `from`'s removal;
+   * `size`, when the caller knows `from`'s size, spares S3 the HEAD that chooses the copy strategy.
+   */
+  move(from: string, to: string, options?: CleanupOptions & { size?: number }): Promise<void>;
 
   /** Whether an upload's bytes can be read back (`getStream`) before it is completed: fs yes, S3 multipart no. */
   readonly partialUploadsReadable: boolean;
-  /** Upload primitive: append-only object built across calls, possibly from several processes. */
-  createUpload(key: string): Promise<void>;
+  /**
+   * Upload primitive: append-only object built across calls, possibly from several processes. Creating discards
+   * whatever an earlier upload left under `key`, unless `fresh` says the key was never used (a new random session
+   * id), which spares S3 the listings that find nothing.
+   */
+  createUpload(key: string, options?: { fresh?: boolean }): Promise<void>;
   /**
    * Appends the stream at the end of the upload object and resolves with the number of bytes appended.
    * Honours backpressure. Bytes received before a source error stay appended (the error is rethrown), except

@@ -96,7 +96,7 @@ export class MultipartApi {
   /** Opens (or finds) the multipart upload holding the first `offset` bytes of `bucketKey` and points past them. */
   async cursorAt(bucketKey: string, offset: number): Promise<PartCursor> {
     const uploadId = await this.openOrCreate(bucketKey);
-    const committed = await this.committedParts(bucketKey, uploadId, offset);
+    const { committed } = await this.committedParts(bucketKey, uploadId, offset);
     return { uploadId, nextPart: committed.length + 1 };
   }
 
@@ -117,18 +117,22 @@ export class MultipartApi {
     }
   }
 
-  /** Parts 1..n holding exactly the first `offset` bytes; parts past them are leftovers of a write that never committed. */
-  async committedParts(bucketKey: string, uploadId: string, offset: number): Promise<Part[]> {
+  /**
+   * Parts 1..n holding exactly the first `offset` bytes, and every stored part; parts past the committed ones are
+   * leftovers of a write that never committed.
+   */
+  async committedParts(bucketKey: string, uploadId: string, offset: number): Promise<{ committed: Part[]; stored: Part[] }> {
     const committed: Part[] = [];
+    const stored = await this.listParts(bucketKey, uploadId);
     let total = 0;
-    for (const part of await this.listParts(bucketKey, uploadId)) {
+    for (const part of stored) {
       if (total === offset) break;
       if (part.PartNumber !== committed.length + 1) break;
       committed.push(part);
       total += part.Size;
     }
     if (total !== offset) throw new Error(`upload ${bucketKey}: parts hold ${total} bytes, ${offset} were committed`);
-    return committed;
+    return { committed, stored };
   }
 
   async uploadPart(bucketKey: string, uploadId: string, partNumber: number, bytes: Buffer): Promise<string> {

@@ -24,6 +24,11 @@ export class ServerCopy {
     this.#settings = settings;
   }
 
+  /** `multipart_copy_chunk_size`: the bytes of one ranged UploadPartCopy. */
+  get chunkSize(): number {
+    return this.#settings.chunkSize;
+  }
+
   /** Copies `from` to `to` (bucket keys); `size` saves a HeadObject when the caller knows it. Missing `from` rejects with S3's 404. */
   async copy(from: string, to: string, size?: number): Promise<void> {
     const bytes = size ?? (await this.#api.sizeOf(from));

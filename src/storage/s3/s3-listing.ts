@@ -6,6 +6,11 @@ const S3_MAX_KEYS = 1000;
 
 /** Bucket keys below `prefix` strictly after `startAfter`, in S3's (UTF-8 byte) order, fetched a page at a time. */
 export async function* bucketKeys(gateway: S3Gateway, bucket: string, prefix: string, startAfter?: string): AsyncGenerator<string> {
+  for await (const object of bucketObjects(gateway, bucket, prefix, startAfter)) yield object.key;
+}
+
+/** As `bucketKeys`, with each object's size from the same listing. */
+export async function* bucketObjects(gateway: S3Gateway, bucket: string, prefix: string, startAfter?: string): AsyncGenerator<{ key: string; size: number }> {
   let after = startAfter;
   for (;;) {
     const page = await gateway.send((signal) =>
@@ -14,9 +19,9 @@ export async function* bucketKeys(gateway: S3Gateway, bucket: string, prefix: st
         { abortSignal: signal },
       ),
     );
-    const keys = (page.Contents ?? []).map((object) => object.Key ?? '');
-    yield* keys;
-    const last = keys.at(-1);
+    const objects = (page.Contents ?? []).map((object) => ({ key: object.Key ?? '', size: object.Size ?? 0 }));
+    yield* objects;
+    const last = objects.at(-1)?.key;
     if (!page.IsTruncated || last === undefined) return;
     after = last;
   }

@@ -3,11 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../object-store.ts';
 import { toBuffer } from './byte-queue.ts';
 import { CoalescingWriter } from './coalescing-writer.ts';
-import type { MultipartApi, OpenUpload } from './multipart-api.ts';
+import type { MultipartApi, OpenUpload, Part } from './multipart-api.ts';
 import { PartWriter, type ChunkWriter } from './part-writer.ts';
-import type { ServerCopy } from './s3-copy.ts';
+import { copyRanges, type ServerCopy } from './s3-copy.ts';
 import type { S3Keys } from './s3-keys.ts';
-import { bucketKeys } from './s3-listing.ts';
+import { bucketKeys, bucketObjects } from './s3-listing.ts';
 import { MIN_PART_SIZE } from './part-limits.ts';
 import { streamParts } from './streamed-part.ts';
 
@@ -60,8 +60,8 @@ export class MultipartUploads {
     this.#context = context;
   }
 
-  async create(key: string): Promise<void> {
-    await this.#discard(key);
+  async create(key: string, fresh: boolean): Promise<void> {
+    if (!fresh) await this.#discard(key);
     await this.#putStaged(key, 0, Buffer.alloc(0));
   }
 
@@ -123,13 +123,20 @@ export class MultipartUploads {
     } else {
       const [uploadId, ...stale] = uploadIds;
       if (uploadId === undefined) return this.#finishInterrupted(key, staged);
-      const parts = await this.#api.committedParts(bucketKey, uploadId, staged.offset);
-      if (staged.size > 0) {
-        const remainder = await this.#api.getBytes(staged.bucketKey);
-        const partNumber = parts.length + 1;
-        parts.push({ PartNumber: partNumber, ETag: await this.#api.uploadPart(bucketKey, uploadId, partNumber, remainder), Size: remainder.length });
+      const { committed: parts, stored } = await this.#api.committedParts(bucketKey, uploadId, staged.offset);
+      if (parts.length < stored.length) {
+        // Leftover parts of a write that died before its commit record. S3 completes a subset of the stored parts,
+        // some servers (Ceph RGW) refuse to: complete them all, then keep only the committed bytes.
+        await this.#api.complete(bucketKey, uploadId, stored);
+        await this.#trim(bucketKey, staged);
+      } else {
+        if (staged.size > 0) {
+          const remainder = await this.#api.getBytes(staged.bucketKey);
+          const partNumber = parts.length + 1;
+          parts.push({ PartNumber: partNumber, ETag: await this.#api.uploadPart(bucketKey, uploadId, partNumber, remainder), Size: remainder.length });
+        }
+        await this.#api.complete(bucketKey, uploadId, parts);
       }
-      await this.#api.complete(bucketKey, uploadId, parts);
       await this.#api.abort(bucketKey, stale);
     }
     await this.#abortScratch(key);
@@ -173,14 +180,43 @@ export class MultipartUploads {
 
   /**
    * Parts committed, no multipart open: an earlier completion got as far as CompleteMultipartUpload and died before
-   * removing the staged object. The object of the right size is that completion's result.
+   * removing the staged object. The object of the right size is that completion's result; a larger one still
+   * holds leftover parts (it died inside the trim) and is trimmed now. Leftovers are whole parts, each at least as
+   * large as any remainder, so the two sizes cannot be confused.
    */
   async #finishInterrupted(key: string, staged: Staged): Promise<number> {
+    const bucketKey = this.#keys.full(key);
     const expected = staged.offset + staged.size;
-    const size = await this.#api.sizeOf(this.#keys.full(key));
-    if (size !== expected) throw new Error(`upload ${key}: ${staged.offset} bytes committed but no multipart upload found`);
+    const size = await this.#api.sizeOf(bucketKey);
+    if (size === undefined || size < expected) throw new Error(`upload ${key}: ${staged.offset} bytes committed but no multipart upload found`);
+    if (size > expected) await this.#trim(bucketKey, staged);
+    await this.#abortScratch(key);
     await this.#api.deleteAll(staged.all);
     return expected;
+  }
+
+  /**
+   * Rewrites the object at `bucketKey`, which begins with the committed `staged.offset` bytes and goes on with
+   * leftovers, as those bytes plus the staged remainder: a new multipart upload of ranged UploadPartCopy parts from
+   * the object itself (no byte passes through this process) and the remainder as the last part.
+   */
+  async #trim(bucketKey: string, staged: Staged): Promise<void> {
+    const uploadId = await this.#api.create(bucketKey);
+    try {
+      const parts: Pick<Part, 'PartNumber' | 'ETag'>[] = [];
+      for (const range of copyRanges(staged.offset, Math.max(MIN_PART_SIZE, this.#context.copier.chunkSize))) {
+        const PartNumber = parts.length + 1;
+        parts.push({ PartNumber, ETag: await this.#api.uploadPartCopy(bucketKey, uploadId, PartNumber, this.#api.source(bucketKey), range) });
+      }
+      if (staged.size > 0) {
+        const PartNumber = parts.length + 1;
+        parts.push({ PartNumber, ETag: await this.#api.uploadPart(bucketKey, uploadId, PartNumber, await this.#api.getBytes(staged.bucketKey)) });
+      }
+      await this.#api.complete(bucketKey, uploadId, parts);
+    } catch (err) {
+      await this.#api.abort(bucketKey, [uploadId]).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Removes every trace of an upload: open multiparts (its own and a scratch one), staged objects and a completed object. */
@@ -201,18 +237,15 @@ export class MultipartUploads {
   async #staged(key: string): Promise<Staged | undefined> {
     const dir = this.#keys.stagedDir(key);
     const all: string[] = [];
-    let best: { offset: number; bucketKey: string } | undefined;
-    for await (const bucketKey of bucketKeys(this.#api.gateway, this.#api.bucket, dir)) {
+    let best: Staged | undefined;
+    for await (const { key: bucketKey, size } of bucketObjects(this.#api.gateway, this.#api.bucket, dir)) {
       all.push(bucketKey);
       const name = bucketKey.slice(dir.length);
       if (!OFFSET_NAME.test(name)) continue;
-      // Zero-padded, so the listing's last match is the newest commit.
-      best = { offset: Number(name), bucketKey };
+      // Zero-padded, so the listing's last match is the newest commit; its size comes with the listing.
+      best = { offset: Number(name), bucketKey, size, all };
     }
-    if (best === undefined) return undefined;
-    // Aborted between the listing and the head.
-    const size = await this.#api.sizeOf(best.bucketKey);
-    return size === undefined ? undefined : { ...best, size, all };
+    return best;
   }
 
   #stagedKey(key: string, offset: number): string {
