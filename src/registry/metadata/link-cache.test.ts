@@ -1,7 +1,7 @@
-// The link cache (docs/storage.md, "S3 link cache") over the real S3 store on s3rver: answers survive an S3 outage
+// The link cache (docs/storage.md, "S3 link cache") over the real S3 store on Ceph RGW: answers survive an S3 outage
 // once cached, writes and deletes of this process are seen at once, a shared cache (Redis) carries them to other
-// replicas, and nothing caches on a filesystem or with `link_cache_ttl = 0`. The outage is real: s3rver stops
-// listening.
+// replicas, and nothing caches on a filesystem or with `link_cache_ttl = 0`. The outage is real: the file's own
+// radosgw process stops, and connections to it are refused.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,12 +23,12 @@ import { parseReference } from '../../oci/reference.ts';
 import { parseTag, type Tag } from '../../oci/tag.ts';
 import { FsObjectStore } from '../../storage/fs/fs-object-store.ts';
 import { S3ObjectStore } from '../../storage/s3/s3-object-store.ts';
-import { S3rverFixture } from '../../storage/s3/s3rver-fixture.ts';
 import { DEFAULT_LINK_CACHE_TTL_SECS } from '../../config/s3-section.ts';
 import { LinkCache, linkKeys, openLinkCache } from './link-cache.ts';
 import { pushTo } from '../registry-fixture.ts';
 import { Registry } from '../registry.ts';
 import { TEST_ACTOR, registrySettings, testRegistry } from '../../../test/support/registry-settings.ts';
+import { RgwFixture } from '../../../test/support/rgw-fixture.ts';
 
 const ns = (name: string): Namespace => parseNamespace(name)!;
 const tag = (name: string): Tag => parseTag(name)!;
@@ -42,11 +42,12 @@ function s3Metadata(extra: { linkCacheTtlSecs?: number } = {}): MetadataStoreCon
   return { kind: 's3', settings, lockStrategy: { kind: 'memory' }, inherited: false, linkCacheTtlSecs: DEFAULT_LINK_CACHE_TTL_SECS, accessTimeDebounceSecs: 60, ...extra };
 }
 
-let fixture: S3rverFixture;
+let fixture: RgwFixture;
 let prefixes = 0;
 
 before(async () => {
-  fixture = await S3rverFixture.start();
+  // A gateway of this file's own, so stopping it is an outage no other test sees.
+  fixture = await RgwFixture.start({ ownGateway: true });
 });
 after(async () => {
   await fixture?.close();
@@ -59,7 +60,7 @@ function s3Registry(t: TestContext, cache: Cache | undefined, prefix = `lc${++pr
   return { registry: testRegistry(store, store, settings, { linkCache: cache && new LinkCache(cache, DEFAULT_LINK_CACHE_TTL_SECS) }), prefix };
 }
 
-/** Runs `during` while s3rver refuses connections, then brings it back whatever happened. */
+/** Runs `during` while the gateway refuses connections, then brings it back whatever happened. */
 async function withS3Down<T>(during: () => Promise<T>): Promise<T> {
   await fixture.stop();
   try {
@@ -91,6 +92,44 @@ describe('link cache on an S3 metadata store', () => {
       await assert.rejects(registry.manifests.deleteTag(name, tag('v1'), TEST_ACTOR));
     });
     assert.equal((await registry.manifests.stat(name, byTag('v1'))).digest, image.digest, 'the failed delete removed nothing');
+  });
+
+  it('serves tags list pages from the cached head of the live tags; pushes, tag deletes and revision deletes update it', async (t) => {
+    const { registry } = s3Registry(t, new MemoryCache());
+    const name = ns('cached/tags');
+    const image = imageManifest();
+    const other = imageManifest();
+    for (const name_ of ['a', 'b', 'c']) await pushTo(registry, name, name_, image);
+    const tagsOf = async (n: number, last?: string) => (await registry.listings.tagPage(name, n, last)).items;
+    assert.deepEqual(await tagsOf(10), ['a', 'b', 'c']);
+
+    await withS3Down(async () => {
+      assert.deepEqual(await tagsOf(10), ['a', 'b', 'c'], 'the whole listing from the cache');
+      assert.deepEqual(await tagsOf(1, 'a'), ['b'], 'a page after a cursor from the cache');
+      assert.deepEqual(await registry.listings.tagPage(name, 2, undefined), { items: ['a', 'b'], more: true });
+    });
+
+    await pushTo(registry, name, 'd', other);
+    assert.deepEqual(await tagsOf(10), ['a', 'b', 'c', 'd'], 'a pushed tag is listed at once');
+    await registry.manifests.deleteTag(name, tag('b'), TEST_ACTOR);
+    assert.deepEqual(await tagsOf(10), ['a', 'c', 'd'], 'a deleted tag is gone at once');
+    await registry.manifests.deleteRevision(name, digestOf(other), TEST_ACTOR);
+    assert.deepEqual(await tagsOf(10), ['a', 'c'], 'tags of a deleted revision are gone at once');
+  });
+
+  it('a namespace whose live tags exceed the cached head: pages past it are read from storage', async (t) => {
+    const { registry } = s3Registry(t, new MemoryCache());
+    const name = ns('cached/many-tags');
+    const image = imageManifest();
+    // 100 tags of 100 characters: about 10 KB of JSON, more than the 8 KiB head.
+    const tags = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(97)}`);
+    for (const name_ of tags) await pushTo(registry, name, name_, image);
+    assert.deepEqual((await registry.listings.tagPage(name, 1000, undefined)).items, tags);
+    await withS3Down(async () => {
+      assert.deepEqual((await registry.listings.tagPage(name, 10, undefined)).items, tags.slice(0, 10), 'a page inside the head from the cache');
+      await assert.rejects(registry.listings.tagPage(name, 10, tags[90]), 'a page past the head needs storage');
+    });
+    assert.deepEqual((await registry.listings.tagPage(name, 10, tags[90])).items, tags.slice(91));
   });
 
   it('caches absence too, and a push by this process replaces it at once', async (t) => {

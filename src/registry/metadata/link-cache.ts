@@ -7,7 +7,6 @@ import { logger } from '../../observability/logging.ts';
 
 const log = logger('angos::registry::metadata::link_cache');
 
-
 /**
  * Cache keys of the link cache. They live in the `[cache]` backend, not in storage, and Redis shares them between
  * replicas: namespaces and tags hold no `:`, so each key names exactly one lookup.
@@ -21,6 +20,8 @@ export const linkKeys = {
   holding: (ns: Namespace) => `link:any:${ns}`,
   /** The referrer records naming one subject. */
   referrers: (ns: Namespace, subject: Digest) => `link:ref:${ns}:${subject}`,
+  /** The first live tags of a namespace, in order (`LinkCachedReads.liveTags`). */
+  liveTags: (ns: Namespace) => `link:tags:${ns}`,
 };
 
 const MISS = Symbol('miss');

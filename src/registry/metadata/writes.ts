@@ -40,18 +40,22 @@ export class MetadataWrites {
    */
   async appendTagEvent(ns: Namespace, tag: Tag, event: TagEvent, body: TagEventBody): Promise<void> {
     await this.#meta.put(tagKeys.event(ns, tag, event), JSON.stringify(body));
-    await this.#links?.forget(linkKeys.tag(ns, tag));
+    await Promise.all([this.#links?.forget(linkKeys.tag(ns, tag)), this.#links?.forget(linkKeys.liveTags(ns))]);
   }
 
   /** Writes a revision record and caches it as written (servers racing to write one record differ only in `created_at`). */
   async putRevision(ns: Namespace, digest: Digest, record: RevisionRecord): Promise<void> {
     await this.#meta.put(revisionKeys.revision(ns, digest), JSON.stringify(record));
-    await Promise.all([this.#links?.write(linkKeys.revision(ns, digest), record), this.#links?.write(linkKeys.holding(ns), true)]);
+    await Promise.all([
+      this.#links?.write(linkKeys.revision(ns, digest), record),
+      this.#links?.write(linkKeys.holding(ns), true),
+      this.#links?.forget(linkKeys.liveTags(ns)),
+    ]);
   }
 
   async deleteRevision(ns: Namespace, digest: Digest): Promise<void> {
     await this.#meta.delete(revisionKeys.revision(ns, digest));
-    await Promise.all([this.#links?.forget(linkKeys.revision(ns, digest)), this.#links?.forget(linkKeys.holding(ns))]);
+    await Promise.all([this.#links?.forget(linkKeys.revision(ns, digest)), this.#links?.forget(linkKeys.holding(ns)), this.#links?.forget(linkKeys.liveTags(ns))]);
   }
 
   /** Writes a referrer record, then drops the subject's cached list (rebuilding it would mean listing every record). */
