@@ -11,6 +11,7 @@ import { isNotFound, type ObjectStore } from '../storage/object-store.ts';
 import type { Access } from './access.ts';
 import { authorTime, supersedes, type AuthorTime } from './author-time.ts';
 import { RegistryError } from './errors.ts';
+import { LOOKUP_CONCURRENCY, mapLimited } from './map-limited.ts';
 import { nowMicros, type Actor, type Announcer, type ChangeEvent } from './events.ts';
 import { awaitNoReclamation } from './gc-fence.ts';
 import { ImmutableClaims } from './immutable-claims.ts';
@@ -68,6 +69,25 @@ export class Manifests {
     this.#claims = new ImmutableClaims(meta);
   }
 
+  /**
+   * The distinct references of `manifest` that `ns` can read, checked `LOOKUP_CONCURRENCY` at a time (an index may
+   * name thousands of children, each a storage round trip or two on S3). Unless missing references are allowed, the
+   * first batch holding one fails the push, naming the first missing digest in manifest order.
+   */
+  async #readableReferences(ns: Namespace, manifest: Manifest, allowMissing: boolean): Promise<Digest[]> {
+    const digests = [...new Set(manifestReferences(manifest).map((descriptor) => descriptor.digest))];
+    const readable: Digest[] = [];
+    const batch = allowMissing ? digests.length : LOOKUP_CONCURRENCY;
+    for (let start = 0; start < digests.length; start += batch) {
+      const slice = digests.slice(start, start + batch);
+      const found = await mapLimited(slice, LOOKUP_CONCURRENCY, (digest) => this.#access.canRead(ns, digest));
+      const missing = slice.find((_, index) => !found[index]);
+      if (missing !== undefined && !allowMissing) throw new RegistryError('manifest-blob-unknown', `manifest references unknown blob ${missing}`);
+      readable.push(...slice.filter((_, index) => found[index]));
+    }
+    return readable;
+  }
+
   async push(ns: Namespace, request: PushRequest, actor: Actor): Promise<PushResult> {
     const { reference, contentType, body } = request;
     const settings = this.#settings();
@@ -91,14 +111,7 @@ export class Manifests {
     if (reference.kind === 'digest' && hashOf(body, digestAlgorithm(digest)) !== digest) {
       throw new RegistryError('manifest-invalid', 'manifest body does not match the digest in the URL');
     }
-    const readable: Digest[] = [];
-    for (const descriptor of manifestReferences(manifest)) {
-      if (readable.includes(descriptor.digest)) continue;
-      if (await this.#access.canRead(ns, descriptor.digest)) readable.push(descriptor.digest);
-      else if (!settings.allowMissingManifestReferences) {
-        throw new RegistryError('manifest-blob-unknown', `manifest references unknown blob ${descriptor.digest}`);
-      }
-    }
+    const readable = await this.#readableReferences(ns, manifest, settings.allowMissingManifestReferences);
     const movedTags = tags.filter((tag) => current.get(tag) !== digest);
     const record = await (await fresh.revisions(ns))(digest);
     const subject = manifest.subject?.digest;
