@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { newSessionId, type SessionId } from '../oci/session-id.ts';
 import type { Namespace } from '../oci/name.ts';
 import { uploadKeys } from '../registry/keys.ts';
 import { S3ObjectStore } from '../storage/s3/s3-object-store.ts';
-import { S3rverFixture } from '../storage/s3/s3rver-fixture.ts';
 import { scrubMultipart, sessionOf, type MultipartStore } from './multipart-scrub.ts';
+import { RgwFixture } from '../../test/support/rgw-fixture.ts';
 
 const MiB = 1024 * 1024;
 const HOUR = 3_600_000;
@@ -27,10 +27,9 @@ describe('sessionOf', () => {
   });
 });
 
-describe('scrubMultipart on s3rver', () => {
-  let fixture: S3rverFixture;
+describe('scrubMultipart on Ceph RGW', () => {
+  let fixture: RgwFixture;
   let store: S3ObjectStore;
-  let client: S3Client;
   const prefix = `scrub-${randomBytes(4).toString('hex')}`;
   const ids: Record<'orphan' | 'live' | 'scratch' | 'unprobed', SessionId> = {
     orphan: newSessionId(),
@@ -41,9 +40,8 @@ describe('scrubMultipart on s3rver', () => {
   const foreign = 'v2/blobs/sha256/ab/abcd/data';
 
   before(async () => {
-    fixture = await S3rverFixture.start();
+    fixture = await RgwFixture.start();
     store = new S3ObjectStore(fixture.options({ keyPrefix: prefix }));
-    client = new S3Client({ endpoint: fixture.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     for (const id of [ids.orphan, ids.live, ids.unprobed]) {
       await store.createUpload(uploadKeys.data(ns, id));
       await store.writeUpload(uploadKeys.data(ns, id), Readable.from([Buffer.alloc(6 * MiB)]));
@@ -51,13 +49,12 @@ describe('scrubMultipart on s3rver', () => {
     await store.put(uploadKeys.state(ns, ids.live), '{}');
     // What a coalescing write that died mid-way leaves, and a promotion copy in flight: made with the bare client.
     for (const key of [`${uploadKeys.session(ns, ids.scratch)}/staged/coalesce`, foreign]) {
-      await client.send(new CreateMultipartUploadCommand({ Bucket: fixture.bucket, Key: `${prefix}/${key}` }));
+      await fixture.client.send(new CreateMultipartUploadCommand({ Bucket: fixture.bucket, Key: `${prefix}/${key}` }));
     }
   });
   after(async () => {
-    client.destroy();
-    store.destroy();
-    await fixture.close();
+    store?.destroy();
+    await fixture?.close();
   });
 
   /** The store with the session-record probe of one session failing, the way an S3 outage mid-run would. */

@@ -7,7 +7,7 @@ import { assertNotFound, readAll, withStore, type MakeStore } from './suite-supp
 export type { MakeStore, StoreFixture } from './suite-support.ts';
 
 /**
- * The contract every backend must pass (fs now, s3 on s3rver later): a backend is correct when this passes.
+ * The contract every backend must pass (fs, and s3 on Ceph RGW): a backend is correct when this passes.
  * Each test gets a fresh, empty store from `makeStore`.
  */
 export function objectStoreSuite(name: string, makeStore: MakeStore): void {

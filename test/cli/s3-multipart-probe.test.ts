@@ -1,17 +1,21 @@
 // `angos server` on an S3 server lacking multipart operations (docs/configuration.md, `[blob_store.s3]`): the start
 // is refused, exit 1, naming the missing operation and the setting that avoids it, instead of a server that answers
-// 500 to every upload. Plain s3rver lacks ListMultipartUploads, ListParts, AbortMultipartUpload and UploadPartCopy.
+// 500 to every upload. Plain s3rver (test/support/plain-s3rver.ts) is the real example of a server lacking
+// ListMultipartUploads, ListParts, AbortMultipartUpload and UploadPartCopy; a server lacking only UploadPartCopy is
+// the Ceph RADOS Gateway behind a fault mock that answers UploadPartCopy 501 (test/support/s3-fault-proxy.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
+import { S3FaultProxy } from '../support/s3-fault-proxy.ts';
+import { PlainS3rver } from '../support/plain-s3rver.ts';
+import { RgwFixture, type S3Place } from '../support/rgw-fixture.ts';
 import { s3StorageToml, startServer } from '../support/server.ts';
 import { inTempDir, runCli, type CliResult } from './cli-process.ts';
 
 const SERVER = '[server]\nbind_address = "127.0.0.1"\nport = 0\n[global.access_policy]\ndefault = "allow"\n';
 
-/** `[blob_store.s3]` on `fixture` with 50 MiB parts (the fixture's helper sets 5 MiB, which never coalesces). */
-function storage(fixture: S3rverFixture, extraKeys: string[] = []): string {
-  return s3StorageToml(fixture, 'probe/', extraKeys).replace('multipart_part_size = "5MiB"', 'multipart_part_size = "50MiB"');
+/** `[blob_store.s3]` on `place` with 50 MiB parts (the shared helper sets 5 MiB, which never coalesces). */
+function storage(place: S3Place, extraKeys: string[] = []): string {
+  return s3StorageToml(place, 'probe/', extraKeys).replace('multipart_part_size = "5MiB"', 'multipart_part_size = "50MiB"');
 }
 
 /** `angos server` with `storage` to completion: it must exit by itself. */
@@ -32,12 +36,18 @@ function listened(result: CliResult): boolean {
 }
 
 describe('S3 multipart capability probe at start-up', () => {
-  let plain: S3rverFixture;
-  let noPartCopy: S3rverFixture;
+  let plain: PlainS3rver;
+  let rgw: RgwFixture;
+  let noPartCopy: S3FaultProxy;
   before(async () => {
-    [plain, noPartCopy] = await Promise.all([S3rverFixture.start({ plain: true }), S3rverFixture.start({ uploadPartCopy: false })]);
+    [plain, rgw] = await Promise.all([PlainS3rver.start(), RgwFixture.start()]);
+    // A fault mock: every request reaches the real gateway except UploadPartCopy, answered 501 NotImplemented.
+    noPartCopy = await S3FaultProxy.start(rgw, { refuseUploadPartCopy: true });
   });
-  after(() => Promise.all([plain?.close(), noPartCopy?.close()]));
+  after(async () => {
+    await Promise.all([plain?.close(), noPartCopy?.close()]);
+    await rgw?.close();
+  });
 
   it('plain s3rver: exit 1 naming the operations every multipart mode needs, in either mode', async () => {
     for (const mode of ['multipart_uniform_parts = false', 'multipart_uniform_parts = true']) {

@@ -1,5 +1,5 @@
 // `angos scrub --multipart` end to end (docs/storage.md, "S3 uploads"): the real command as a child process against
-// s3rver, with S3 state made through the store itself.
+// a bucket of the run's Ceph RADOS Gateway, with S3 state made through the store itself.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -9,7 +9,8 @@ import type { Namespace } from '../../src/oci/name.ts';
 import { newSessionId } from '../../src/oci/session-id.ts';
 import { uploadKeys } from '../../src/registry/keys.ts';
 import { S3ObjectStore } from '../../src/storage/s3/s3-object-store.ts';
-import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
+import { freePort } from '../support/free-port.ts';
+import { RgwFixture, type S3Place } from '../support/rgw-fixture.ts';
 import { s3StorageToml } from '../support/server.ts';
 import { inTempDir, MINIMAL_CONFIG, runCli, type CliResult } from './cli-process.ts';
 
@@ -17,7 +18,7 @@ const MiB = 1024 * 1024;
 const ns = 'shop/cart' as Namespace;
 
 describe('scrub --multipart on S3', () => {
-  let fixture: S3rverFixture;
+  let fixture: RgwFixture;
   let store: S3ObjectStore;
   const prefix = `scrub-cli-${randomBytes(4).toString('hex')}`;
   const orphan = uploadKeys.data(ns, newSessionId());
@@ -25,7 +26,7 @@ describe('scrub --multipart on S3', () => {
   const live = uploadKeys.data(ns, liveId);
 
   before(async () => {
-    fixture = await S3rverFixture.start();
+    fixture = await RgwFixture.start();
     store = new S3ObjectStore(fixture.options({ keyPrefix: prefix }));
     for (const key of [orphan, live]) {
       await store.createUpload(key);
@@ -36,8 +37,8 @@ describe('scrub --multipart on S3', () => {
     await sleep(1100);
   });
   after(async () => {
-    store.destroy();
-    await fixture.close();
+    store?.destroy();
+    await fixture?.close();
   });
 
   const config = () => `[server]\nbind_address = "127.0.0.1"\nport = 0\n${s3StorageToml(fixture, prefix)}\n`;
@@ -62,8 +63,8 @@ describe('scrub --multipart on S3', () => {
   });
 
   it('an unreachable S3 at start is a check that could not run: exit 1', async () => {
-    const down = await S3rverFixture.start();
-    await down.close();
+    // The bucket's credentials at a loopback port nothing listens on: every connection is refused.
+    const down: S3Place = { endpoint: `http://127.0.0.1:${await freePort()}`, bucket: fixture.bucket, accessKey: fixture.accessKey, secretKey: fixture.secretKey };
     const result = await inTempDirResult(`[server]\nbind_address = "127.0.0.1"\nport = 0\n${s3StorageToml(down, prefix, ['max_attempts = 1'])}\n`, [
       'scrub',
       '-p',

@@ -3,22 +3,22 @@
 // answering HEAD while S3 is down; with `link_cache_ttl = 0` nothing is cached.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
 import { expectError, expectStatus } from '../support/expect.ts';
 import { send } from '../support/http.ts';
 import { imageManifest } from '../support/oci.ts';
 import { deleteManifest, getManifest, pushManifest } from '../support/registry.ts';
+import { RgwFixture } from '../support/rgw-fixture.ts';
 import { s3StorageToml, startServer, type RunningServer } from '../support/server.ts';
 
-/** Blob store on s3rver; the metadata store either inherits it (every tuning key at its default) or sets `metadata`. */
-function storageToml(fixture: S3rverFixture, prefix: string, metadata?: readonly string[]): string {
+/** Blob store on the test gateway; the metadata store either inherits it (every tuning key at its default) or sets `metadata`. */
+function storageToml(fixture: RgwFixture, prefix: string, metadata?: readonly string[]): string {
   const blob = s3StorageToml(fixture, prefix);
   if (metadata === undefined) return blob;
   return `${blob}\n\n${s3StorageToml(fixture, prefix, metadata).replace('[blob_store.s3]', '[metadata_store.s3]')}`;
 }
 
-/** Runs `during` while s3rver refuses connections, then brings it back whatever happened. */
-async function withS3Down(fixture: S3rverFixture, during: () => Promise<void>): Promise<void> {
+/** Runs `during` while the fixture's own gateway is stopped (connections refused), then brings it back whatever happened. */
+async function withS3Down(fixture: RgwFixture, during: () => Promise<void>): Promise<void> {
   await fixture.stop();
   try {
     await during();
@@ -28,12 +28,13 @@ async function withS3Down(fixture: S3rverFixture, during: () => Promise<void>): 
 }
 
 describe('S3 link cache', () => {
-  let fixture: S3rverFixture;
+  let fixture: RgwFixture;
   let cached: RunningServer;
   let uncached: RunningServer;
 
   before(async () => {
-    fixture = await S3rverFixture.start();
+    // A gateway of the file's own: the outage below must not reach other test files on the shared cluster.
+    fixture = await RgwFixture.start({ ownGateway: true });
     cached = await startServer({ storageToml: storageToml(fixture, 'default-ttl/') });
     uncached = await startServer({ storageToml: storageToml(fixture, 'no-cache/', ['link_cache_ttl = 0']) });
   });

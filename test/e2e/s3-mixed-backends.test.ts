@@ -1,5 +1,6 @@
-// Mixed backends: blob bytes in S3, metadata on the filesystem. The push and pull go through a real
-// server process; the stores are then inspected directly to show each kind of key landed where configured.
+// Mixed backends: blob bytes in S3 (a bucket of the run's Ceph RADOS Gateway), metadata on the filesystem. The push
+// and pull go through a real server process; the stores are then inspected directly to show each kind of key landed
+// where configured.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,19 +9,19 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { FsObjectStore } from '../../src/storage/fs/fs-object-store.ts';
 import { S3ObjectStore } from '../../src/storage/s3/s3-object-store.ts';
-import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
 import { expectStatus } from '../support/expect.ts';
 import { send } from '../support/http.ts';
 import { content, descriptorOf, imageManifest, OCI_LAYER } from '../support/oci.ts';
 import { getBlob, getManifest, pushBlob, pushManifest } from '../support/registry.ts';
+import { RgwFixture } from '../support/rgw-fixture.ts';
 import { s3StorageToml, startServer, type RunningServer } from '../support/server.ts';
 
-let fixture: S3rverFixture;
+let fixture: RgwFixture;
 let metaRoot: string;
 let server: RunningServer;
 
 before(async () => {
-  fixture = await S3rverFixture.start();
+  fixture = await RgwFixture.start();
   metaRoot = await mkdtemp(join(tmpdir(), 'angos-mixed-meta-'));
   const storageToml = `${s3StorageToml(fixture, 'mixed/')}\n\n[metadata_store.fs]\nroot_dir = ${JSON.stringify(metaRoot)}\n`;
   server = await startServer({ storageToml });

@@ -1,27 +1,28 @@
-// The registry on S3 storage (s3rver, behind the compatibility layer of src/storage/s3/s3rver-fixture.ts): the
+// The registry on S3 storage (a bucket of the run's Ceph RADOS Gateway, test/support/rgw-fixture.ts): the
 // push/pull flow through real server processes, presigned redirects (docs/api.md, "Redirects"), and two servers on
 // one bucket. The shared object-store suite covers the backend itself.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
 import { expectStatus } from '../support/expect.ts';
 import { send } from '../support/http.ts';
-import { content, imageManifest, descriptorOf, OCI_LAYER, OCI_MANIFEST } from '../support/oci.ts';
-import { getBlob, getManifest, patchChunk, pushBlob, pushManifest, startUpload } from '../support/registry.ts';
+import { content, imageManifest, descriptorOf, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST } from '../support/oci.ts';
+import { getBlob, getManifest, patchChunk, pushBlob, pushManifest, putManifest, startUpload } from '../support/registry.ts';
+import { RgwFixture } from '../support/rgw-fixture.ts';
 import { s3StorageToml, startServer, type RunningServer } from '../support/server.ts';
 
-function s3Toml(fixture: S3rverFixture): string {
+function s3Toml(fixture: RgwFixture): string {
   return s3StorageToml(fixture, 'registry/', ['presign_ttl_secs = 900']);
 }
 
 describe('S3 storage', () => {
-  let fixture: S3rverFixture;
+  let fixture: RgwFixture;
   let one: RunningServer;
   let two: RunningServer;
 
   before(async () => {
-    fixture = await S3rverFixture.start();
+    fixture = await RgwFixture.start();
     one = await startServer({ storageToml: s3Toml(fixture) });
     two = await startServer({ storageToml: s3Toml(fixture) });
   });
@@ -96,11 +97,12 @@ describe('S3 storage', () => {
 });
 
 describe('S3 outage', () => {
-  let fixture: S3rverFixture;
+  let fixture: RgwFixture;
   let srv: RunningServer;
 
   before(async () => {
-    fixture = await S3rverFixture.start();
+    // A gateway of this suite's own, so the outage is real (connections refused) and no other test file sees it.
+    fixture = await RgwFixture.start({ ownGateway: true });
     const breaker = ['max_attempts = 1', 'operation_attempt_timeout_secs = 2', 'circuit_breaker_threshold = 2', 'circuit_breaker_cooldown_secs = 1'];
     const toml = s3Toml(fixture);
     srv = await startServer({
@@ -110,6 +112,76 @@ describe('S3 outage', () => {
   after(async () => {
     await srv?.stop();
     await fixture?.close();
+  });
+
+  it('stopped and restarted mid-traffic: every request is answered, 5xx while it is down, and every acknowledged push stands', async () => {
+    interface Pushed {
+      tag: string;
+      config: ReturnType<typeof content>;
+      manifest: ReturnType<typeof imageManifest>;
+    }
+    const acknowledged: Pushed[] = [];
+    const statuses: number[] = [];
+    // Inline, not a redirect to the gateway: the registry's own answer is under test.
+    const readManifest = (tag: string) => send(srv.url, 'GET', `/v2/traffic/app/manifests/${tag}`, { headers: { accept: OCI_MANIFEST, 'x-angos-no-redirect': '1' } });
+    let withoutRetryAfter = 0;
+    let running = true;
+    const worker = async (id: number): Promise<void> => {
+      for (let round = 0; running; round++) {
+        const config = content(randomBytes(512 + round));
+        const blob = await send(srv.url, 'POST', `/v2/traffic/app/blobs/uploads/?digest=${config.digest}`, { body: config.bytes });
+        statuses.push(blob.status);
+        if (blob.status === 503 && blob.headers['retry-after'] === undefined) withoutRetryAfter++;
+        if (blob.status !== 201) {
+          await sleep(50);
+          continue;
+        }
+        const manifest = imageManifest({ config: descriptorOf(config, OCI_CONFIG) });
+        const tag = `w${id}-${round}`;
+        const pushed = await putManifest(srv.url, 'traffic/app', tag, manifest);
+        statuses.push(pushed.status);
+        if (pushed.status === 201) acknowledged.push({ tag, config, manifest });
+        const earlier = acknowledged[Math.floor(Math.random() * acknowledged.length)]!;
+        const read = await readManifest(earlier.tag);
+        statuses.push(read.status);
+        if (read.status === 200) assert.ok(read.body.equals(earlier.manifest.bytes), `${earlier.tag} reads back its own manifest`);
+      }
+    };
+    const workers = [1, 2, 3, 4].map(worker);
+    await sleep(1500);
+    const before = acknowledged.length;
+    await fixture.stop();
+    let readiness = 0;
+    for (let attempt = 0; attempt < 50 && readiness !== 503; attempt++) {
+      await sleep(100);
+      readiness = (await send(srv.url, 'GET', '/readyz')).status;
+    }
+    assert.equal(readiness, 503, 'not ready while the gateway is down');
+    await sleep(1500);
+    await fixture.resume();
+    for (let attempt = 0; attempt < 50 && readiness !== 200; attempt++) {
+      await sleep(200);
+      readiness = (await send(srv.url, 'GET', '/readyz')).status;
+    }
+    assert.equal(readiness, 200, 'ready again once the gateway answers');
+    const recovered = acknowledged.length;
+    await sleep(1500);
+    running = false;
+    await Promise.all(workers);
+
+    assert.ok(before > 0 && acknowledged.length > recovered, `pushes acknowledged before (${before}) and after the outage (${acknowledged.length - recovered})`);
+    const failures = statuses.filter((status) => status >= 400);
+    assert.ok(failures.length > 0, 'the outage was seen by the clients');
+    assert.deepEqual([...new Set(failures)].filter((status) => status !== 500 && status !== 503), [], 'failures are 500 or 503 only');
+    assert.equal(withoutRetryAfter, 0, 'every 503 carries Retry-After');
+    for (const { tag, config, manifest } of acknowledged) {
+      const read = await readManifest(tag);
+      expectStatus(read, 200);
+      assert.ok(read.body.equals(manifest.bytes), `${tag} stands`);
+      const bytes = await getBlob(srv.url, 'traffic/app', config.digest, { headers: { 'x-angos-no-redirect': '1' } });
+      expectStatus(bytes, 200);
+      assert.ok(bytes.body.equals(config.bytes), `the config of ${tag} stands`);
+    }
   });
 
   it('answers 503 with Retry-After once the breaker opens, reports not ready, and recovers with nothing lost', async () => {

@@ -3,12 +3,12 @@
 // are written to a temporary name and renamed, a push writes its keys in waves so a crash between waves only
 // over-approximates what is reachable ("Why several servers can share one directory"), upload sessions live
 // entirely in storage, and on S3 a request commits by writing the next `staged/<offset>` record ("S3 uploads").
-// Each describe sets its storage itself, so one run covers the filesystem and S3 (s3rver).
+// Each describe sets its storage itself, so one run covers the filesystem and S3 (a bucket of the run's Ceph RADOS
+// Gateway).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { useAtomicS3rver } from '../support/atomic-s3rver.ts';
 import { registryToml } from '../support/config.ts';
 import { CrashableServer } from '../support/crashable-server.ts';
 import { CrashPusher } from '../support/crash-pusher.ts';
@@ -17,6 +17,7 @@ import { send } from '../support/http.ts';
 import { sha256 } from '../support/oci.ts';
 import { PushLedger } from '../support/push-ledger.ts';
 import { requestOutcome } from '../support/request-outcome.ts';
+import type { S3FaultProxy } from '../support/s3-fault-proxy.ts';
 import { getBlob, headBlob, patchChunk, startUpload } from '../support/registry.ts';
 import type { RunningServer } from '../support/server.ts';
 import { SeededRandom } from '../support/seeded-random.ts';
@@ -29,7 +30,7 @@ const NAME = 'crash/app';
 const SEED = 'reliability/crash';
 /** Half the clients upload in chunks, half in one request; each pushes IMAGES images (config, layer, manifest). */
 const CLIENTS = 20;
-/** s3rver on this machine takes several times longer per request than the filesystem. */
+/** S3 (the Ceph RADOS Gateway on this machine) takes several times longer per request than the filesystem. */
 const IMAGES: Record<BackendName, number> = { filesystem: 3, s3: 2 };
 /** The server is killed when these fractions of all blobs and manifests have been acknowledged. */
 const KILL_AT = [0.15, 0.35, 0.55, 0.75];
@@ -55,7 +56,7 @@ interface CrashedSession {
 }
 
 /** Opens a session, commits ACKNOWLEDGED bytes, then leaves a chunked PATCH unfinished once its bytes reach storage. */
-async function patchUntilCrash(server: RunningServer, bytesDirs: readonly string[], blob: Buffer): Promise<CrashedSession> {
+async function patchUntilCrash(server: RunningServer, storedBytes: () => Promise<number>, blob: Buffer): Promise<CrashedSession> {
   let { location } = await startUpload(server.url, NAME);
   for (let start = 0; start < ACKNOWLEDGED; start += MiB) {
     const response = await patchChunk(server.url, location, blob.subarray(start, start + MiB), start);
@@ -64,7 +65,7 @@ async function patchUntilCrash(server: RunningServer, bytesDirs: readonly string
   }
   // Chunked, without Content-Range, as docker streams a layer.
   const patch = new UnfinishedRequest(`${server.url}${location}`, 'PATCH', { 'content-type': 'application/octet-stream' });
-  await patch.streamUntilStored(blob.subarray(ACKNOWLEDGED), bytesDirs, STREAM_LIMIT);
+  await patch.streamUntilStored(blob.subarray(ACKNOWLEDGED), storedBytes, STREAM_LIMIT);
   patch.expectStillReading();
   return { blob, location, sent: ACKNOWLEDGED + patch.sent };
 }
@@ -98,9 +99,11 @@ interface StateWindowSession {
  * On S3 a session's running hash travels with it, since multipart parts cannot be read back (docs/configuration.md,
  * "[blob_store.s3]"): a PATCH commits its bytes by writing `staged/<offset>` (docs/storage.md, "S3 uploads"), then
  * saves the hash state in `session.json`. This opens the window between the two on purpose: after one acknowledged
- * PATCH, s3rver refuses the second PATCH's state write and the server is SIGKILLed at that moment.
+ * PATCH, the fault proxy between the server and the gateway (test/support/s3-fault-proxy.ts, a fault mock) never
+ * forwards the second PATCH's state write, and the server is SIGKILLed as that request arrives: a server that died
+ * just before sending it.
  */
-async function patchIntoStateWindow(crashable: CrashableServer): Promise<StateWindowSession> {
+async function patchIntoStateWindow(crashable: CrashableServer, faults: S3FaultProxy): Promise<StateWindowSession> {
   const { url } = crashable.server;
   const blob = randomBytes(3 * MiB);
   const session = await startUpload(url, NAME);
@@ -108,7 +111,7 @@ async function patchIntoStateWindow(crashable: CrashableServer): Promise<StateWi
   expectStatus(first, 202);
   const location = header(first, 'location') ?? session.location;
   let killed = false;
-  const stopObserving = useAtomicS3rver((key) => {
+  const stopObserving = faults.observePuts((key) => {
     if (killed || !key.endsWith(`/_uploads/${session.id}/session.json`)) return undefined;
     killed = true;
     crashable.server.process.kill('SIGKILL');
@@ -134,7 +137,7 @@ describe('SIGKILL', { concurrency: true }, () => {
     describe(`on ${backendName} storage`, { concurrency: 1 }, () => {
       let backend: StorageBackend;
       before(async () => {
-        backend = await openBackend(backendName);
+        backend = await openBackend(backendName, { faultProxy: true });
       });
       after(async () => {
         await backend?.close();
@@ -155,23 +158,25 @@ describe('SIGKILL', { concurrency: true }, () => {
         before(async () => {
           crashable = await crashableOn(backend, place);
           const { url } = crashable.server;
-          const bytesDirs = backend.bytesDirs(place);
-          resumable = await patchUntilCrash(crashable.server, bytesDirs, randomBytes(ACKNOWLEDGED + STREAM_LIMIT + MiB));
-          cancellable = await patchUntilCrash(crashable.server, bytesDirs, randomBytes(ACKNOWLEDGED + STREAM_LIMIT));
+          const storedBytes = () => backend.storedBytes(place);
+          resumable = await patchUntilCrash(crashable.server, storedBytes, randomBytes(ACKNOWLEDGED + STREAM_LIMIT + MiB));
+          cancellable = await patchUntilCrash(crashable.server, storedBytes, randomBytes(ACKNOWLEDGED + STREAM_LIMIT));
 
-          // Both ways of sending a blob in one request: PUT closing a fresh session, and the single-request POST.
+          // Both ways of sending a blob in one request: PUT closing a fresh session, and the single-request POST. On S3
+          // a body of known length goes to the gateway as one streamed UploadPart, which S3 shows only once complete:
+          // these two are cut at their bound, 1 MiB short of their end, with the part still being received.
           const { viaPut, viaPost } = monolithic;
           const { location } = await startUpload(url, NAME);
           const headers = { 'content-type': 'application/octet-stream', 'content-length': String(viaPut.length) };
           const put = new UnfinishedRequest(`${url}${location}?digest=${sha256(viaPut)}`, 'PUT', headers);
-          await put.streamUntilStored(viaPut, bytesDirs, viaPut.length - MiB);
+          await put.streamUntilStored(viaPut, storedBytes, viaPut.length - MiB);
           const post = new UnfinishedRequest(`${url}/v2/${NAME}/blobs/uploads/?digest=${sha256(viaPost)}`, 'POST', headers);
-          await post.streamUntilStored(viaPost, bytesDirs, viaPost.length - MiB);
+          await post.streamUntilStored(viaPost, storedBytes, viaPost.length - MiB);
           put.expectStillReading();
           post.expectStillReading();
           monolithic.putSent = put.sent;
           monolithic.postSent = post.sent;
-          if (backendName === 's3') stateWindow = await patchIntoStateWindow(crashable);
+          if (backendName === 's3') stateWindow = await patchIntoStateWindow(crashable, backend.faults!);
           server = await crashable.killAndRestart();
         });
         after(async () => {

@@ -25,8 +25,8 @@ import { committedSize, completeUpload } from '../support/upload-session.ts';
 const MiB = 1024 * 1024;
 const PLACE = 'shared';
 /**
- * Rounds of each race (s3rver on this machine takes several times longer per request than the filesystem);
- * PARALLEL_ROUNDS run at once, on different tags, so races also overlap each other.
+ * Rounds of each race (S3, the Ceph RADOS Gateway on this machine, takes several times longer per request than the
+ * filesystem); PARALLEL_ROUNDS run at once, on different tags, so races also overlap each other.
  */
 const ROUNDS: Record<BackendName, number> = { filesystem: 24, s3: 16 };
 const PARALLEL_ROUNDS = 4;

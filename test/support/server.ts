@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { parse, stringify } from 'smol-toml';
 import { SERVER_ENVIRONMENT, SERVER_NODE_FLAGS } from '../../src/runtime/memory-policy.ts';
-import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
+import { RgwFixture, type S3Place } from './rgw-fixture.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** The Node 24 that `npm ci` installs; tests never use the machine's older node. */
@@ -38,39 +38,42 @@ export interface StartOptions {
   extraToml?: string;
   /** Reuse a storage root (two servers on one root, or a restart). A fresh temp dir otherwise. */
   rootDir?: string;
-  /** TOML of the storage sections, replacing the default `[blob_store.fs]` under `rootDir` (e.g. S3 on s3rver). */
+  /** TOML of the storage sections, replacing the default `[blob_store.fs]` under `rootDir` (e.g. S3 on the test gateway). */
   storageToml?: string;
   env?: Record<string, string>;
   /** Extra lines of the generated `[server]` table (e.g. `handshake_timeout = 1`). */
   serverKeys?: string;
 }
 
-let s3: Promise<S3rverFixture> | undefined;
+let s3: Promise<RgwFixture> | undefined;
 
 /**
- * Filesystem storage under `rootDir`, or with `ANGOS_TEST_STORAGE=s3` both stores on one s3rver per test
- * process, under a key prefix derived from `rootDir` (servers sharing a root share the prefix). Redirects are
- * off there unless a test turns them on, so the suite's inline-body assertions hold on both backends.
+ * Filesystem storage under `rootDir`, or with `ANGOS_TEST_STORAGE=s3` both stores in one bucket of the run's Ceph
+ * RADOS Gateway per test process (test/support/rgw-fixture.ts), under a key prefix derived from `rootDir` (servers
+ * sharing a root share the prefix). The bucket is emptied and removed once the process has nothing left to do.
+ * Redirects are off there unless a test turns them on, so the suite's inline-body assertions hold on both backends.
  */
 async function defaultStorageToml(rootDir: string): Promise<string> {
   if (process.env.ANGOS_TEST_STORAGE !== 's3') return `[blob_store.fs]\nroot_dir = ${JSON.stringify(rootDir)}`;
-  s3 ??= S3rverFixture.start().then((fixture) => {
-    fixture.unref();
+  s3 ??= RgwFixture.start().then((fixture) => {
+    // 'beforeExit' comes once the tests are done and their servers stopped; the cluster keeps every byte in memory
+    // until the bucket is emptied.
+    process.once('beforeExit', () => void fixture.close().catch((error: unknown) => console.error(`closing the test bucket ${fixture.bucket}: ${String(error)}`)));
     return fixture;
   });
   const fixture = await s3;
   return s3StorageToml(fixture, createHash('sha256').update(rootDir).digest('hex').slice(0, 16));
 }
 
-/** `[blob_store.s3]` on an s3rver fixture under a key prefix, plus any extra keys of that table. */
-export function s3StorageToml(fixture: S3rverFixture, keyPrefix: string, extraKeys: readonly string[] = []): string {
+/** `[blob_store.s3]` on an S3 place (a bucket of the test gateway, or a proxy in front of one) under a key prefix, plus any extra keys of that table. */
+export function s3StorageToml(place: S3Place, keyPrefix: string, extraKeys: readonly string[] = []): string {
   return [
     '[blob_store.s3]',
-    `endpoint = ${JSON.stringify(fixture.endpoint)}`,
-    `bucket = ${JSON.stringify(fixture.bucket)}`,
+    `endpoint = ${JSON.stringify(place.endpoint)}`,
+    `bucket = ${JSON.stringify(place.bucket)}`,
     'region = "us-east-1"',
-    'access_key_id = "S3RVER"',
-    'secret_key = "S3RVER"',
+    `access_key_id = ${JSON.stringify(place.accessKey)}`,
+    `secret_key = ${JSON.stringify(place.secretKey)}`,
     `key_prefix = ${JSON.stringify(keyPrefix)}`,
     'multipart_part_size = "5MiB"',
     ...extraKeys,

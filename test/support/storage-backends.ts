@@ -1,12 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3rverFixture } from '../../src/storage/s3/s3rver-fixture.ts';
-import { useAtomicS3rver } from './atomic-s3rver.ts';
+import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
+import { RgwFixture } from './rgw-fixture.ts';
+import { S3FaultProxy } from './s3-fault-proxy.ts';
 import { s3StorageToml } from './server.ts';
 
 // Tests that must hold on both backends set the storage themselves, one `describe` per backend, so a single
-// command covers the filesystem and S3 (s3rver) whatever ANGOS_TEST_STORAGE says.
+// command covers the filesystem and S3 (a bucket of the run's Ceph RADOS Gateway) whatever ANGOS_TEST_STORAGE says.
 
 export type BackendName = 'filesystem' | 's3';
 export const BACKENDS: readonly BackendName[] = ['filesystem', 's3'];
@@ -17,17 +18,28 @@ export interface BackendOptions {
    * inherits the blob store and the link cache keeps its default (docs/storage.md, "Link cache (S3 metadata store)").
    */
   linkCacheTtl?: number;
+  /**
+   * S3 only: the servers reach the gateway through a forwarding proxy (test/support/s3-fault-proxy.ts, a fault
+   * mock) whose `refusePut` lets a test fail one chosen write; `StorageBackend.faults` is that proxy.
+   */
+  faultProxy?: boolean;
 }
 
-/** Storage that servers share by `place`: a root directory on the filesystem, a key prefix on one s3rver. */
+/** Storage that servers share by `place`: a root directory on the filesystem, a key prefix of one bucket on S3. */
 export interface StorageBackend {
   readonly name: BackendName;
   /** The `[blob_store…]` (and `[metadata_store…]`) TOML of the servers given `place`. */
   storageToml(place: string): string;
   /** A root directory for `startServer` (the storage itself on the filesystem; on S3 only a name for the place). */
   rootDir(place: string): string;
-  /** Where stored bytes of `place` appear on this machine's disk: the root, or s3rver's directories of the prefix and of multipart parts. */
-  bytesDirs(place: string): string[];
+  /**
+   * Bytes `place` holds in storage now: every file under the root; on S3 every object under the prefix plus the
+   * stored parts of multipart uploads in progress there (a part counts once its UploadPart has completed: S3 shows
+   * nothing of a part still being received).
+   */
+  storedBytes(place: string): Promise<number>;
+  /** With `faultProxy` on S3: the proxy between the servers and the gateway. */
+  readonly faults?: S3FaultProxy;
   close(): Promise<void>;
 }
 
@@ -38,28 +50,76 @@ export async function openBackend(name: BackendName, options: BackendOptions = {
       name,
       storageToml: (place) => `[blob_store.fs]\nroot_dir = ${JSON.stringify(join(base, place))}`,
       rootDir: (place) => join(base, place),
-      bytesDirs: (place) => [join(base, place)],
+      storedBytes: (place) => bytesUnder(join(base, place)),
       close: () => rm(base, { recursive: true, force: true }),
     };
   }
-  // S3 semantics for what a killed client leaves behind (test/support/atomic-s3rver.ts).
-  useAtomicS3rver();
-  const fixture = await S3rverFixture.start();
+  const fixture = await RgwFixture.start();
+  const faults = options.faultProxy ? await S3FaultProxy.start(fixture) : undefined;
+  const target = faults ?? fixture;
   return {
     name,
     storageToml(place) {
-      const blob = s3StorageToml(fixture, place);
+      const blob = s3StorageToml(target, place);
       if (options.linkCacheTtl === undefined) return blob;
-      const metadata = s3StorageToml(fixture, place, [`link_cache_ttl = ${options.linkCacheTtl}`]).replace('[blob_store.s3]', '[metadata_store.s3]');
+      const metadata = s3StorageToml(target, place, [`link_cache_ttl = ${options.linkCacheTtl}`]).replace('[blob_store.s3]', '[metadata_store.s3]');
       return `${blob}\n\n${metadata}`;
     },
     rootDir: (place) => join(base, place),
-    bytesDirs: (place) => [join(fixture.directory, fixture.bucket, place), join(fixture.directory, fixture.bucket, '._S3rver_uploads')],
+    async storedBytes(place) {
+      const prefix = `${place.replace(/\/+$/, '')}/`;
+      const [objects, parts] = await Promise.all([fixture.objects(prefix), partBytesUnder(fixture, prefix)]);
+      let total = parts;
+      for (const size of objects.values()) total += size;
+      return total;
+    },
+    faults,
     async close() {
+      await faults?.close();
       await fixture.close();
       await rm(base, { recursive: true, force: true });
     },
   };
+}
+
+/** Sizes of the stored parts of every multipart upload in progress under `prefix`. */
+async function partBytesUnder(fixture: RgwFixture, prefix: string): Promise<number> {
+  let total = 0;
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  do {
+    const page = await fixture.client.send(
+      new ListMultipartUploadsCommand({ Bucket: fixture.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+    );
+    const listings = (page.Uploads ?? []).map((upload) =>
+      fixture.client
+        .send(new ListPartsCommand({ Bucket: fixture.bucket, Key: upload.Key!, UploadId: upload.UploadId! }))
+        // An upload completed or aborted since the listing has no parts left to count.
+        .catch((error: unknown) => (error instanceof Error && error.name === 'NoSuchUpload' ? { Parts: [] } : Promise.reject(error))),
+    );
+    for (const parts of await Promise.all(listings)) {
+      for (const part of parts.Parts ?? []) total += part.Size ?? 0;
+    }
+    [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
+  } while (keyMarker !== undefined);
+  return total;
+}
+
+/** Bytes of every file under `dir`, whatever the layout. */
+async function bytesUnder(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0; // removed while walking (a session promoted or cleaned up)
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await bytesUnder(path);
+    else total += await lstat(path).then((stats) => stats.size, () => 0);
+  }
+  return total;
 }
 
 /**

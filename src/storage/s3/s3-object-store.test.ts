@@ -9,12 +9,14 @@ import { readAll, sha256OfStream } from '../suite-support.ts';
 import { CircuitOpenError } from './circuit-breaker.ts';
 import type { S3Settings } from '../../config/types.ts';
 import { S3ObjectStore } from './s3-object-store.ts';
-import { S3rverFixture } from './s3rver-fixture.ts';
+import { PlainS3rver } from '../../../test/support/plain-s3rver.ts';
+import { RgwFixture } from '../../../test/support/rgw-fixture.ts';
 
 const MiB = 1024 * 1024;
 
-let shared: Promise<S3rverFixture> | undefined;
-const server = () => (shared ??= S3rverFixture.start());
+// One bucket on the run's Ceph RADOS Gateway for the tests that need no outage; each store takes a key prefix of its own.
+let shared: Promise<RgwFixture> | undefined;
+const server = () => (shared ??= RgwFixture.start());
 let storeCount = 0;
 after(async () => {
   if (shared !== undefined) await (await shared).close();
@@ -26,7 +28,7 @@ async function freshStore(overrides: Partial<S3Settings> = {}): Promise<S3Object
   return new S3ObjectStore(fixture.options({ keyPrefix: `t${++storeCount}-${randomBytes(4).toString('hex')}/`, ...overrides }));
 }
 
-objectStoreSuite('s3 on s3rver', async () => {
+objectStoreSuite('s3 on Ceph RGW', async () => {
   const store = await freshStore();
   return { store, cleanup: async () => store.destroy() };
 });
@@ -44,11 +46,11 @@ function generated(total: number, chunkSize: number, seed: number, hash: ReturnT
   return Readable.from(chunks());
 }
 
-async function uploadsOf(fixture: S3rverFixture, bucketKey: string) {
+async function uploadsOf(fixture: RgwFixture, bucketKey: string) {
   return (await fixture.uploads()).filter((upload) => upload.key === bucketKey);
 }
 
-describe('S3ObjectStore on s3rver', () => {
+describe('S3ObjectStore on Ceph RGW', () => {
   it('1 MiB, 7 MiB, 3 MiB chunked, complete: correct bytes, no non-final part under 5 MiB', async () => {
     const fixture = await server();
     const store = new S3ObjectStore(fixture.options({ keyPrefix: 'scenario-11' }));
@@ -227,11 +229,12 @@ describe('S3ObjectStore on s3rver', () => {
 });
 
 describe('S3ObjectStore uploads across a storage outage', () => {
-  let fixture: S3rverFixture;
+  // A gateway of this suite's own: stopping it is a real outage (connections refused) no other test sees.
+  let fixture: RgwFixture;
   before(async () => {
-    fixture = await S3rverFixture.start();
+    fixture = await RgwFixture.start({ ownGateway: true });
   });
-  after(() => fixture.close());
+  after(() => fixture?.close());
 
   it('a write failing on storage commits nothing; parts it left are replaced by the next write', async () => {
     const store = new S3ObjectStore(fixture.options({ maxAttempts: 1 }));
@@ -259,12 +262,13 @@ describe('S3ObjectStore uploads across a storage outage', () => {
   });
 });
 
-describe('S3ObjectStore against a server that ignores If-None-Match', () => {
-  let fixture: S3rverFixture;
+describe('S3ObjectStore against a server that ignores If-None-Match (plain s3rver)', () => {
+  // s3rver as it is ignores If-None-Match on PutObject: the real example of a server whose creates are advisory.
+  let fixture: PlainS3rver;
   before(async () => {
-    fixture = await S3rverFixture.start({ conditionalPut: false });
+    fixture = await PlainS3rver.start();
   });
-  after(() => fixture.close());
+  after(() => fixture?.close());
 
   it('degrades to advisory creates and warns once', async () => {
     const store = new S3ObjectStore(fixture.options());
@@ -280,12 +284,13 @@ describe('S3ObjectStore against a server that ignores If-None-Match', () => {
   });
 });
 
-describe('S3ObjectStore circuit breaker against a stopped s3rver', () => {
-  let fixture: S3rverFixture;
+describe('S3ObjectStore circuit breaker against a stopped RGW gateway', () => {
+  // A gateway of this suite's own: stopping it is a real outage (connections refused) no other test sees.
+  let fixture: RgwFixture;
   before(async () => {
-    fixture = await S3rverFixture.start();
+    fixture = await RgwFixture.start({ ownGateway: true });
   });
-  after(() => fixture.close());
+  after(() => fixture?.close());
 
   it('opens after N consecutive failures, fails fast, and closes after a successful half-open probe', async () => {
     const store = new S3ObjectStore(
@@ -324,12 +329,13 @@ describe('S3ObjectStore circuit breaker against a stopped s3rver', () => {
 });
 
 describe('S3ObjectStore with declared capabilities (no probe)', () => {
-  let ignoring: S3rverFixture;
-  let enforcing: S3rverFixture;
+  // Plain s3rver ignores If-None-Match; Ceph RGW enforces it.
+  let ignoring: PlainS3rver;
+  let enforcing: RgwFixture;
   before(async () => {
-    [ignoring, enforcing] = await Promise.all([S3rverFixture.start({ conditionalPut: false }), S3rverFixture.start()]);
+    [ignoring, enforcing] = await Promise.all([PlainS3rver.start(), RgwFixture.start()]);
   });
-  after(() => Promise.all([ignoring.close(), enforcing.close()]));
+  after(() => Promise.all([ignoring?.close(), enforcing?.close()]));
 
   it('put_if_none_match = true is trusted as declared: no probe, so a server ignoring the header is not detected', async () => {
     const store = new S3ObjectStore(ignoring.options({ capabilities: { putIfNoneMatch: true, putIfMatch: true, deleteIfMatch: true } }));
