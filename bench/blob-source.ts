@@ -28,11 +28,12 @@ export class BlobSource {
     this.base = this.#blob(content.subarray(content.length - TAIL));
   }
 
-  static async create(size: number, file: string): Promise<BlobSource> {
+  /** `file`, when given, receives the content (what nginx serves). */
+  static async create(size: number, file?: string): Promise<BlobSource> {
     if (size <= TAIL) throw new Error(`blob size ${size} must exceed ${TAIL} bytes`);
     const content = Buffer.allocUnsafe(size);
     for (let offset = 0; offset < size; offset += SLICE) randomBytes(Math.min(SLICE, size - offset)).copy(content, offset);
-    await writeFile(file, content);
+    if (file !== undefined) await writeFile(file, content);
     return new BlobSource(content);
   }
 

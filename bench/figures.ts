@@ -1,6 +1,7 @@
 import type { BlobSource } from './blob-source.ts';
 import type { HttpClient } from './client/http-client.ts';
 import type { BenchSettings } from './settings.ts';
+import type { S3Storage } from './systems/rgw.ts';
 import type { RunningSystem, SystemName } from './systems/system.ts';
 
 export type FigureId =
@@ -19,13 +20,27 @@ export type FigureId =
   | 'images.sequential'
   | 'images.parallel'
   | ScaleFigureId
+  | S3FigureId
   | 'rss.peak';
+
+/** The S3 phase's figures: both registries on one Ceph RADOS Gateway; `s3.pull.direct` is the gateway itself. */
+export type S3FigureId =
+  | 's3.push.monolithic'
+  | 's3.pull.inline'
+  | 's3.pull.redirect'
+  | 's3.pull.direct'
+  | 's3.manifest.get-tag'
+  | 's3.tags.list'
+  | 's3.images.sequential';
 
 /** Listings on registries holding `settings.scale*` (large) or `scaleBase` (base) tags and namespaces. */
 export type ScaleFigureId = `scale.${'tags' | 'catalog'}.${'pages' | 'whole'}.${'base' | 'large'}`;
 
-/** Which system's figure a row is compared with besides Distribution: nginx for pulls, the write ceiling for pushes. */
-export type Reference = { system: 'nginx' | 'ceiling'; figure: FigureId };
+/**
+ * Which system's figure a row is compared with besides Distribution: nginx for pulls, the write ceiling for pushes,
+ * the gateway's own GET for pulls on S3.
+ */
+export type Reference = { system: 'nginx' | 'ceiling' | 'rgw'; figure: FigureId };
 
 export interface FigureSpec {
   id: FigureId;
@@ -57,7 +72,24 @@ export function figureSpecs(settings: BenchSettings): FigureSpec[] {
     { id: 'images.sequential', label: `push ${settings.smallImages} small images, sequential`, unit: 'images/s', higherIsBetter: true },
     { id: 'images.parallel', label: `push ${settings.smallImages} small images, ${settings.smallImagesParallel} at a time`, unit: 'images/s', higherIsBetter: true },
     ...scaleSpecs(settings),
+    ...s3Specs(settings),
     { id: 'rss.peak', label: 'peak RSS of the server process', unit: 'MiB', higherIsBetter: false },
+  ];
+}
+
+/** Figures of the S3 phase, reported in a table of their own. */
+function s3Specs(settings: BenchSettings): FigureSpec[] {
+  const blob = `${settings.s3BlobBytes / 1024 / 1024} MiB`;
+  const conns = `${settings.connections} conns`;
+  const direct: Reference = { system: 'rgw', figure: 's3.pull.direct' };
+  return [
+    { id: 's3.push.monolithic', label: `blob push ${blob}, monolithic (POST + PUT)`, unit: 'MB/s', higherIsBetter: true },
+    { id: 's3.pull.direct', label: `direct S3 GET of the blob object (${blob}, presigned URL), 1 stream, in-process client`, unit: 'MB/s', higherIsBetter: true, reference: direct },
+    { id: 's3.pull.inline', label: `blob pull ${blob}, 1 stream, inline (redirects off), in-process client`, unit: 'MB/s', higherIsBetter: true, reference: direct },
+    { id: 's3.pull.redirect', label: `blob pull ${blob}, 1 stream, 307 to a presigned URL followed, in-process client`, unit: 'MB/s', higherIsBetter: true, reference: direct },
+    { id: 's3.manifest.get-tag', label: `manifest GET by tag, ${conns}`, unit: 'req/s', higherIsBetter: true },
+    { id: 's3.tags.list', label: `tags list (${settings.s3TagCount} tags), ${conns}`, unit: 'req/s', higherIsBetter: true },
+    { id: 's3.images.sequential', label: `push ${settings.s3SmallImages} small images, sequential`, unit: 'images/s', higherIsBetter: true },
   ];
 }
 
@@ -82,7 +114,8 @@ export interface WorkloadContext {
   client: HttpClient;
   settings: BenchSettings;
   blobs: BlobSource;
-  record(id: FigureId, value: number): void;
+  /** `as`: a reference system's figure measured in this system's turn (the gateway's GET of this system's blob). */
+  record(id: FigureId, value: number, as?: SystemName): void;
   progress(message: string): void;
   /**
    * Starts another server of this workload's system on fresh storage in its own directory, stopped when the
@@ -94,6 +127,8 @@ export interface WorkloadContext {
 export interface InstanceOptions {
   /** Distribution only: `catalog.maxentries`. */
   catalogMaxEntries?: number;
+  /** Registries: store everything in this S3 bucket instead of the filesystem. */
+  s3?: S3Storage;
 }
 
 export interface Instance {

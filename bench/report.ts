@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FigureId } from './figures.ts';
+import type { FigureId, FigureSpec } from './figures.ts';
 import { medianOf, type BenchResult } from './results-model.ts';
 import { checkTargets, type TargetCheck } from './targets.ts';
 
@@ -21,15 +21,8 @@ export function renderMarkdown(result: BenchResult): string {
     '| Figure | Unit | Angos | Distribution | Reference | Angos ÷ Distribution | Angos ÷ reference |',
     '|---|---|---:|---:|---:|---:|---:|',
   ];
-  for (const figure of result.figures) {
-    const angos = medianOf(result, 'angos', figure.id);
-    const distribution = medianOf(result, 'distribution', figure.id);
-    const reference = figure.reference && medianOf(result, figure.reference.system, figure.reference.figure);
-    const referenceCell = reference === undefined ? '–' : `${num(reference)} (${figure.reference!.system})`;
-    lines.push(
-      `| ${figure.label} | ${figure.unit} | ${num(angos)} | ${num(distribution)} | ${referenceCell} | ${ratio(angos, distribution)} | ${ratio(angos, reference)} |`,
-    );
-  }
+  const onS3 = (figure: FigureSpec): boolean => figure.id.startsWith('s3.');
+  lines.push(...figureRows(result, result.figures.filter((figure) => !onS3(figure))));
   const scaleRows = result.figures.filter((figure) => figure.id.startsWith('scale.') && figure.id.endsWith('.large'));
   if (scaleRows.some((figure) => medianOf(result, 'angos', figure.id) !== undefined)) {
     lines.push('', 'Scale: each system\'s rate at the large size ÷ its rate at the base size:', '', '| Figure | Angos | Distribution |', '|---|---:|---:|');
@@ -39,6 +32,19 @@ export function renderMarkdown(result: BenchResult): string {
       lines.push(`| ${figure.label} | ${of('angos')} | ${of('distribution')} |`);
     }
   }
+  lines.push(
+    '',
+    `On S3 (Ceph RGW): both registries store everything on the same throw-away Ceph RADOS Gateway (one OSD on the ` +
+      `in-memory memstore, on this machine), a bucket each, as servers of the phase's own, at smaller sizes ` +
+      `(${settings.s3TagCount} tags, ${settings.s3SmallImages} small images) than above. Inline: redirects off, the registry ` +
+      'streams the bytes; redirect: the blob GET answers 307 to a presigned URL, which the client follows (its time ' +
+      'included). Reference: a direct GET of the object the registry pulls inline, by a presigned URL, with the same ' +
+      'client.',
+    '',
+    '| Figure on S3 (Ceph RGW) | Unit | Angos | Distribution | Reference | Angos ÷ Distribution | Angos ÷ reference |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...figureRows(result, result.figures.filter(onS3)),
+  );
   lines.push('', 'Peak RSS (MiB) after each phase, in run order:', '');
   for (const [system, phases] of Object.entries(result.peakRssByPhase)) {
     lines.push(`- ${system}: ${Object.entries(phases).map(([phase, mib]) => `${phase} ${mib}`).join(', ')}`);
@@ -47,6 +53,16 @@ export function renderMarkdown(result: BenchResult): string {
   for (const check of checkTargets(result)) lines.push(`| ${check.goal} | ${check.figure} | ${actual(check)} | ${check.met ? 'yes' : 'no'} |`);
   lines.push('');
   return lines.join('\n');
+}
+
+function figureRows(result: BenchResult, figures: FigureSpec[]): string[] {
+  return figures.map((figure) => {
+    const angos = medianOf(result, 'angos', figure.id);
+    const distribution = medianOf(result, 'distribution', figure.id);
+    const reference = figure.reference && medianOf(result, figure.reference.system, figure.reference.figure);
+    const referenceCell = reference === undefined ? '–' : `${num(reference)} (${figure.reference!.system})`;
+    return `| ${figure.label} | ${figure.unit} | ${num(angos)} | ${num(distribution)} | ${referenceCell} | ${ratio(angos, distribution)} | ${ratio(angos, reference)} |`;
+  });
 }
 
 /** Writes `<stamp>.md`, `<stamp>.json` and `latest.md` into `dir`; returns the Markdown path. */

@@ -12,12 +12,14 @@ import { readSettings, type BenchSettings } from './settings.ts';
 import { startAngos } from './systems/angos.ts';
 import { startDistribution } from './systems/distribution.ts';
 import { NGINX_BLOB_PATH, startNginx } from './systems/nginx.ts';
+import { RadosGateway } from './systems/rgw.ts';
 import type { RunningSystem, SystemName } from './systems/system.ts';
 import { startWriteCeiling } from './systems/write-ceiling.ts';
 import { prepareBlobPull } from './workloads/blob-pull.ts';
 import { prepareBlobPush, prepareCeilingPush } from './workloads/blob-push.ts';
 import { prepareListings } from './workloads/listings.ts';
 import { prepareManifests } from './workloads/manifests.ts';
+import { prepareS3 } from './workloads/s3.ts';
 import { prepareScale } from './workloads/scale.ts';
 import { prepareSmallImages } from './workloads/small-images.ts';
 
@@ -31,6 +33,26 @@ interface Phase {
   label: string;
   systems: SystemName[];
   prepare(ctx: WorkloadContext): Promise<Measure>;
+  /** Stops what the phase's set-ups started for the phase as a whole; also called when a run fails. */
+  finish?(): Promise<void>;
+}
+
+/** The S3 phase's gateway, started by its first set-up and shared by both registries (a bucket each). */
+let rgw: Promise<RadosGateway> | undefined;
+let rgwStarted: RadosGateway | undefined;
+async function startedGateway(): Promise<RadosGateway> {
+  rgw ??= RadosGateway.start().then((gateway) => {
+    rgwStarted = gateway;
+    progress('rgw', `Ceph RADOS Gateway at ${gateway.endpoint}`);
+    return gateway;
+  });
+  return rgw;
+}
+async function stopGateway(): Promise<void> {
+  const gateway = await rgw?.catch(() => undefined);
+  rgw = undefined;
+  rgwStarted = undefined;
+  await gateway?.stop();
 }
 
 const REGISTRIES: SystemName[] = ['angos', 'distribution'];
@@ -53,6 +75,7 @@ const PHASES: Phase[] = [
     prepare: (ctx) => prepareBlobPull(ctx, ctx.system === 'nginx' ? NGINX_BLOB_PATH : undefined),
   },
   { label: 'scale', systems: REGISTRIES, prepare: prepareScale },
+  { label: 's3', systems: REGISTRIES, prepare: async (ctx) => prepareS3(ctx, await startedGateway()), finish: stopGateway },
 ];
 
 interface Target {
@@ -93,6 +116,7 @@ async function runPhases(targets: Map<SystemName, Target>, settings: BenchSettin
         await stopInstance(instance);
       }
     }
+    await phase.finish?.();
     for (const name of REGISTRIES) {
       const rss = peakRssBytes(targets.get(name)!.system.pid);
       if (rss === undefined) continue;
@@ -118,17 +142,17 @@ async function logTail(file: string): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  const problems = missingPrerequisites();
+  const settings = readSettings(process.env);
+  const problems = missingPrerequisites(settings.only.length === 0 || settings.only.includes('s3'));
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`bench: ${problem}\n`);
     return 1;
   }
-  const settings = readSettings(process.env);
   const startedAt = new Date().toISOString();
   const workDir = await mkdtemp(join(tmpdir(), 'angos-bench-'));
   const targets = new Map<SystemName, Target>();
   const collected: Pick<BenchResult, 'samples' | 'peakRssByPhase'> = {
-    samples: { angos: {}, distribution: {}, nginx: {}, ceiling: {} },
+    samples: { angos: {}, distribution: {}, nginx: {}, ceiling: {}, rgw: {} },
     peakRssByPhase: {},
   };
   try {
@@ -149,8 +173,8 @@ async function main(): Promise<number> {
       await mkdir(dir);
       const system = await start(dir);
       const client = new HttpClient(system.url, sockets);
-      const record = (id: FigureId, value: number): void => {
-        (collected.samples[name][id] ??= []).push(value);
+      const record = (id: FigureId, value: number, as: SystemName = name): void => {
+        (collected.samples[as][id] ??= []).push(value);
       };
       const instances: Target['instances'] = [];
       const startInstance = async (label: string, options?: InstanceOptions): Promise<Instance> => {
@@ -178,6 +202,7 @@ async function main(): Promise<number> {
           process.stderr.write(`--- last lines of the ${name} log (${instance.label}) ---\n${await logTail(log)}\n`);
         }
       }
+      if (rgwStarted !== undefined) process.stderr.write(`--- last lines of the gateway log ---\n${await logTail(rgwStarted.logFile)}\n`);
       throw error;
     }
     for (const name of REGISTRIES) {
@@ -203,6 +228,7 @@ async function main(): Promise<number> {
       target.client.close();
       await target.system.stop();
     }
+    for (const phase of PHASES) await phase.finish?.();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -25,13 +25,18 @@ export interface BenchSettings {
   scalePage: number;
   /** Connections reading whole listings: each may take seconds at the large size, and a run waits for the last. */
   scaleWholeConnections: number;
+  /** S3 phase (both registries on one Ceph RADOS Gateway): the pushed and pulled blob's size... */
+  s3BlobBytes: number;
+  /** ... the tags of its tags list, and the small images of its sequential push. */
+  s3TagCount: number;
+  s3SmallImages: number;
   /** Phase labels to run (`BENCH_ONLY=blob push,blob pull`); empty = all. Profiling aid: a partial report. */
   only: string[];
 }
 
 /**
- * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB, BENCH_SCALE_TAGS and
- * BENCH_SCALE_NAMESPACES override either mode; BENCH_ONLY picks phases.
+ * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB, BENCH_SCALE_TAGS,
+ * BENCH_SCALE_NAMESPACES and BENCH_S3_BLOB_MIB override either mode; BENCH_ONLY picks phases.
  * Defaults keep a full run (both registries and nginx) within about ten minutes on a 2-core machine.
  */
 export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
@@ -55,6 +60,11 @@ export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
     scaleBase: quick ? 200 : 1000,
     scalePage: 100,
     scaleWholeConnections: 4,
+    // Every request on S3 is several gateway round trips (and the gateway shares the machine's cores), so the S3
+    // phase runs the filesystem phases' workloads at smaller sizes to stay within about three minutes.
+    s3BlobBytes: positiveInt(env, 'BENCH_S3_BLOB_MIB', quick ? 16 : 64) * MiB,
+    s3TagCount: quick ? 20 : 100,
+    s3SmallImages: quick ? 10 : 50,
     only: (env.BENCH_ONLY ?? '').split(',').map((label) => label.trim()).filter((label) => label !== ''),
   };
 }

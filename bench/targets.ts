@@ -40,6 +40,9 @@ const TARGETS: Target[] = [
   },
   { goal: 'paged listing at the large size ≥ 20× Distribution', figures: ['scale.tags.pages.large', 'scale.catalog.pages.large'], peer: 'distribution', ratio: 20 },
   { goal: 'peak RSS ≤ 150 MiB', figures: ['rss.peak'], peer: undefined, ratio: 150 },
+  { goal: 'on S3 (Ceph RGW): push and small-image push ≥ 1.5× Distribution', figures: ['s3.push.monolithic', 's3.images.sequential'], peer: 'distribution', ratio: 1.5 },
+  { goal: 'on S3 (Ceph RGW): manifest GET and tags list ≥ 10× Distribution', figures: ['s3.manifest.get-tag', 's3.tags.list'], peer: 'distribution', ratio: 10 },
+  { goal: 'on S3 (Ceph RGW): pull inline ≥ 0.9× a direct S3 GET', figures: ['s3.pull.inline'], peer: 'rgw', peerFigure: () => 's3.pull.direct', ratio: 0.9 },
 ];
 
 export interface TargetCheck {

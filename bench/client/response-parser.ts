@@ -6,6 +6,8 @@ export interface ResponseHead {
   close: boolean;
   /** The `Link` header as sent (a paged listing's next page), case kept. */
   link: string | undefined;
+  /** The `Location` header as sent (a redirect's target), case kept. */
+  location: string | undefined;
 }
 
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -56,7 +58,7 @@ export class ResponseParser {
     const lines = all.toString('latin1', 0, end).split('\r\n');
     const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
     if (!status) throw new Error(`not an HTTP/1.1 status line: ${JSON.stringify(lines[0])}`);
-    const head: ResponseHead = { status: Number(status[1]), contentLength: undefined, chunked: false, close: false, link: undefined };
+    const head: ResponseHead = { status: Number(status[1]), contentLength: undefined, chunked: false, close: false, link: undefined, location: undefined };
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
       const name = line.slice(0, colon).trim().toLowerCase();
@@ -64,6 +66,7 @@ export class ResponseParser {
       const value = raw.toLowerCase();
       if (name === 'content-length') head.contentLength = Number(value);
       else if (name === 'link') head.link = raw;
+      else if (name === 'location') head.location = raw;
       else if (name === 'transfer-encoding') head.chunked = value.includes('chunked');
       else if (name === 'connection') head.close = value.includes('close');
     }

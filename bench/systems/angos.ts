@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { S3Storage } from './rgw.ts';
 import { freePort, startProcess, type RunningSystem } from './system.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -9,13 +10,26 @@ const nodeBin = join(repoRoot, 'node_modules/.bin/node');
 const angosBin = process.env.BENCH_ANGOS_BIN ?? join(repoRoot, 'bin/angos.js');
 
 /**
- * This registry on filesystem storage, run as `angos server`. Logging is at `warn`, like
- * Distribution's, so neither pays for a log line per request.
+ * This registry, run as `angos server`, on filesystem storage or, with `options.s3`, on an S3 bucket (blobs and
+ * metadata, every S3 setting at its default) with blob and manifest redirects on or off. Logging is at `warn`,
+ * like Distribution's, so neither pays for a log line per request.
  */
-export async function startAngos(workDir: string): Promise<RunningSystem> {
+export async function startAngos(workDir: string, options: { s3?: S3Storage } = {}): Promise<RunningSystem> {
   const port = await freePort();
   const config = join(workDir, 'angos.toml');
   const dataDir = join(workDir, 'angos-data');
+  const { s3 } = options;
+  const storage =
+    s3 === undefined
+      ? ['[blob_store.fs]', `root_dir = ${JSON.stringify(dataDir)}`]
+      : [
+          '[blob_store.s3]',
+          `endpoint = ${JSON.stringify(s3.endpoint)}`,
+          `bucket = ${JSON.stringify(s3.bucket)}`,
+          `region = ${JSON.stringify(s3.region)}`,
+          `access_key_id = ${JSON.stringify(s3.accessKey)}`,
+          `secret_key = ${JSON.stringify(s3.secretKey)}`,
+        ];
   await writeFile(
     config,
     [
@@ -23,9 +37,9 @@ export async function startAngos(workDir: string): Promise<RunningSystem> {
       'bind_address = "127.0.0.1"',
       `port = ${port}`,
       '',
-      '[blob_store.fs]',
-      `root_dir = ${JSON.stringify(dataDir)}`,
+      ...storage,
       '',
+      ...(s3 === undefined ? [] : ['[global]', `enable_blob_redirect = ${s3.redirect}`, `enable_manifest_redirect = ${s3.redirect}`, '']),
       '[global.access_policy]',
       'default = "allow"',
       '',
@@ -44,5 +58,5 @@ export async function startAngos(workDir: string): Promise<RunningSystem> {
       RUST_LOG: 'warn',
     },
   });
-  return { ...system, dataDir };
+  return s3 === undefined ? { ...system, dataDir } : system;
 }

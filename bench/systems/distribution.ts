@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { S3Storage } from './rgw.ts';
 import { freePort, startProcess, type RunningSystem } from './system.ts';
 
 export const DISTRIBUTION_BIN = '/usr/bin/docker-registry';
@@ -11,11 +12,14 @@ export interface DistributionOptions {
    * whole catalog of more namespaces in one request needs it raised.
    */
   catalogMaxEntries?: number;
+  /** Its `s3` storage driver on this bucket instead of the filesystem, with blob redirects on or off. */
+  s3?: S3Storage;
 }
 
 /**
- * CNCF Distribution 2.8 on filesystem storage, configured as its Debian package ships it (in-memory blob
- * descriptor cache), with request logging off and upload purging off so no background walk runs mid-measure.
+ * CNCF Distribution 2.8 on filesystem storage (or its `s3` driver, `options.s3`), configured as its Debian package
+ * ships it (in-memory blob descriptor cache), with request logging off and upload purging off so no background
+ * walk runs mid-measure.
  */
 export async function startDistribution(workDir: string, options: DistributionOptions = {}): Promise<RunningSystem> {
   const port = await freePort();
@@ -30,8 +34,7 @@ export async function startDistribution(workDir: string, options: DistributionOp
       '  accesslog:',
       '    disabled: true',
       'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${JSON.stringify(dataDir)}`,
+      ...(options.s3 === undefined ? ['  filesystem:', `    rootdirectory: ${JSON.stringify(dataDir)}`] : s3Driver(options.s3)),
       '  cache:',
       '    blobdescriptor: inmemory',
       '  maintenance:',
@@ -44,8 +47,30 @@ export async function startDistribution(workDir: string, options: DistributionOp
       '',
     ].join('\n'),
   );
-  // REGISTRY_* variables override the YAML; the caller's environment must not change what is measured.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')));
+  // REGISTRY_* variables override the YAML; the caller's environment must not change what is measured. Nor may
+  // AWS_CA_BUNDLE reach it: 2.8's S3 driver panics at start-up ("unable to load custom CA bundle") when it is set.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_') && key !== 'AWS_CA_BUNDLE'));
   const system = await startProcess('distribution', DISTRIBUTION_BIN, ['serve', config], { workDir, port, probePath: '/v2/', env });
-  return { ...system, dataDir };
+  return options.s3 === undefined ? { ...system, dataDir } : system;
+}
+
+/**
+ * The `s3` driver of Distribution 2.8 on a gateway over plain HTTP (`secure: false`). 2.8 has no `forcepathstyle`
+ * key: a `regionendpoint` makes it address the bucket by path, as the gateway needs. Its other keys stay at their
+ * defaults (10 MiB multipart chunks). `redirect.disable` makes blob GETs answer with the bytes instead of a `307`
+ * to a presigned URL; manifests are always answered inline.
+ */
+function s3Driver(s3: S3Storage): string[] {
+  return [
+    '  s3:',
+    `    regionendpoint: ${JSON.stringify(s3.endpoint)}`,
+    `    region: ${JSON.stringify(s3.region)}`,
+    `    bucket: ${JSON.stringify(s3.bucket)}`,
+    `    accesskey: ${JSON.stringify(s3.accessKey)}`,
+    `    secretkey: ${JSON.stringify(s3.secretKey)}`,
+    '    secure: false',
+    '    v4auth: true',
+    '  redirect:',
+    `    disable: ${!s3.redirect}`,
+  ];
 }

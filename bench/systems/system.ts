@@ -4,7 +4,8 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-export type SystemName = 'angos' | 'distribution' | 'nginx' | 'ceiling';
+/** `rgw`: the S3 phase's Ceph RADOS Gateway, measured as a reference (a direct GET), never started as a target. */
+export type SystemName = 'angos' | 'distribution' | 'nginx' | 'ceiling' | 'rgw';
 
 /** A server under test, started by the benchmark in its own temp dir on a free loopback port. */
 export interface RunningSystem {

@@ -1,10 +1,14 @@
 import { clientCpuMeter } from '../client/client-cpu.ts';
+import type { HttpClient } from '../client/http-client.ts';
 import { measureRate, type LoadRequest } from '../client/load.ts';
 import type { FigureId, Measure, WorkloadContext } from '../figures.ts';
 
-/** One run measures each request's rate in turn, so a slow phase of the machine hits every case alike. */
-export function rateMeasure(ctx: WorkloadContext, cases: Array<[FigureId, LoadRequest]>): Measure {
-  const { client, settings } = ctx;
+/**
+ * One run measures each request's rate in turn, so a slow phase of the machine hits every case alike; on the
+ * system's shared server, or on `client`'s (a server of the phase's own).
+ */
+export function rateMeasure(ctx: WorkloadContext, cases: Array<[FigureId, LoadRequest]>, client: HttpClient = ctx.client): Measure {
+  const { settings } = ctx;
   return async (run) => {
     for (const [id, request] of cases) {
       const clientCores = clientCpuMeter();
