@@ -95,13 +95,13 @@ export class RgwFixture implements S3Place {
     return s3Settings(this, overrides);
   }
 
-  /** Multipart uploads in progress in the bucket, with their stored part sizes. */
-  async uploads(): Promise<MultipartUploadState[]> {
+  /** Multipart uploads in progress in the bucket (under `prefix`), with their stored part sizes. */
+  async uploads(prefix = ''): Promise<MultipartUploadState[]> {
     const result: MultipartUploadState[] = [];
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
-      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
       for (const upload of page.Uploads ?? []) {
         const parts = await this.client
           .send(new ListPartsCommand({ Bucket: this.bucket, Key: upload.Key!, UploadId: upload.UploadId! }))

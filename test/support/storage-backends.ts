@@ -1,7 +1,6 @@
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import { RgwFixture } from './rgw-fixture.ts';
 import { S3FaultProxy } from './s3-fault-proxy.ts';
 import { s3StorageToml } from './server.ts';
@@ -20,7 +19,7 @@ export interface BackendOptions {
   linkCacheTtl?: number;
   /**
    * S3 only: the servers reach the gateway through a forwarding proxy (test/support/s3-fault-proxy.ts, a fault
-   * mock) whose `refusePut` lets a test fail one chosen write; `StorageBackend.faults` is that proxy.
+   * mock) whose `observePuts` lets a test refuse one chosen write; `StorageBackend.faults` is that proxy.
    */
   faultProxy?: boolean;
 }
@@ -68,9 +67,10 @@ export async function openBackend(name: BackendName, options: BackendOptions = {
     rootDir: (place) => join(base, place),
     async storedBytes(place) {
       const prefix = `${place.replace(/\/+$/, '')}/`;
-      const [objects, parts] = await Promise.all([fixture.objects(prefix), partBytesUnder(fixture, prefix)]);
-      let total = parts;
+      const [objects, uploads] = await Promise.all([fixture.objects(prefix), fixture.uploads(prefix)]);
+      let total = 0;
       for (const size of objects.values()) total += size;
+      for (const upload of uploads) for (const size of upload.parts) total += size;
       return total;
     },
     faults,
@@ -80,29 +80,6 @@ export async function openBackend(name: BackendName, options: BackendOptions = {
       await rm(base, { recursive: true, force: true });
     },
   };
-}
-
-/** Sizes of the stored parts of every multipart upload in progress under `prefix`. */
-async function partBytesUnder(fixture: RgwFixture, prefix: string): Promise<number> {
-  let total = 0;
-  let keyMarker: string | undefined;
-  let uploadIdMarker: string | undefined;
-  do {
-    const page = await fixture.client.send(
-      new ListMultipartUploadsCommand({ Bucket: fixture.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-    );
-    const listings = (page.Uploads ?? []).map((upload) =>
-      fixture.client
-        .send(new ListPartsCommand({ Bucket: fixture.bucket, Key: upload.Key!, UploadId: upload.UploadId! }))
-        // An upload completed or aborted since the listing has no parts left to count.
-        .catch((error: unknown) => (error instanceof Error && error.name === 'NoSuchUpload' ? { Parts: [] } : Promise.reject(error))),
-    );
-    for (const parts of await Promise.all(listings)) {
-      for (const part of parts.Parts ?? []) total += part.Size ?? 0;
-    }
-    [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
-  } while (keyMarker !== undefined);
-  return total;
 }
 
 /** Bytes of every file under `dir`, whatever the layout. */
