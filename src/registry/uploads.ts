@@ -147,7 +147,7 @@ export class Uploads {
 
   /**
    * Appends a chunk; `hashes` are the session's running hashes at the new size (undefined when no body came).
-   * `committed` is the upload's size when the caller has just read it under the session's lock.
+   * `known` is the upload's size when the caller has just read it under the session's lock.
    */
   async #appendChunk(
     ns: Namespace,

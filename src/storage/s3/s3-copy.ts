@@ -1,5 +1,6 @@
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { MultipartApi, Part } from './multipart-api.ts';
+import { MIN_PART_SIZE } from './part-limits.ts';
 
 export interface CopySettings {
   /** Objects up to this size are copied with one CopyObject. */
@@ -24,11 +25,6 @@ export class ServerCopy {
     this.#settings = settings;
   }
 
-  /** `multipart_copy_chunk_size`: the bytes of one ranged UploadPartCopy. */
-  get chunkSize(): number {
-    return this.#settings.chunkSize;
-  }
-
   /** Copies `from` to `to` (bucket keys); `size` saves a HeadObject when the caller knows it. Missing `from` rejects with S3's 404. */
   async copy(from: string, to: string, size?: number): Promise<void> {
     const bytes = size ?? (await this.#api.sizeOf(from));
@@ -41,13 +37,17 @@ export class ServerCopy {
       );
       return;
     }
-    await this.#multipartCopy(from, to, bytes);
+    await this.copyPrefix(from, to, bytes);
   }
 
-  async #multipartCopy(from: string, to: string, size: number): Promise<void> {
+  /**
+   * Writes `to` as the first `size` bytes of `from` (which may be `to` itself: the source stands until the copy
+   * completes), then `tail` when given: a multipart upload of ranged UploadPartCopy parts and `tail` as the last part.
+   */
+  async copyPrefix(from: string, to: string, size: number, tail?: Buffer): Promise<void> {
     const uploadId = await this.#api.create(to);
     try {
-      const ranges = copyRanges(size, this.#settings.chunkSize);
+      const ranges = copyRanges(size, this.#settings.chunkSize, tail !== undefined);
       const parts: Pick<Part, 'PartNumber' | 'ETag'>[] = new Array(ranges.length);
       let next = 0;
       const worker = async () => {
@@ -63,6 +63,10 @@ export class ServerCopy {
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.#settings.jobs, ranges.length) }, worker));
+      if (tail !== undefined) {
+        const PartNumber = parts.length + 1;
+        parts.push({ PartNumber, ETag: await this.#api.uploadPart(to, uploadId, PartNumber, tail) });
+      }
       await this.#api.complete(to, uploadId, parts);
     } catch (err) {
       await this.#api.abort(to, [uploadId]).catch(() => undefined);
@@ -71,9 +75,25 @@ export class ServerCopy {
   }
 }
 
-/** Inclusive byte ranges of `chunkSize` covering `size` bytes; only the last may be shorter. */
-export function copyRanges(size: number, chunkSize: number): { start: number; end: number }[] {
+/**
+ * Inclusive byte ranges of `chunkSize` (5 MiB–5 GiB) covering `size` bytes; only the last may be shorter. When
+ * another part follows (`followed`), every range must be a legal non-final part: a last range under S3's minimum
+ * takes the bytes it lacks from the range before it, or, when that would leave the one before under the minimum
+ * (both together under 10 MiB), the two join.
+ */
+export function copyRanges(size: number, chunkSize: number, followed = false): { start: number; end: number }[] {
   const ranges: { start: number; end: number }[] = [];
   for (let start = 0; start < size; start += chunkSize) ranges.push({ start, end: Math.min(size, start + chunkSize) - 1 });
+  const last = ranges.at(-1);
+  const before = ranges.at(-2);
+  if (followed && last !== undefined && before !== undefined && last.end - last.start + 1 < MIN_PART_SIZE) {
+    if (last.end - before.start + 1 - MIN_PART_SIZE >= MIN_PART_SIZE) {
+      before.end = last.end - MIN_PART_SIZE;
+      last.start = before.end + 1;
+    } else {
+      before.end = last.end;
+      ranges.pop();
+    }
+  }
   return ranges;
 }

@@ -235,16 +235,19 @@ describe('S3 completion with leftover parts of a write that died before its comm
     return upload!.uploadId;
   }
 
-  it('completes to exactly the committed bytes and the remainder, which RGW cannot complete from a subset of parts', async () => {
-    const { store, fixture, bucketKey } = await freshStore({ multipartPartSize: 50 * MiB });
-    const hash = createHash('sha256');
-    await withLeftover(fixture, store, bucketKey(key), hash);
-    await store.writeUpload(key, bytes(2 * MiB, MiB, hash), { length: 2 * MiB });
-    assert.equal(await store.completeUpload(key), 8 * MiB);
-    assert.equal(await sha256OfStream(await store.getStream(key)), hash.digest('hex'));
-    assert.deepEqual(await openParts(fixture, bucketKey(key)), [], 'no multipart upload left open');
-    store.destroy();
-  });
+  // 5 MiB copy chunks cut the 6 MiB committed bytes into 5 MiB + 1 MiB, which must not stay a non-final part.
+  for (const copyChunk of [100 * MiB, 5 * MiB]) {
+    it(`completes to exactly the committed bytes and the remainder, which RGW cannot complete from a subset of parts (${copyChunk / MiB} MiB copy chunks)`, async () => {
+      const { store, fixture, bucketKey } = await freshStore({ multipartPartSize: 50 * MiB, multipartCopyChunkSize: copyChunk });
+      const hash = createHash('sha256');
+      await withLeftover(fixture, store, bucketKey(key), hash);
+      await store.writeUpload(key, bytes(2 * MiB, MiB, hash), { length: 2 * MiB });
+      assert.equal(await store.completeUpload(key), 8 * MiB);
+      assert.equal(await sha256OfStream(await store.getStream(key)), hash.digest('hex'));
+      assert.deepEqual(await openParts(fixture, bucketKey(key)), [], 'no multipart upload left open');
+      store.destroy();
+    });
+  }
 
   it('a completion that died inside the trim (the object still holds the leftovers) is finished by the retry', async () => {
     const { store, fixture, bucketKey } = await freshStore({ multipartPartSize: 50 * MiB });

@@ -3,9 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../object-store.ts';
 import { toBuffer } from './byte-queue.ts';
 import { CoalescingWriter } from './coalescing-writer.ts';
-import type { MultipartApi, OpenUpload, Part } from './multipart-api.ts';
+import type { MultipartApi, OpenUpload } from './multipart-api.ts';
 import { PartWriter, type ChunkWriter } from './part-writer.ts';
-import { copyRanges, type ServerCopy } from './s3-copy.ts';
+import type { ServerCopy } from './s3-copy.ts';
 import type { S3Keys } from './s3-keys.ts';
 import { bucketKeys, bucketObjects } from './s3-listing.ts';
 import { MIN_PART_SIZE } from './part-limits.ts';
@@ -124,7 +124,8 @@ export class MultipartUploads {
       const [uploadId, ...stale] = uploadIds;
       if (uploadId === undefined) return this.#finishInterrupted(key, staged);
       const { committed: parts, stored } = await this.#api.committedParts(bucketKey, uploadId, staged.offset);
-      if (parts.length < stored.length) {
+      // The remainder, uploaded as the next part, replaces a leftover of that number.
+      if (stored.length > parts.length + (staged.size > 0 ? 1 : 0)) {
         // Leftover parts of a write that died before its commit record. S3 completes a subset of the stored parts,
         // some servers (Ceph RGW) refuse to: complete them all, then keep only the committed bytes.
         await this.#api.complete(bucketKey, uploadId, stored);
@@ -197,26 +198,12 @@ export class MultipartUploads {
 
   /**
    * Rewrites the object at `bucketKey`, which begins with the committed `staged.offset` bytes and goes on with
-   * leftovers, as those bytes plus the staged remainder: a new multipart upload of ranged UploadPartCopy parts from
-   * the object itself (no byte passes through this process) and the remainder as the last part.
+   * leftovers, as those bytes plus the staged remainder, copied from the object itself (no byte of the committed
+   * part passes through this process).
    */
   async #trim(bucketKey: string, staged: Staged): Promise<void> {
-    const uploadId = await this.#api.create(bucketKey);
-    try {
-      const parts: Pick<Part, 'PartNumber' | 'ETag'>[] = [];
-      for (const range of copyRanges(staged.offset, Math.max(MIN_PART_SIZE, this.#context.copier.chunkSize))) {
-        const PartNumber = parts.length + 1;
-        parts.push({ PartNumber, ETag: await this.#api.uploadPartCopy(bucketKey, uploadId, PartNumber, this.#api.source(bucketKey), range) });
-      }
-      if (staged.size > 0) {
-        const PartNumber = parts.length + 1;
-        parts.push({ PartNumber, ETag: await this.#api.uploadPart(bucketKey, uploadId, PartNumber, await this.#api.getBytes(staged.bucketKey)) });
-      }
-      await this.#api.complete(bucketKey, uploadId, parts);
-    } catch (err) {
-      await this.#api.abort(bucketKey, [uploadId]).catch(() => undefined);
-      throw err;
-    }
+    const remainder = staged.size > 0 ? await this.#api.getBytes(staged.bucketKey) : undefined;
+    await this.#context.copier.copyPrefix(bucketKey, bucketKey, staged.offset, remainder);
   }
 
   /** Removes every trace of an upload: open multiparts (its own and a scratch one), staged objects and a completed object. */
