@@ -3,14 +3,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../support/free-port.ts';
-import { RgwFixture } from '../support/rgw-fixture.ts';
+import { RgwFixture, type S3Place } from '../support/rgw-fixture.ts';
+import { s3StorageToml } from '../support/server.ts';
 import { inTempDir, runCli, type CliResult } from './cli-process.ts';
 
-async function serve(s3Keys: Record<string, string | number>): Promise<CliResult> {
-  const table = Object.entries(s3Keys).map(([key, value]) => `${key} = ${JSON.stringify(value)}`);
-  const config = ['[server]', 'bind_address = "127.0.0.1"', 'port = 0', '[global.access_policy]', 'default = "allow"', '[blob_store.s3]', ...table].join('\n');
+/** `angos server` on `place` (a bucket with one setting wrong) to completion: it must exit by itself. */
+async function serve(place: S3Place, extraKeys: string[] = []): Promise<CliResult> {
+  const config = `[server]\nbind_address = "127.0.0.1"\nport = 0\n[global.access_policy]\ndefault = "allow"\n${s3StorageToml(place, 'checks/', extraKeys)}\n`;
   let result: CliResult | undefined;
-  await inTempDir({ 'config.toml': `${config}\n` }, async (cwd) => {
+  await inTempDir({ 'config.toml': config }, async (cwd) => {
     result = await runCli(['server'], { cwd, rustLog: 'info' });
   });
   return result!;
@@ -24,21 +25,21 @@ function refusal(result: CliResult): string {
 
 describe('S3 start-up checks on Ceph RGW', () => {
   let fixture: RgwFixture;
-  let valid: Record<string, string>;
+  let valid: S3Place;
   before(async () => {
     fixture = await RgwFixture.start();
-    valid = { endpoint: fixture.endpoint, bucket: fixture.bucket, region: 'us-east-1', access_key_id: fixture.accessKey, secret_key: fixture.secretKey };
+    valid = { endpoint: fixture.endpoint, bucket: fixture.bucket, accessKey: fixture.accessKey, secretKey: fixture.secretKey };
   });
   after(() => fixture.close());
 
   it('a wrong secret key: refused, naming the credential keys and the server\'s code', async () => {
-    const message = refusal(await serve({ ...valid, secret_key: 'not-the-secret' }));
+    const message = refusal(await serve({ ...valid, secretKey: 'not-the-secret' }));
     assert.match(message, /refused the credentials .*SignatureDoesNotMatch, HTTP 403.*check blob_store\.s3\.access_key_id and blob_store\.s3\.secret_key/);
     assert.doesNotMatch(message, /not-the-secret/, 'the secret is never logged');
   });
 
   it('an unknown access key: refused the same way', async () => {
-    assert.match(refusal(await serve({ ...valid, access_key_id: 'nobody' })), /refused the credentials .*InvalidAccessKeyId, HTTP 403/);
+    assert.match(refusal(await serve({ ...valid, accessKey: 'nobody' })), /refused the credentials .*InvalidAccessKeyId, HTTP 403/);
   });
 
   it('a bucket that does not exist: refused, naming blob_store.s3.bucket', async () => {
@@ -47,6 +48,6 @@ describe('S3 start-up checks on Ceph RGW', () => {
 
   it('an endpoint nothing listens on: refused, naming blob_store.s3.endpoint', async () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;
-    assert.match(refusal(await serve({ ...valid, endpoint, max_attempts: 1 })), /blob_store\.s3\.endpoint http:\/\/127\.0\.0\.1:\d+ cannot be reached: .*ECONNREFUSED/);
+    assert.match(refusal(await serve({ ...valid, endpoint }, ['max_attempts = 1'])), /blob_store\.s3\.endpoint http:\/\/127\.0\.0\.1:\d+ cannot be reached: .*ECONNREFUSED/);
   });
 });
