@@ -19,7 +19,11 @@ import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
 import { openLinkCache } from '../registry/metadata/link-cache.ts';
-import { LOGGED_EVENTS } from '../registry/events.ts';
+import { LOGGED_EVENTS, type RegistryEventSink } from '../registry/events.ts';
+import { Actions } from '../maintenance/actions.ts';
+import { BackgroundCollector } from '../maintenance/background.ts';
+import type { MaintenanceContext } from '../maintenance/context.ts';
+import { startRetentionSchedule } from '../maintenance/retention-schedule.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
 import { S3_DEFAULTS } from '../config/s3-section.ts';
@@ -40,6 +44,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     allowMissingManifestReferences: current.global.allowMissingManifestReferences,
     isImmutable: (ns: Namespace, tag: Tag) => isImmutableTag(current, ns, tag),
     presignTtlSecs,
+    updatePullTime: current.global.updatePullTime,
   });
   let tls: TlsServerOptions | undefined;
   try {
@@ -71,9 +76,19 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     log.warn(`Running without the server's memory limits (${missing.join(' ')}): start it with the angos command or npm start, or pass them to node (docs/operations.md, "Memory")`);
   }
   /** Stores, cache and registry in force; rebuilt by a reload that changes storage or `[cache]`. */
-  let components: ServerComponents;
+  let components: RunningComponents;
+  /** What background maintenance works on: the configuration and stores in force when a run starts. */
+  const maintenance = (actions: Actions): MaintenanceContext => ({ config: current, ...components, actions, graceMs: current.global.gc.graceSecs * 1000, now: Date.now });
+  const collector = new BackgroundCollector(maintenance, () => current.global.gc);
+  const events: RegistryEventSink = {
+    beforeCommit: (event) => LOGGED_EVENTS.beforeCommit(event),
+    committed: (event) => {
+      LOGGED_EVENTS.committed(event);
+      collector.observe(event);
+    },
+  };
   try {
-    components = await buildComponents(config, settings, memory);
+    components = await buildComponents(config, settings, memory, events);
   } catch (err) {
     log.error(`Server error: ${(err as Error).message}`);
     return 1;
@@ -107,7 +122,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
         const refused = refuseUnsafe(result.config);
         if (refused !== undefined) throw new Error(refused);
         await buildClients(result.config);
-        if (storageChanged(current, result.config)) next = await buildComponents(result.config, settings, memory, sameCache(current, result.config) ? components.cache : undefined);
+        if (storageChanged(current, result.config)) next = await buildComponents(result.config, settings, memory, events, sameCache(current, result.config) ? components.cache : undefined);
       } catch (err) {
         log.error(`Failed to apply configuration: ${(err as Error).message}`);
         return;
@@ -123,6 +138,8 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
       log.info('Configuration reloaded');
     });
   });
+  collector.start();
+  const retention = startRetentionSchedule(() => maintenance(new Actions(false)), config.global.retentionIntervalSecs * 1000);
   const actual = (server.address() as AddressInfo).port;
   log.info(`Listening on ${bindAddress}:${actual} (${tls ? 'mTLS' : 'non-TLS'})`, {
     blob_store: describeStore(config.blobStore),
@@ -147,6 +164,8 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     log.warn('Shutdown drain period elapsed; closing remaining connections');
     server.closeAllConnections();
   }
+  retention.stop();
+  await collector.stop();
   await components.cache.close();
   log.info('Server stopped');
   return 0;
@@ -171,13 +190,19 @@ const CACHE_RETIRE_MS = 60_000;
  * the cache unless one is passed to keep its contents, and the registry over them. A failure leaves nothing in
  * force: the caller keeps what it had.
  */
-async function buildComponents(config: Config, settings: () => RegistrySettings, memory: MemoryPolicy, keptCache?: Cache): Promise<ServerComponents> {
+/** What the server runs on: the HTTP layer's components, and the stores background maintenance works on. */
+interface RunningComponents extends ServerComponents {
+  blobStore: ObjectStore;
+  metaStore: ObjectStore;
+}
+
+async function buildComponents(config: Config, settings: () => RegistrySettings, memory: MemoryPolicy, events: RegistryEventSink, keptCache?: Cache): Promise<RunningComponents> {
   const blobStore = await openStore(config.blobStore, 'blob_store', memory, true);
   const metaStore = await openStore(config.metadataStore, 'metadata_store', memory, false);
   const cache = keptCache ?? (await openCache(config.cache));
   const linkCache = openLinkCache(config.metadataStore, cache);
-  const registry = new Registry({ blobStore, metaStore, settings, events: LOGGED_EVENTS, ...(linkCache ? { linkCache } : {}) });
-  return { registry, cache };
+  const registry = new Registry({ blobStore, metaStore, settings, events, ...(linkCache ? { linkCache } : {}) });
+  return { registry, cache, blobStore, metaStore };
 }
 
 function storageChanged(running: Config, next: Config): boolean {

@@ -13,10 +13,6 @@ export function warnUnsupported(config: Config): void {
     [config.eventWebhooks.length > 0, '[event_webhook] is not supported yet: no events are delivered'],
     [config.observability.tracing !== undefined, '[observability] is not supported yet: no traces are exported'],
     [config.global.jobQueue !== undefined, '[global.job_queue] is not supported yet'],
-    [
-      config.global.retentionPolicy !== undefined || config.repositories.some((r) => r.retentionPolicy !== undefined),
-      'retention policies are enforced by `scrub --retention`, which is not supported yet',
-    ],
     [config.repositories.some((r) => r.upstreams.length > 0), 'pull-through upstreams are not supported yet: such repositories refuse pushes and serve only what they hold'],
     [config.repositories.some((r) => r.downstreams.length > 0), 'replication downstreams are not supported yet: nothing is replicated'],
     [config.ui.enabled, 'the web UI is not supported yet'],

@@ -54,6 +54,14 @@ export function readGlobal(root: TableReader): GlobalConfig {
     retentionPolicy: retentionPolicy === undefined ? undefined : readRetentionPolicy(retentionPolicy),
     jobQueue: jobQueue === undefined ? undefined : readJobQueue(jobQueue),
     shutdownDrainSecs: global.integer('shutdown_drain_secs', { min: 0 }) ?? 30,
+    gc: {
+      graceSecs: global.integer('gc_grace_secs', { min: 0 }) ?? 300,
+      intervalSecs: global.integer('gc_interval_secs', { min: 0 }) ?? 3600,
+      afterDeleteSecs: global.integer('gc_after_delete_secs', { min: 0 }) ?? 60,
+      orphanGrantAgeSecs: global.integer('gc_orphan_grant_age_secs', { min: 0 }) ?? 86_400,
+      atimeAuditWindowSecs: global.integer('atime_audit_window_secs', { min: 0 }) ?? 3600,
+    },
+    retentionIntervalSecs: global.integer('retention_interval_secs', { min: 0 }) ?? 86_400,
   };
   global.finish();
   return config;

@@ -62,6 +62,24 @@ export interface GlobalConfig {
   /** `[global.job_queue]`: present = jobs are drained by `angos worker` processes, not by the server. */
   readonly jobQueue: JobQueueConfig | undefined;
   readonly shutdownDrainSecs: number;
+  /** Storage lifecycle (docs/operations.md, "Background maintenance"). */
+  readonly gc: GcConfig;
+  /** Pause between the server's retention passes, when retention rules exist; 0 = only `scrub --retention` applies them. */
+  readonly retentionIntervalSecs: number;
+}
+
+/** `[global] gc_*` and `atime_audit_window_secs`: what the server's collector and `scrub` share. */
+export interface GcConfig {
+  /** Bytes and keys younger than this are live; scrub actions wait this long too. */
+  readonly graceSecs: number;
+  /** Pause between background collector runs; 0 = the server runs none (only `scrub` collects). */
+  readonly intervalSecs: number;
+  /** Delay from a delete to the collector run it triggers; deletes within it share one run. */
+  readonly afterDeleteSecs: number;
+  /** Ownership grants no manifest references are revoked by the background run once this old. */
+  readonly orphanGrantAgeSecs: number;
+  /** Superseded access entries are kept this long (pull history). */
+  readonly atimeAuditWindowSecs: number;
 }
 
 export interface TrustedProxy {

@@ -53,6 +53,8 @@ test('defaults of every fully validated section', () => {
     retentionPolicy: undefined,
     jobQueue: undefined,
     shutdownDrainSecs: 30,
+    gc: { graceSecs: 300, intervalSecs: 3600, afterDeleteSecs: 60, orphanGrantAgeSecs: 86_400, atimeAuditWindowSecs: 3600 },
+    retentionIntervalSecs: 86_400,
   });
   assert.deepEqual(config.blobStore, { kind: 'fs', rootDir: '/data', syncToDisk: false });
   assert.deepEqual(config.metadataStore, { kind: 'fs', rootDir: '/data', syncToDisk: false, lockStrategy: { kind: 'memory' } });

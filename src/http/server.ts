@@ -206,7 +206,7 @@ function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
     case 'list-namespaces':
       return listNamespaces(ctx, route.repository);
     case 'list-revisions':
-      return route.pulls ? listPulls(ctx, route.pulls) : listRevisions(ctx, route.ns);
+      return route.pulls ? listPulls(ctx, route.ns, route.pulls) : listRevisions(ctx, route.ns);
     case 'list-uploads':
       return listUploads(ctx, route.ns);
     case 'list-jobs':

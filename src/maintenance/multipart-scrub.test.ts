@@ -7,6 +7,7 @@ import { newSessionId, type SessionId } from '../oci/session-id.ts';
 import type { Namespace } from '../oci/name.ts';
 import { uploadKeys } from '../registry/keys.ts';
 import { S3ObjectStore } from '../storage/s3/s3-object-store.ts';
+import { Actions } from './actions.ts';
 import { scrubMultipart, sessionOf, type MultipartStore } from './multipart-scrub.ts';
 import { RgwFixture } from '../../test/support/rgw-fixture.ts';
 
@@ -73,19 +74,19 @@ describe('scrubMultipart on Ceph RGW', () => {
   ].sort();
 
   it('keeps uploads younger than the duration', async () => {
-    assert.deepEqual(await scrubMultipart(flaky, { olderThanMs: HOUR, dryRun: false }), { aborted: 0, kept: 5, failures: 0 });
+    assert.deepEqual(await scrubMultipart(flaky, { olderThanMs: HOUR }, new Actions(false)), { aborted: 0, kept: 5, failures: 0 });
     assert.deepEqual(await openKeys(), everything());
   });
 
   it('dry run: counts what it would abort, aborts nothing', async () => {
     const later = new Date(Date.now() + 2 * HOUR);
-    assert.deepEqual(await scrubMultipart(flaky, { olderThanMs: HOUR, dryRun: true, now: later }), { aborted: 2, kept: 3, failures: 1 });
+    assert.deepEqual(await scrubMultipart(flaky, { olderThanMs: HOUR, now: later }, new Actions(true)), { aborted: 2, kept: 3, failures: 1 });
     assert.deepEqual(await openKeys(), everything());
   });
 
   it('aborts old orphans (data and scratch keys); keeps a live session, a failed probe and a foreign key', async () => {
     const later = new Date(Date.now() + 2 * HOUR);
-    assert.deepEqual(await scrubMultipart(flaky, { olderThanMs: HOUR, dryRun: false, now: later }), { aborted: 2, kept: 3, failures: 1 });
+    assert.deepEqual(await scrubMultipart(flaky, { olderThanMs: HOUR, now: later }, new Actions(false)), { aborted: 2, kept: 3, failures: 1 });
     assert.deepEqual(await openKeys(), [uploadKeys.data(ns, ids.live), uploadKeys.data(ns, ids.unprobed), foreign].sort());
     await store.writeUpload(uploadKeys.data(ns, ids.live), Readable.from([Buffer.alloc(10)]));
     assert.equal(await store.completeUpload(uploadKeys.data(ns, ids.live)), 6 * MiB + 10, 'the live session is intact');

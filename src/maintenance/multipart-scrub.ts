@@ -6,6 +6,8 @@ import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { uploadKeys } from '../registry/keys.ts';
 import { isNotFound, type ObjectStore } from '../storage/object-store.ts';
 import type { MultipartUpload } from '../storage/s3/s3-object-store.ts';
+import type { Actions } from './actions.ts';
+import type { StoreCheck } from './scrub.ts';
 
 const log = logger('angos::maintenance::multipart');
 
@@ -18,8 +20,22 @@ export interface MultipartStore extends Pick<ObjectStore, 'head'> {
 export interface MultipartScrubOptions {
   /** Only uploads initiated at least this long ago are candidates. */
   olderThanMs: number;
-  dryRun: boolean;
   now?: Date;
+}
+
+export const multipartCheck: StoreCheck = {
+  flag: '--multipart',
+  run: async (context, options) => {
+    if (!isMultipartStore(context.blobStore)) {
+      log.warn('--multipart is S3-only: the blob store is on the filesystem, nothing to do');
+      return;
+    }
+    await scrubMultipart(context.blobStore, { olderThanMs: options.multipartOlderThanMs! }, context.actions);
+  },
+};
+
+function isMultipartStore(store: ObjectStore): store is ObjectStore & MultipartStore {
+  return 'listMultipartUploads' in store && 'abortMultipartUpload' in store;
 }
 
 export interface MultipartScrubSummary {
@@ -52,7 +68,7 @@ export function sessionOf(upload: Pick<MultipartUpload, 'key' | 'scratchOf'>): {
  * else is kept: an unknown key may be another writer's (a promotion copy), and a failed probe proves nothing.
  * Throws only when the listing itself fails (the check could not run).
  */
-export async function scrubMultipart(store: MultipartStore, options: MultipartScrubOptions): Promise<MultipartScrubSummary> {
+export async function scrubMultipart(store: MultipartStore, options: MultipartScrubOptions, actions: Actions): Promise<MultipartScrubSummary> {
   const now = (options.now ?? new Date()).getTime();
   const summary: MultipartScrubSummary = { aborted: 0, kept: 0, failures: 0 };
   for (const upload of await store.listMultipartUploads('')) {
@@ -71,23 +87,16 @@ export async function scrubMultipart(store: MultipartStore, options: MultipartSc
       summary.kept++;
       continue;
     }
-    const description = `abort orphan multipart upload ${subject}`;
-    if (options.dryRun) {
-      log.info(`DRY RUN: would ${description}`);
-      summary.aborted++;
-      continue;
-    }
-    try {
-      log.info(description);
+    const outcome = await actions.run('abort orphan multipart upload', subject, async () => {
+      if ((await sessionAbsent(store, session)) !== true) return 'skipped';
       await store.abortMultipartUpload(upload.key, upload.uploadId);
-      summary.aborted++;
-    } catch (err) {
-      log.error(`could not ${description}`, { error: String(err) });
-      summary.failures++;
-      summary.kept++;
-    }
+      return 'applied';
+    });
+    if (outcome === 'applied') summary.aborted++;
+    else summary.kept++;
+    if (outcome === 'failed') summary.failures++;
   }
-  log.info('multipart scrub finished', { ...summary, dry_run: options.dryRun });
+  log.info('multipart scrub finished', { ...summary, dry_run: actions.dryRun });
   return summary;
 }
 

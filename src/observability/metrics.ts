@@ -61,3 +61,31 @@ export const httpConcurrencyWaiting = new Gauge({
   labelNames: ['pool'] as const,
   registers: [metricsRegistry],
 });
+
+export const gcRunsTotal = new Counter({
+  name: 'angos_gc_runs_total',
+  help: 'Collector runs (the server in the background, or scrub), by trigger and outcome (ok: every digest examined without error)',
+  labelNames: ['trigger', 'outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+export const gcDigestsTotal = new Counter({
+  name: 'angos_gc_digests_total',
+  help: 'Digests the collector examined, by result: reclaimed, live (skipped as still referenced or young), error',
+  labelNames: ['trigger', 'result'] as const,
+  registers: [metricsRegistry],
+});
+
+export const gcBytesReclaimedTotal = new Counter({
+  name: 'angos_gc_bytes_reclaimed_total',
+  help: 'Blob bytes the collector deleted',
+  labelNames: ['trigger'] as const,
+  registers: [metricsRegistry],
+});
+
+export const gcGrantsRevokedTotal = new Counter({
+  name: 'angos_gc_grants_revoked_total',
+  help: 'Orphaned blob-ownership grants revoked before collection',
+  labelNames: ['trigger'] as const,
+  registers: [metricsRegistry],
+});

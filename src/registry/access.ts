@@ -42,7 +42,7 @@ export class Access {
       const parsed = refKeys.parse(digest, key);
       if (!parsed || parsed.ns !== ns) continue;
       if (!includeSelf && parsed.link.kind !== 'manifest') continue;
-      if (await this.#isBacked(ns, digest, parsed.link)) return true;
+      if (await this.isBacked(ns, digest, parsed.link)) return true;
     }
     return false;
   }
@@ -54,7 +54,8 @@ export class Access {
     return page.keys.length > 0;
   }
 
-  async #isBacked(ns: Namespace, digest: Digest, link: Link): Promise<boolean> {
+  /** Whether live metadata backs one reference key of N on D (an `own` key backs itself). Always fresh. */
+  async isBacked(ns: Namespace, digest: Digest, link: Link): Promise<boolean> {
     switch (link.kind) {
       case 'own':
         return true;
@@ -82,7 +83,11 @@ export class Access {
    */
   async grantExisting(ns: Namespace, digest: Digest): Promise<boolean> {
     await this.#writes.reference(ns, digest, { kind: 'own' });
-    await awaitNoReclamation(this.#meta, [digest]);
+    // Having waited, the grant may have gone with reclaimed bytes (and new bytes arrived since): grant again.
+    for (let round = 1; await awaitNoReclamation(this.#meta, [digest]); round++) {
+      if (round === 3) throw new RegistryError('reclamation-in-progress', `blob ${digest} is being reclaimed; retry`);
+      await this.#writes.reference(ns, digest, { kind: 'own' });
+    }
     return exists(this.#blobs, blobKeys.data(digest));
   }
 

@@ -19,13 +19,15 @@ const ATTEMPTS = 5;
 /**
  * The writer side of the GC fence (docs/storage.md, "Garbage collection"). Called after a writer's reference keys are stored: either
  * the collector's re-check sees those keys (and spares the bytes), or the writer sees the collector's marker here
- * and backs off. Still blocked after the retries ⇒ 503 RECLAMATION_IN_PROGRESS.
+ * and backs off. Still blocked after the retries ⇒ 503 RECLAMATION_IN_PROGRESS. Resolves true when it had to wait:
+ * the collector may then have deleted the bytes and, with them, the keys the writer had written, so the writer must
+ * write them again and check the bytes before it goes on.
  */
-export async function awaitNoReclamation(meta: ObjectStore, digests: readonly Digest[]): Promise<void> {
-  if (digests.length === 0) return;
+export async function awaitNoReclamation(meta: ObjectStore, digests: readonly Digest[]): Promise<boolean> {
+  if (digests.length === 0) return false;
   let delay = 50;
   for (let attempt = 1; ; attempt++) {
-    if (!(await isBlocked(meta, digests))) return;
+    if (!(await isBlocked(meta, digests))) return attempt > 1;
     if (attempt === ATTEMPTS) {
       throw new RegistryError('reclamation-in-progress', 'blob is being reclaimed; retry');
     }

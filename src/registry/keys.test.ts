@@ -6,6 +6,7 @@ import { parseNamespace, type Namespace } from '../oci/name.ts';
 import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { parseTag, type Tag } from '../oci/tag.ts';
 import {
+  accessKeys,
   blobKeys,
   catalogKeys,
   gcKeys,
@@ -17,6 +18,7 @@ import {
   tagKeys,
   timeOfOrd,
   uploadKeys,
+  type AccessTarget,
   type Link,
   type TagEvent,
 } from './keys.ts';
@@ -56,6 +58,13 @@ const LINKS: readonly Link[] = [
   { kind: 'sub', subject: manifest },
   { kind: 'manifest', manifest },
   { kind: 'manifest', manifest: subject },
+];
+
+/** Access-entry targets with tags that look like other key parts and digests of both algorithms. */
+const ACCESS_TARGETS: readonly AccessTarget[] = [
+  ...['latest', 'rev', 'tag', 'v1', 'v1-rc', 'v1.0'].map((name): AccessTarget => ({ kind: 'tag', tag: tag(name) })),
+  { kind: 'revision', digest: manifest },
+  { kind: 'revision', digest: subject },
 ];
 
 /** Sorts keys as an object store lists them: ascending bytes. */
@@ -257,6 +266,7 @@ test('no key is also a directory of another key', () => {
       }
     }
     keys.push(uploadKeys.data(name, SESSION), uploadKeys.state(name, SESSION), catalogKeys.entry(name));
+    for (const target of ACCESS_TARGETS) keys.push(accessKeys.entry(name, target, { ord: ordOf(NOW), clientHash: '0123abcd' }));
   }
   keys.push(gcKeys.marker(SESSION));
   const unique = new Set(keys);
@@ -290,4 +300,47 @@ test('an ascending listing of one tag yields its newest event first', () => {
   );
   const times = listed(events).map((key) => timeOfOrd(tagKeys.parseEvent(key)!.ord));
   assert.deepEqual(times, [NOW, NOW - 1, NOW - 60_000, undefined]);
+});
+
+test('access-entry keys have the documented shape and parse back', () => {
+  const library = ns('library/nginx');
+  const ord = ordOf(NOW);
+  assert.equal(accessKeys.namespace(library), 'v2/ns/library/nginx!atime');
+  assert.equal(accessKeys.target(library, { kind: 'tag', tag: tag('v1') }), 'v2/ns/library/nginx!atime/tag/v1!');
+  assert.equal(accessKeys.target(library, { kind: 'revision', digest: manifest }), `v2/ns/library/nginx!atime/rev/sha256/${digestHex(manifest)}!`);
+  assert.equal(accessKeys.entry(library, { kind: 'tag', tag: tag('v1') }, { ord, clientHash: '0123abcd' }), `v2/ns/library/nginx!atime/tag/v1!/${ord}.0123abcd`);
+  for (const target of ACCESS_TARGETS) {
+    const key = accessKeys.entry(library, target, { ord, clientHash: 'deadbeef' });
+    assert.ok(key.startsWith(`${accessKeys.target(library, target)}/`), key);
+    assert.ok(key.startsWith(`${accessKeys.namespace(library)}/`), key);
+    assert.deepEqual(accessKeys.parseEntry(key), { ord, clientHash: 'deadbeef' }, key);
+  }
+  for (const key of [`v2/ns/a!atime/tag/v1!/${ord}.DEADBEEF`, `v2/ns/a!atime/tag/v1!/${ord}.dead`, `v2/ns/a!atime/tag/v1!/${ord.slice(1)}.deadbeef`, `v2/ns/a!atime/tag/v1!/${ord}-deadbeef`]) {
+    assert.equal(accessKeys.parseEntry(key), undefined, key);
+  }
+  assert.equal(accessKeys.parseTagChild('v1.0!'), 'v1.0');
+  for (const child of ['v1.0', '-bad!', 'a!b!', '!', `${'a'.repeat(129)}!`]) assert.equal(accessKeys.parseTagChild(child), undefined, child);
+  assert.equal(accessKeys.parseRevisionChild('sha256', `${digestHex(manifest)}!`), manifest);
+  assert.equal(accessKeys.parseRevisionChild('sha512', `${digestHex(subject)}!`), subject);
+  for (const [alg, child] of [['sha256', digestHex(manifest)], ['sha512', `${digestHex(manifest)}!`], ['md5', `${'0'.repeat(32)}!`], ['sha256', `${digestHex(manifest).toUpperCase()}!`]] as const) {
+    assert.equal(accessKeys.parseRevisionChild(alg, child), undefined, `${alg} ${child}`);
+  }
+});
+
+test('an ascending listing of one target yields its newest access entry first, and no target lists another', () => {
+  const library = ns('library/nginx');
+  const owners = new Map<string, { target: AccessTarget; time: number }>();
+  for (const target of ACCESS_TARGETS) {
+    for (const time of [NOW - 60_000, NOW, NOW - 1, 0]) {
+      for (const clientHash of ['00000000', 'ffffffff']) owners.set(accessKeys.entry(library, target, { ord: ordOf(time), clientHash }), { target, time });
+    }
+  }
+  const all = listed([...owners.keys()]);
+  for (const target of ACCESS_TARGETS) {
+    const prefix = `${accessKeys.target(library, target)}/`;
+    const mine = all.filter((key) => key.startsWith(prefix));
+    assert.ok(mine.every((key) => owners.get(key)!.target === target), prefix);
+    assert.equal(mine.length, 8, prefix);
+    assert.deepEqual(mine.map((key) => timeOfOrd(accessKeys.parseEntry(key)!.ord)), [NOW, NOW, NOW - 1, NOW - 1, NOW - 60_000, NOW - 60_000, 0, 0]);
+  }
 });

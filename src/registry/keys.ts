@@ -20,6 +20,8 @@ import { isTag, type Tag } from '../oci/tag.ts';
  *   v2/ns/<ns>!rev/<alg>.<hash>                           revision record: the digest resolves in <ns>
  *   v2/ns/<ns>!sub/<salg>/<p>/<shash>/<ralg>.<rhash>      referrer record: r refers to subject s in <ns>
  *   v2/ns/<ns>!imm/<tag>!<state>/<seq>                    first-push claim of an immutable tag, per state of the tag
+ *   v2/ns/<ns>!atime/tag/<tag>!/<ord>.<c8>                one recorded pull of a tag; ascending order = newest first
+ *   v2/ns/<ns>!atime/rev/<alg>/<hash>!/<ord>.<c8>         one recorded pull of a revision by digest
  *   v2/cat/<ns>!                                          catalog entry
  *   v2/gc/<uuid>                                          collector run marker
  *
@@ -56,11 +58,28 @@ function parseDigestComponent(component: string): Digest | undefined {
   return isDigest(digest) ? digest : undefined;
 }
 
+/** `<alg>/<p>/<hash>` (as `blobDir` builds it) at the start of `rest`, as a digest; undefined when it is not one. */
+function parseBlobDir(rest: string): Digest | undefined {
+  const match = /^(sha256|sha512)\/([0-9a-f]{2})\/([0-9a-f]+)(?:\/|$)/.exec(rest);
+  if (!match || !match[3]!.startsWith(match[2]!)) return undefined;
+  const digest = `${match[1]}:${match[3]}`;
+  return isDigest(digest) ? digest : undefined;
+}
+
 export const blobKeys = {
+  /** Prefix of every blob's bytes; its listing is in digest order. */
+  root: 'v2/blobs',
   data: (digest: Digest) => `v2/blobs/${blobDir(digest)}/data`,
+  /** The digest whose bytes a key listed under `root` holds; undefined for anything else. */
+  parseData(key: string): Digest | undefined {
+    const digest = key.startsWith('v2/blobs/') ? parseBlobDir(key.slice('v2/blobs/'.length)) : undefined;
+    return digest !== undefined && key === blobKeys.data(digest) ? digest : undefined;
+  },
 };
 
 export const uploadKeys = {
+  /** Prefix whose children are the top-level name components of every namespace with uploads. */
+  root: 'v2/repositories',
   /**
    * Prefix whose children are `_uploads/` (the sessions of `ns`) and `<component>/` for namespaces below `ns`:
    * name components never start with `_`, so the two cannot collide.
@@ -90,6 +109,12 @@ export type Link =
   | { kind: 'manifest'; manifest: Digest };
 
 export const refKeys = {
+  /** Prefix of every reference key; its listing groups them by digest, in digest order. */
+  root: 'v2/ref',
+  /** The digest a key listed under `root` is about; undefined when its digest part does not parse. */
+  digestOf(key: string): Digest | undefined {
+    return key.startsWith('v2/ref/') ? parseBlobDir(key.slice('v2/ref/'.length)) : undefined;
+  },
   /** Every reference key of a digest, all namespaces. */
   digest: (digest: Digest) => `v2/ref/${blobDir(digest)}`,
   /** The non-own reference keys of one namespace on a digest. */
@@ -181,6 +206,14 @@ export const tagKeys = {
   },
   /** A `startAfter` bound past every event of `tag`: `~` sorts above every byte an event name holds. */
   after: (ns: Namespace, tag: Tag) => `v2/ns/${ns}!tag/${tag}!~`,
+  /**
+   * The name a key under `namespace(ns)` is filed under (up to its first `!` or `/`), not checked against the tag
+   * grammar: how scrub finds keys whose name is no tag. Undefined for a key outside the prefix.
+   */
+  nameOf(ns: Namespace, key: string): string | undefined {
+    const prefix = `${tagKeys.namespace(ns)}/`;
+    return key.startsWith(prefix) ? key.slice(prefix.length).split(/[!/]/, 1)[0] : undefined;
+  },
   /** The tag and event named by a key under `namespace(ns)`, or undefined. */
   parseEvent(key: string): (TagEvent & { tag: Tag }) | undefined {
     const match = /\/([^/!]+)!([0-9a-f]{16})\.(set|del)\.(sha256\.[0-9a-f]{64}|sha512\.[0-9a-f]{128}|sha512~[A-Za-z0-9_-]{86})$/.exec(key);
@@ -200,11 +233,20 @@ export const revisionKeys = {
 };
 
 export const referrerKeys = {
+  /** Every referrer record of the namespace. */
+  namespace: (ns: Namespace) => `v2/ns/${ns}!sub`,
   subject: (ns: Namespace, subject: Digest) => `v2/ns/${ns}!sub/${blobDir(subject)}`,
   record: (ns: Namespace, subject: Digest, referrer: Digest) =>
     `v2/ns/${ns}!sub/${blobDir(subject)}/${digestComponent(referrer)}`,
   parse(key: string): Digest | undefined {
     return parseDigestComponent(key.slice(key.lastIndexOf('/') + 1));
+  },
+  /** The subject and referrer of a key listed under `namespace(ns)`; undefined unless it is exactly such a record's key. */
+  parseRecord(ns: Namespace, key: string): { subject: Digest; referrer: Digest } | undefined {
+    const prefix = `${referrerKeys.namespace(ns)}/`;
+    const subject = key.startsWith(prefix) ? parseBlobDir(key.slice(prefix.length)) : undefined;
+    const referrer = referrerKeys.parse(key);
+    return subject && referrer && key === referrerKeys.record(ns, subject, referrer) ? { subject, referrer } : undefined;
   },
 };
 
@@ -238,4 +280,48 @@ export const catalogKeys = {
 export const gcKeys = {
   root: 'v2/gc',
   marker: (id: string) => `v2/gc/${id}`,
+};
+
+/** What a recorded pull was of: a tag (a by-tag pull) or a revision (a by-digest pull). */
+export type AccessTarget = { kind: 'tag'; tag: Tag } | { kind: 'revision'; digest: Digest };
+
+/** One recorded pull as named by its key: when (`<ord>`) and by whom (`<c8>`, first 8 hex of SHA-256 of the client). */
+export interface AccessEntryName {
+  ord: string;
+  clientHash: string;
+}
+
+export const accessKeys = {
+  /** Every access entry of the namespace. */
+  namespace: (ns: Namespace) => `v2/ns/${ns}!atime`,
+  /** Children `<tag>!`: one per tag with recorded pulls. */
+  tags: (ns: Namespace) => `v2/ns/${ns}!atime/tag`,
+  /** Children `<alg>`, each with children `<hash>!`: one per revision with recorded pulls. */
+  revisions: (ns: Namespace) => `v2/ns/${ns}!atime/rev`,
+  /**
+   * The entries of one target, directly below: `!` closes the tag or hash, so `v1` never lists `v1-rc`'s entries,
+   * and the prefix holds only entries (no key is also a directory).
+   */
+  target(ns: Namespace, target: AccessTarget): string {
+    if (target.kind === 'tag') return `${accessKeys.tags(ns)}/${target.tag}!`;
+    return `${accessKeys.revisions(ns)}/${digestAlgorithm(target.digest)}/${digestHex(target.digest)}!`;
+  },
+  /** `<ord>.<c8>`: the same client pulling in the same millisecond writes the same key (a recorded pull dedups). */
+  entry: (ns: Namespace, target: AccessTarget, name: AccessEntryName) => `${accessKeys.target(ns, target)}/${name.ord}.${name.clientHash}`,
+  /** The name of a key listed under `target(ns, t)`, or undefined. */
+  parseEntry(key: string): AccessEntryName | undefined {
+    const match = /\/([0-9a-f]{16})\.([0-9a-f]{8})$/.exec(key);
+    return match ? { ord: match[1]!, clientHash: match[2]! } : undefined;
+  },
+  /** The tag of a child of `tags(ns)` (`<tag>!`), or undefined. */
+  parseTagChild(child: string): Tag | undefined {
+    const match = /^([^/!]+)!$/.exec(child);
+    return match && isTag(match[1]!) ? match[1] : undefined;
+  },
+  /** The revision of a child `<hash>!` of `revisions(ns)/<algorithm>`, or undefined. */
+  parseRevisionChild(algorithm: string, child: string): Digest | undefined {
+    const match = /^([0-9a-f]+)!$/.exec(child);
+    const digest = match ? `${algorithm}:${match[1]!}` : '';
+    return isDigest(digest) ? digest : undefined;
+  },
 };

@@ -8,7 +8,7 @@ import type { Reference } from '../oci/reference.ts';
 import { formatMicros, type SourceTimestamp } from '../oci/source-timestamp.ts';
 import type { Tag } from '../oci/tag.ts';
 import { isNotFound, type ObjectStore } from '../storage/object-store.ts';
-import type { Access } from './access.ts';
+import { reclaimedMeanwhile, type Access } from './access.ts';
 import { authorTime, supersedes, type AuthorTime } from './author-time.ts';
 import { RegistryError } from './errors.ts';
 import { LOOKUP_CONCURRENCY, mapLimited } from './map-limited.ts';
@@ -135,13 +135,22 @@ export class Manifests {
     for (const tag of immutable.filter((t) => current.get(t) === undefined)) await this.#claims.claim(ns, tag, winners.get(tag), digest);
     if (!(await exists(this.#blobs, blobKeys.data(digest)))) await this.#blobs.put(blobKeys.data(digest), body);
     // Wave 1: reference keys, so a concurrent collector sees this push before anything resolves.
-    await Promise.all([
-      this.#access.link(ns, digest, { kind: 'rev' }),
-      ...movedTags.map((tag) => this.#access.link(ns, digest, { kind: 'tag', tag })),
-      ...(subject ? [this.#access.link(ns, digest, { kind: 'sub', subject })] : []),
-      ...readable.map((blob) => this.#access.link(ns, blob, { kind: 'manifest', manifest: digest })),
-    ]);
-    await awaitNoReclamation(this.#meta, [digest, ...readable]);
+    const wave1 = () =>
+      Promise.all([
+        this.#access.link(ns, digest, { kind: 'rev' }),
+        ...movedTags.map((tag) => this.#access.link(ns, digest, { kind: 'tag', tag })),
+        ...(subject ? [this.#access.link(ns, digest, { kind: 'sub', subject })] : []),
+        ...readable.map((blob) => this.#access.link(ns, blob, { kind: 'manifest', manifest: digest })),
+      ]);
+    await wave1();
+    // A collector this push had to wait for may have deleted bytes and, with them, wave 1's keys: write them again,
+    // then the bytes must all be there (the body can be stored again; a referenced blob cannot, so the push fails).
+    for (let round = 1; await awaitNoReclamation(this.#meta, [digest, ...readable]); round++) {
+      if (round === 3) throw new RegistryError('reclamation-in-progress', 'blobs of this manifest are being reclaimed; retry');
+      await wave1();
+      if (!(await exists(this.#blobs, blobKeys.data(digest)))) await this.#blobs.put(blobKeys.data(digest), body);
+      for (const blob of readable) if (!(await exists(this.#blobs, blobKeys.data(blob)))) throw reclaimedMeanwhile(blob);
+    }
     // Wave 2: the revision record makes the digest resolvable.
     const { writes } = this.#layer;
     if (!record) await writes.putRevision(ns, digest, { media_type: contentType, size: body.length, created_at: authored.text });

@@ -27,6 +27,7 @@ export async function openTestRegistry(): Promise<{ registry: Registry; cleanup:
       allowMissingManifestReferences: true,
       isImmutable: () => false,
       presignTtlSecs: 1800,
+      updatePullTime: false,
     }),
     events: NO_EVENTS,
   });

@@ -6,8 +6,9 @@ import { Inventory } from './inventory.ts';
 import type { LinkCache } from './metadata/link-cache.ts';
 import { Listings } from './listings.ts';
 import { Manifests } from './manifests.ts';
-import { openMetadataLayer } from './metadata/layer.ts';
+import { openMetadataLayer, type MetadataLayer } from './metadata/layer.ts';
 import { NamespaceContents } from './namespace-contents.ts';
+import { PullHistory } from './pull-history.ts';
 import { Referrers } from './referrers.ts';
 import { RevisionListing } from './revision-listing.ts';
 import type { RegistrySettings } from './settings.ts';
@@ -37,13 +38,22 @@ export class Registry {
   readonly inventory: Inventory;
   readonly revisionListing: RevisionListing;
   readonly uploadListing: UploadListing;
+  /** Recorded pulls (`update_pull_time`): for the extension API, retention and scrub. */
+  readonly pullHistory: PullHistory;
+  /** The read rule and grants, for maintenance (the collector's liveness checks). */
+  readonly access: Access;
+  /** The read layer, for maintenance: its fresh view and every metadata write. */
+  readonly metadata: MetadataLayer;
   readonly #meta: ObjectStore;
 
   constructor(parts: RegistryParts) {
     const { blobStore, metaStore, settings } = parts;
     const layer = openMetadataLayer(metaStore, blobStore, parts.linkCache);
-    const announce = new Announcer(parts.events);
+    this.pullHistory = new PullHistory(metaStore, layer.writes, () => settings().updatePullTime);
+    const announce = new Announcer(this.pullHistory.observing(parts.events));
     const access = new Access(metaStore, blobStore, layer.fresh, layer.writes);
+    this.access = access;
+    this.metadata = layer;
     this.#meta = metaStore;
     this.blobs = new Blobs(blobStore, access, announce, () => settings().presignTtlSecs);
     this.uploads = new Uploads(blobStore, access, announce, () => settings().maxBlobSize);
@@ -52,7 +62,7 @@ export class Registry {
     this.listings = new Listings(layer.cached);
     const contents = new NamespaceContents(layer.cached);
     this.uploadListing = new UploadListing(blobStore, this.uploads);
-    this.revisionListing = new RevisionListing(contents, layer.cached, this.manifests, this.referrers);
+    this.revisionListing = new RevisionListing(contents, layer.cached, this.manifests, this.referrers, this.pullHistory);
     this.inventory = new Inventory(layer.cached, this.listings, contents, this.uploadListing);
   }
 

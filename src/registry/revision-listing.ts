@@ -2,10 +2,13 @@ import { isDigest, type Digest } from '../oci/digest.ts';
 import type { Descriptor, Platform } from '../oci/manifest.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
+import { timeOfOrd } from './keys.ts';
 import type { Manifests } from './manifests.ts';
+import { LOOKUP_CONCURRENCY, mapLimited } from './map-limited.ts';
 import { byCodeUnit, type NamespaceContents } from './namespace-contents.ts';
 import type { Referrers } from './referrers.ts';
 import type { ReadView } from './metadata/read-view.ts';
+import type { PullHistory } from './pull-history.ts';
 
 /** Docker's buildx marks an attestation manifest in an index with the digest of the image it attests. */
 const DOCKER_REFERENCE_DIGEST = 'vnd.docker.reference.digest';
@@ -36,6 +39,8 @@ export interface RevisionSummary {
   referrersNext?: Digest;
   /** RFC 3339. */
   pushedAt?: string;
+  /** RFC 3339: the newest recorded pull by digest or through one of its tags (docs/api.md, "Extension API"). */
+  lastPulledAt?: string;
 }
 
 /** How the namespace's indexes relate revisions: who lists whom as a child, and which children are attestations. */
@@ -50,12 +55,14 @@ export class RevisionListing {
   private readonly view: ReadView;
   private readonly manifests: Manifests;
   private readonly referrers: Referrers;
+  private readonly pulls: PullHistory;
 
-  constructor(contents: NamespaceContents, cached: ReadView, manifests: Manifests, referrers: Referrers) {
+  constructor(contents: NamespaceContents, cached: ReadView, manifests: Manifests, referrers: Referrers, pulls: PullHistory) {
     this.contents = contents;
     this.view = cached;
     this.manifests = manifests;
     this.referrers = referrers;
+    this.pulls = pulls;
   }
 
   /** Sorted by digest; an empty or unknown namespace lists nothing. */
@@ -63,6 +70,7 @@ export class RevisionListing {
     const digests = await this.contents.revisions(ns);
     const tagsOf = invert(await this.contents.liveTags(ns, new Set(digests)));
     const links = await this.indexLinks(ns, digests, tagsOf);
+    const lastPulls = await this.lastPulls(ns, digests, tagsOf);
     const entries: RevisionSummary[] = [];
     const revision = await this.view.revisions(ns);
     for (const digest of digests) {
@@ -78,9 +86,33 @@ export class RevisionListing {
       };
       if (page.next !== undefined) entry.referrersNext = page.next;
       if (record.created_at) entry.pushedAt = record.created_at;
+      const lastPulled = lastPulls.get(digest);
+      if (lastPulled !== undefined) entry.lastPulledAt = new Date(lastPulled).toISOString();
       entries.push(entry);
     }
     return entries;
+  }
+
+  /**
+   * Per revision, the newest recorded pull by its digest or through a tag now on it, counting a tag's pulls only
+   * from the time the tag moved there (earlier ones pulled what it held before). With pull recording off, or no
+   * entry in the namespace, none: one listing instead of one per revision and tag.
+   */
+  private async lastPulls(ns: Namespace, digests: readonly Digest[], tagsOf: ReadonlyMap<Digest, Tag[]>): Promise<Map<Digest, number>> {
+    const last = new Map<Digest, number>();
+    if (!this.pulls.recording || !(await this.pulls.holdsEntries(ns))) return last;
+    const winners = await this.view.tagWinnersOf(ns, [...tagsOf.values()].flat());
+    await mapLimited(digests, LOOKUP_CONCURRENCY, async (digest) => {
+      let newest = await this.pulls.lastPulledAt(ns, { kind: 'revision', digest });
+      for (const tag of tagsOf.get(digest) ?? []) {
+        const at = await this.pulls.lastPulledAt(ns, { kind: 'tag', tag });
+        const winner = winners.get(tag);
+        const since = winner?.digest === digest ? timeOfOrd(winner.ord) : undefined;
+        if (at !== undefined && (since === undefined || at >= since) && (newest === undefined || at > newest)) newest = at;
+      }
+      if (newest !== undefined) last.set(digest, newest);
+    });
+    return last;
   }
 
   private async indexLinks(ns: Namespace, digests: readonly Digest[], tagsOf: ReadonlyMap<Digest, Tag[]>): Promise<IndexLinks> {

@@ -10,4 +10,6 @@ export interface RegistrySettings {
   isImmutable(ns: Namespace, tag: Tag): boolean;
   /** Lifetime of presigned redirect URLs (object storage only). */
   presignTtlSecs: number;
+  /** `update_pull_time`: record every served manifest pull (docs/storage.md, "Pull history"). */
+  updatePullTime: boolean;
 }

@@ -4,14 +4,14 @@ import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../oci/diges
 import type { Namespace } from '../oci/name.ts';
 import type { ByteSpan } from '../oci/range.ts';
 import { newSessionId, type SessionId } from '../oci/session-id.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import { isNotFound, type ObjectStore } from '../storage/object-store.ts';
 import { logger } from '../observability/logging.ts';
 import { reclaimedMeanwhile, type Access } from './access.ts';
 import { feedFrom } from './borrowed-source.ts';
 import { isRegistryError, RegistryError } from './errors.ts';
 import { nowMicros, type Actor, type Announcer, type ChangeEvent } from './events.ts';
 import { hashingLimiter, RunningHash, type StreamHash } from './hashing.ts';
-import { exists, readJson } from './json-record.ts';
+import { exists, listAll, readJson } from './json-record.ts';
 import { blobKeys, uploadKeys } from './keys.ts';
 import { drain, SessionHasher, type HashState } from './session-hasher.ts';
 
@@ -138,6 +138,34 @@ export class Uploads {
       throw err;
     }
     await this.#commit(ns, id, digest, actor);
+  }
+
+  /**
+   * How long a session has been idle, for `scrub --uploads`: its last activity, or the newest write to its bytes
+   * when that is later (an append in progress). `broken` when its record is missing or unreadable; then the age of
+   * its newest object tells whether it is abandoned.
+   */
+  async idleSince(ns: Namespace, id: SessionId): Promise<{ kind: 'session' | 'broken'; since: Date | undefined }> {
+    let state: SessionState | undefined;
+    try {
+      state = await readJson<SessionState>(this.#blobs, uploadKeys.state(ns, id));
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+    }
+    const activity = state === undefined ? Number.NaN : Date.parse(state.last_activity);
+    const objects = await Promise.all((await listAll(this.#blobs, uploadKeys.session(ns, id))).map((key) => this.#modified(key)));
+    const newest = objects.reduce<number | undefined>((max, at) => (at === undefined ? max : Math.max(max ?? 0, at.getTime())), undefined);
+    if (Number.isNaN(activity)) return { kind: 'broken', since: newest === undefined ? undefined : new Date(newest) };
+    return { kind: 'session', since: new Date(Math.max(activity, newest ?? 0)) };
+  }
+
+  async #modified(key: string): Promise<Date | undefined> {
+    try {
+      return (await this.#blobs.head(key)).lastModified;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /** DELETE: idempotent. */

@@ -45,7 +45,8 @@ export interface ObjectStore {
   /** Server-side copy; throws `NotFoundError` if `from` is absent. */
   copy(from: string, to: string): Promise<void>;
   /**
-   * Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. `options` apply to `from`'s removal;
+   * Server-side move (fs: rename); throws `NotFoundError` if `from` is absent. The object's modification time at
+   * `to` is the time of the move (an S3 copy's is; a filesystem sets it), so age gates see it as new there. `options` apply to `from`'s removal;
    * `size`, when the caller knows `from`'s size, spares S3 the HEAD that chooses the copy strategy.
    */
   move(from: string, to: string, options?: CleanupOptions & { size?: number }): Promise<void>;

@@ -94,11 +94,14 @@ test('scrub option parsing', async () => {
       ['scrub', '-d', '-t', '-m', '-b', '-r'],
       ['scrub', '--uploads', '1h', '--dry-run'],
       ['scrub', '-tmbr', '-u', '1h 30m', '--orphan-grants=24h', '-p', '2d', '-l', '-M', '-R', '-n'],
-      ['scrub', '--replicate', '--dry-run', '--replication-orphans', '--cache-orphans', '--reconcile-blob-index'],
+      ['scrub', '--dry-run', '--replication-orphans', '--cache-orphans', '--reconcile-blob-index'],
     ]) {
       const result = await runCli(args, { cwd });
-      assert.doesNotMatch(result.stderr, /error:/, args.join(' '));
-      assert.match(result.stderr, /scrub is not implemented yet/, args.join(' '));
+      assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     }
+    // Replication does not exist yet: its reconciliation is refused before anything runs.
+    const replicate = await runCli(['scrub', '--replicate', '--dry-run', '-b'], { cwd });
+    assert.equal(replicate.code, 1);
+    assert.match(replicate.stderr, /scrub is not implemented yet for --replicate/);
   });
 });

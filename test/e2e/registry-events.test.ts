@@ -111,6 +111,7 @@ describe('registry events over HTTP', () => {
         allowMissingManifestReferences: true,
         isImmutable: (ns, tag) => isImmutableTag(config, ns, tag),
         presignTtlSecs: 1800,
+        updatePullTime: false,
       }),
       { events: sink },
     );

@@ -15,6 +15,7 @@ export function registrySettings(overrides: Partial<RegistrySettings> = {}): () 
     allowMissingManifestReferences: true,
     isImmutable: () => false,
     presignTtlSecs: 1800,
+    updatePullTime: false,
     ...overrides,
   });
 }

@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openFsStore } from '../../src/storage/open-store.ts';
+import type { ObjectStore } from '../../src/storage/object-store.ts';
+import { S3ObjectStore } from '../../src/storage/s3/s3-object-store.ts';
 import { RgwFixture } from './rgw-fixture.ts';
 import { S3FaultProxy } from './s3-fault-proxy.ts';
 import { s3StorageToml } from './server.ts';
@@ -10,6 +14,11 @@ import { s3StorageToml } from './server.ts';
 
 export type BackendName = 'filesystem' | 's3';
 export const BACKENDS: readonly BackendName[] = ['filesystem', 's3'];
+/**
+ * The backend of this pass: `npm test` runs test/e2e/ twice, on the filesystem and with `ANGOS_TEST_STORAGE=s3`, so a
+ * file there that opens this one backend covers both without running either twice.
+ */
+export const PASS_BACKEND: BackendName = process.env.ANGOS_TEST_STORAGE === 's3' ? 's3' : 'filesystem';
 
 export interface BackendOptions {
   /**
@@ -37,6 +46,11 @@ export interface StorageBackend {
    * nothing of a part still being received).
    */
   storedBytes(place: string): Promise<number>;
+  /**
+   * An object store over `place`, as the servers see it (the same root, or bucket and prefix): for tests that read
+   * or damage storage out of band. Closed with the backend.
+   */
+  store(place: string): ObjectStore;
   /** With `faultProxy` on S3: the proxy between the servers and the gateway. */
   readonly faults?: S3FaultProxy;
   close(): Promise<void>;
@@ -50,12 +64,14 @@ export async function openBackend(name: BackendName, options: BackendOptions = {
       storageToml: (place) => `[blob_store.fs]\nroot_dir = ${JSON.stringify(join(base, place))}`,
       rootDir: (place) => join(base, place),
       storedBytes: (place) => bytesUnder(join(base, place)),
+      store: (place) => openFsStore(join(base, place), false),
       close: () => rm(base, { recursive: true, force: true }),
     };
   }
   const fixture = await RgwFixture.start();
   const faults = options.faultProxy ? await S3FaultProxy.start(fixture) : undefined;
   const target = faults ?? fixture;
+  const stores: S3ObjectStore[] = [];
   return {
     name,
     storageToml(place) {
@@ -74,12 +90,33 @@ export async function openBackend(name: BackendName, options: BackendOptions = {
       return total;
     },
     faults,
+    store(place) {
+      const store = new S3ObjectStore(fixture.options({ keyPrefix: place.replace(/\/+$/, '') }));
+      stores.push(store);
+      return store;
+    },
     async close() {
+      for (const store of stores) store.destroy();
       await faults?.close();
       await fixture.close();
       await rm(base, { recursive: true, force: true });
     },
   };
+}
+
+/** Every key of a store with the SHA-256 of its contents: equal snapshots mean byte-identical storage. */
+export async function storeSnapshot(store: ObjectStore): Promise<Map<string, string>> {
+  const snapshot = new Map<string, string>();
+  let startAfter: string | undefined;
+  do {
+    const page = await store.list('', startAfter === undefined ? {} : { startAfter });
+    for (const key of page.keys) {
+      const body = await store.get(key).catch(() => undefined);
+      if (body !== undefined) snapshot.set(key, createHash('sha256').update(body).digest('hex'));
+    }
+    startAfter = page.next;
+  } while (startAfter !== undefined);
+  return snapshot;
 }
 
 /** Bytes of every file under `dir`, whatever the layout. */

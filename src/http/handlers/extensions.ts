@@ -6,8 +6,8 @@ import type { HttpContext } from '../context.ts';
 import { sendJson } from '../respond.ts';
 import type { PullTarget } from '../router.ts';
 
-/** The window `pulls/list` reports; pull tracking will take it from `global.atime_audit_window_secs`. */
-const PULL_WINDOW_SECS = 3600;
+/** Most entries `pulls/list` shows; the history is unpaged. */
+const MAX_PULL_ENTRIES = 100;
 
 /** GET /v2/_angos/repositories/list: configured repositories by name (docs/api.md, "Extension API"). */
 export async function listRepositories({ req, res, registry, config }: HttpContext): Promise<void> {
@@ -53,9 +53,21 @@ export async function listUploads({ req, res, registry }: HttpContext, ns: Names
   sendJson(req, res, 200, { name: ns, uploads: sessions.map((s) => ({ uuid: s.id, size: s.size, started_at: s.startedAt })) });
 }
 
-/** GET /v2/<name>/_angos/pulls/list: pulls are not recorded yet, so every target has an empty history. */
-export function listPulls({ req, res }: HttpContext, target: PullTarget): void {
-  sendJson(req, res, 200, { target: target.kind === 'tag' ? target.tag : target.digest, window_secs: PULL_WINDOW_SECS, entries: [] });
+/**
+ * GET /v2/<name>/_angos/pulls/list: the target's recorded pulls within `atime_audit_window_secs`, newest first;
+ * none while `update_pull_time` is off (docs/api.md, "Extension API").
+ */
+export async function listPulls({ req, res, registry, config }: HttpContext, ns: Namespace, target: PullTarget): Promise<void> {
+  const windowSecs = config.global.gc.atimeAuditWindowSecs;
+  const history = registry.pullHistory;
+  const entries = history.recording
+    ? await history.entries(ns, target.kind === 'tag' ? target : { kind: 'revision', digest: target.digest }, { limit: MAX_PULL_ENTRIES, since: Date.now() - windowSecs * 1000 })
+    : [];
+  sendJson(req, res, 200, {
+    target: target.kind === 'tag' ? target.tag : target.digest,
+    window_secs: windowSecs,
+    entries: entries.map((entry) => ({ client: entry.client, at: new Date(entry.at).toISOString() })),
+  });
 }
 
 /** GET /v2/_angos/jobs/list and jobs/failed: there is no job queue yet, so both are empty. */
@@ -86,5 +98,6 @@ function revisionBody(revision: RevisionSummary): Record<string, unknown> {
   if (revision.referrers.length > 0) body.referrers = revision.referrers;
   if (revision.referrersNext !== undefined) body.referrers_next = revision.referrersNext;
   if (revision.pushedAt !== undefined) body.pushed_at = revision.pushedAt;
+  if (revision.lastPulledAt !== undefined) body.last_pulled_at = revision.lastPulledAt;
   return body;
 }

@@ -3,7 +3,7 @@ import type { Descriptor } from '../../oci/manifest.ts';
 import type { Namespace } from '../../oci/name.ts';
 import type { Tag } from '../../oci/tag.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
-import { catalogKeys, refKeys, referrerKeys, revisionKeys, tagKeys, type Link, type TagEvent } from '../keys.ts';
+import { accessKeys, catalogKeys, refKeys, referrerKeys, revisionKeys, tagKeys, type AccessEntryName, type AccessTarget, type Link, type TagEvent } from '../keys.ts';
 import { linkKeys, type LinkCache } from './link-cache.ts';
 import type { RevisionRecord, TagEventBody } from './records.ts';
 
@@ -32,6 +32,19 @@ export class MetadataWrites {
   /** Removes `ns`'s ownership grant of `digest`, the only reference key a request ever deletes. */
   revoke(ns: Namespace, digest: Digest): Promise<void> {
     return this.#meta.delete(refKeys.key(digest, ns, { kind: 'own' }));
+  }
+
+  /** Removes a reference key that no longer means anything: maintenance only (scrub, the collector). */
+  dropReference(ns: Namespace, digest: Digest, link: Link): Promise<void> {
+    return this.#meta.delete(refKeys.key(digest, ns, link));
+  }
+
+  /**
+   * Removes a key listed under a namespace's tag-event or pull-history prefix whose name is no tag (scrub `--tags`):
+   * every read skips such keys, so nothing cached holds them and there is no typed name to build the key from.
+   */
+  deleteStrayTagKey(key: string): Promise<void> {
+    return this.#meta.delete(key);
   }
 
   /**
@@ -67,6 +80,25 @@ export class MetadataWrites {
   async deleteReferrer(ns: Namespace, subject: Digest, referrer: Digest): Promise<void> {
     await this.#meta.delete(referrerKeys.record(ns, subject, referrer));
     await this.#links?.forget(linkKeys.referrers(ns, subject));
+  }
+
+  /**
+   * One recorded pull (docs/storage.md, "Pull history"). Access entries are never cached: nothing to invalidate.
+   * The same client in the same millisecond names the same key, so a repeat rewrites equivalent content.
+   */
+  recordPull(ns: Namespace, target: AccessTarget, name: AccessEntryName, body: { client: string; at: string }): Promise<void> {
+    return this.#meta.put(accessKeys.entry(ns, target, name), JSON.stringify(body));
+  }
+
+  /** Removes a superseded access entry (scrub's pull-history collection). */
+  deleteAccessEntry(ns: Namespace, target: AccessTarget, name: AccessEntryName): Promise<void> {
+    return this.#meta.delete(accessKeys.entry(ns, target, name));
+  }
+
+  /** Writes the catalog key even when this process wrote it before: scrub restores one removed out of band. */
+  async restoreCatalog(ns: Namespace): Promise<void> {
+    await this.#meta.put(catalogKeys.entry(ns), '');
+    this.#catalogued.add(ns);
   }
 
   /** The namespace's catalog key, written once per namespace per process (it is never removed by a request). */

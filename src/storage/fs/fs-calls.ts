@@ -1,6 +1,6 @@
-import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { logger } from '../../observability/logging.ts';
 
 const log = logger('angos::storage::fs');
@@ -59,6 +59,12 @@ export class FsCalls {
 
   rename(from: string, to: string): Promise<void> {
     return this.#run(() => renameSync(from, to), () => rename(from, to));
+  }
+
+  /** Sets the modification (and access) time to now. */
+  touch(path: string): Promise<void> {
+    const now = new Date();
+    return this.#run(() => utimesSync(path, now, now), () => utimes(path, now, now));
   }
 
   link(existing: string, name: string): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -66,6 +66,17 @@ describe('FsObjectStore specifics', () => {
       await store.createUpload('d/upload');
       await store.writeUpload('d/upload', Readable.from([Buffer.from('u')]));
       assert.deepEqual((await readdir(join(root, 'd'))).sort(), ['copied', 'created', 'put', 'upload']);
+    }));
+
+  it('a moved object is new where it lands, however old its source (the collector ages blobs by it)', () =>
+    onFreshRoot(async (store, root) => {
+      await store.put('up/data', 'bytes');
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      await utimes(join(root, 'up/data'), hourAgo, hourAgo);
+      const before = Date.now();
+      await store.move('up/data', 'blobs/data');
+      const moved = (await store.head('blobs/data')).lastModified!.getTime();
+      assert.ok(moved >= before - 1000, `moved object dated ${new Date(moved).toISOString()}, before the move`);
     }));
 
   it('prunes directories emptied by delete, deletePrefix, move and abortUpload, never the root', () =>

@@ -244,6 +244,9 @@ export class FsObjectStore implements ObjectStore {
       const target = this.pathOf(to);
       // rename(2) would happily move a whole directory: only an object may move.
       if (!(await isRegularFile(this.#calls, source))) throw new NotFoundError(from);
+      // The moved object is new where it lands, as an S3 copy is: the collector's age gate must not see a blob
+      // promoted from a long-idle upload as old bytes nobody holds yet (docs/storage.md, "Garbage collection").
+      await this.#calls.touch(source);
       await inDirectory(this.#calls, dirname(target), async () => {
         try {
           await this.#calls.rename(source, target);
