@@ -15,12 +15,15 @@ export type FigureId =
   | 'manifest.get-tag'
   | 'manifest.get-digest'
   | 'manifest.head-tag'
+  | 'manifest.get-tag.pull-time'
+  | 'manifest.get-digest.pull-time'
   | 'tags.list'
   | 'catalog'
   | 'images.sequential'
   | 'images.parallel'
   | ScaleFigureId
   | S3FigureId
+  | GcFigureId
   | 'rss.peak';
 
 /** The S3 phase's figures: both registries on one Ceph RADOS Gateway; `s3.pull.direct` is the gateway itself. */
@@ -33,19 +36,25 @@ export type S3FigureId =
   | 's3.tags.list'
   | 's3.images.sequential';
 
+/**
+ * The GC phase's figures: the time until the deleted images' bytes are gone and how many bytes that was, and, for
+ * Angos (which collects while it serves), manifest GETs during that time and idle before the deletes.
+ */
+export type GcFigureId = 'gc.reclaim' | 'gc.reclaimed' | 'gc.manifest-get.idle' | 'gc.manifest-get';
+
 /** Listings on registries holding `settings.scale*` (large) or `scaleBase` (base) tags and namespaces. */
 export type ScaleFigureId = `scale.${'tags' | 'catalog'}.${'pages' | 'whole'}.${'base' | 'large'}`;
 
 /**
  * Which system's figure a row is compared with besides Distribution: nginx for pulls, the write ceiling for pushes,
- * the gateway's own GET for pulls on S3.
+ * the gateway's own GET for pulls on S3, Angos' own figure without the setting a row measures.
  */
-export type Reference = { system: 'nginx' | 'ceiling' | 'rgw'; figure: FigureId };
+export type Reference = { system: 'nginx' | 'ceiling' | 'rgw' | 'angos'; figure: FigureId };
 
 export interface FigureSpec {
   id: FigureId;
   label: string;
-  unit: 'MB/s' | 'req/s' | 'listings/s' | 'images/s' | 'MiB';
+  unit: 'MB/s' | 'req/s' | 'listings/s' | 'images/s' | 'MiB' | 's';
   higherIsBetter: boolean;
   reference?: Reference;
 }
@@ -67,13 +76,38 @@ export function figureSpecs(settings: BenchSettings): FigureSpec[] {
     { id: 'manifest.get-tag', label: `manifest GET by tag, ${conns}`, unit: 'req/s', higherIsBetter: true },
     { id: 'manifest.get-digest', label: `manifest GET by digest, ${conns}`, unit: 'req/s', higherIsBetter: true },
     { id: 'manifest.head-tag', label: `manifest HEAD by tag, ${conns}`, unit: 'req/s', higherIsBetter: true },
+    { id: 'manifest.get-tag.pull-time', label: `manifest GET by tag, update_pull_time = true, ${conns}`, unit: 'req/s', higherIsBetter: true, reference: { system: 'angos', figure: 'manifest.get-tag' } },
+    { id: 'manifest.get-digest.pull-time', label: `manifest GET by digest, update_pull_time = true, ${conns}`, unit: 'req/s', higherIsBetter: true, reference: { system: 'angos', figure: 'manifest.get-digest' } },
     { id: 'tags.list', label: `tags list (${settings.tagCount} tags), ${conns}`, unit: 'req/s', higherIsBetter: true },
     { id: 'catalog', label: `catalog (${settings.namespaceCount} namespaces), ${conns}`, unit: 'req/s', higherIsBetter: true },
     { id: 'images.sequential', label: `push ${settings.smallImages} small images, sequential`, unit: 'images/s', higherIsBetter: true },
     { id: 'images.parallel', label: `push ${settings.smallImages} small images, ${settings.smallImagesParallel} at a time`, unit: 'images/s', higherIsBetter: true },
     ...scaleSpecs(settings),
+    ...gcSpecs(settings),
     ...s3Specs(settings),
     { id: 'rss.peak', label: 'peak RSS of the server process', unit: 'MiB', higherIsBetter: false },
+  ];
+}
+
+function gcSpecs(settings: BenchSettings): FigureSpec[] {
+  const images = `${settings.gcImages.toLocaleString('en-US')} small images, ${Math.floor(settings.gcImages / 2).toLocaleString('en-US')} deleted`;
+  const conns = `${settings.connections} conns`;
+  return [
+    {
+      id: 'gc.reclaim',
+      label: `GC of ${images}: seconds from the last delete until their bytes are gone (Angos: background collector, serving; Distribution: stopped, offline garbage-collect)`,
+      unit: 's',
+      higherIsBetter: false,
+    },
+    { id: 'gc.reclaimed', label: `GC of ${images}: blob bytes reclaimed`, unit: 'MiB', higherIsBetter: true },
+    { id: 'gc.manifest-get.idle', label: `GC phase: manifest GET by tag of a kept image, ${conns}, before the deletes`, unit: 'req/s', higherIsBetter: true },
+    {
+      id: 'gc.manifest-get',
+      label: `GC phase: manifest GET by tag of a kept image, ${conns}, while the collector reclaims`,
+      unit: 'req/s',
+      higherIsBetter: true,
+      reference: { system: 'angos', figure: 'gc.manifest-get.idle' },
+    },
   ];
 }
 
@@ -129,6 +163,12 @@ export interface InstanceOptions {
   catalogMaxEntries?: number;
   /** Registries: store everything in this S3 bucket instead of the filesystem. */
   s3?: S3Storage;
+  /** Angos only: `[global] update_pull_time = true` (every manifest pull writes an access entry). */
+  updatePullTime?: boolean;
+  /** Angos only: the background collector reclaims right after a delete (`gc_*` grace, debounce, grant age at 0). */
+  eagerGc?: boolean;
+  /** Distribution only: `storage.delete.enabled: true` (manifest and blob DELETE answer instead of 405). */
+  deleteEnabled?: boolean;
 }
 
 export interface Instance {

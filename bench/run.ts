@@ -17,6 +17,7 @@ import type { RunningSystem, SystemName } from './systems/system.ts';
 import { startWriteCeiling } from './systems/write-ceiling.ts';
 import { prepareBlobPull } from './workloads/blob-pull.ts';
 import { prepareBlobPush, prepareCeilingPush } from './workloads/blob-push.ts';
+import { prepareGc } from './workloads/gc.ts';
 import { prepareListings } from './workloads/listings.ts';
 import { prepareManifests } from './workloads/manifests.ts';
 import { prepareS3 } from './workloads/s3.ts';
@@ -57,8 +58,8 @@ async function stopGateway(): Promise<void> {
 
 const REGISTRIES: SystemName[] = ['angos', 'distribution'];
 /**
- * Listings come first, so the catalog is measured on a store holding exactly its namespaces. The scale phase
- * runs on servers of its own (`startInstance`), so its data shape touches no other phase.
+ * Listings come first, so the catalog is measured on a store holding exactly its namespaces. The scale and gc phases
+ * run on servers of their own (`startInstance`), so their data shapes touch no other phase.
  */
 const PHASES: Phase[] = [
   { label: 'listings', systems: REGISTRIES, prepare: prepareListings },
@@ -75,6 +76,7 @@ const PHASES: Phase[] = [
     prepare: (ctx) => prepareBlobPull(ctx, ctx.system === 'nginx' ? NGINX_BLOB_PATH : undefined),
   },
   { label: 'scale', systems: REGISTRIES, prepare: prepareScale },
+  { label: 'gc', systems: REGISTRIES, prepare: prepareGc },
   { label: 's3', systems: REGISTRIES, prepare: async (ctx) => prepareS3(ctx, await startedGateway()), finish: stopGateway },
 ];
 

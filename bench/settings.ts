@@ -30,13 +30,15 @@ export interface BenchSettings {
   /** ... the tags of its tags list, and the small images of its sequential push. */
   s3TagCount: number;
   s3SmallImages: number;
+  /** GC phase: small images pushed per run, half of them deleted and collected. */
+  gcImages: number;
   /** Phase labels to run (`BENCH_ONLY=blob push,blob pull`); empty = all. Profiling aid: a partial report. */
   only: string[];
 }
 
 /**
  * BENCH_QUICK=1 is a smoke run with small sizes; BENCH_RUNS, BENCH_SECONDS, BENCH_BLOB_MIB, BENCH_SCALE_TAGS,
- * BENCH_SCALE_NAMESPACES and BENCH_S3_BLOB_MIB override either mode; BENCH_ONLY picks phases.
+ * BENCH_SCALE_NAMESPACES, BENCH_S3_BLOB_MIB and BENCH_GC_IMAGES override either mode; BENCH_ONLY picks phases.
  * Defaults keep a full run (both registries and nginx) within about ten minutes on a 2-core machine.
  */
 export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
@@ -65,6 +67,7 @@ export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
     s3BlobBytes: positiveInt(env, 'BENCH_S3_BLOB_MIB', quick ? 16 : 64) * MiB,
     s3TagCount: quick ? 20 : 100,
     s3SmallImages: quick ? 10 : 50,
+    gcImages: positiveInt(env, 'BENCH_GC_IMAGES', quick ? 200 : 2000),
     only: (env.BENCH_ONLY ?? '').split(',').map((label) => label.trim()).filter((label) => label !== ''),
   };
 }

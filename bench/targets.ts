@@ -13,6 +13,8 @@ interface Target {
   peer: SystemName | undefined;
   peerFigure?: (figure: FigureId) => FigureId;
   ratio: number;
+  /** The figures are durations: the ratio is the peer's ÷ Angos' (how many times faster Angos is). */
+  durations?: true;
 }
 
 const atBaseSize = (figure: FigureId): FigureId => figure.replace(/\.large$/, '.base') as FigureId;
@@ -29,6 +31,13 @@ const TARGETS: Target[] = [
     peer: 'distribution',
     ratio: 10,
   },
+  {
+    goal: 'manifest GET with update_pull_time = true ≥ 0.7× without',
+    figures: ['manifest.get-tag.pull-time', 'manifest.get-digest.pull-time'],
+    peer: 'angos',
+    peerFigure: (figure) => figure.replace(/\.pull-time$/, '') as FigureId,
+    ratio: 0.7,
+  },
   { goal: 'tags/catalog ≥ 5× Distribution', figures: ['tags.list', 'catalog'], peer: 'distribution', ratio: 5 },
   { goal: 'small-image push ≥ 2× Distribution', figures: ['images.sequential', 'images.parallel'], peer: 'distribution', ratio: 2 },
   {
@@ -39,6 +48,14 @@ const TARGETS: Target[] = [
     ratio: 0.5,
   },
   { goal: 'paged listing at the large size ≥ 20× Distribution', figures: ['scale.tags.pages.large', 'scale.catalog.pages.large'], peer: 'distribution', ratio: 20 },
+  {
+    goal: 'GC: deleted images\' bytes reclaimed ≥ 2× faster than Distribution\'s offline garbage-collect',
+    figures: ['gc.reclaim'],
+    peer: 'distribution',
+    ratio: 2,
+    durations: true,
+  },
+  { goal: 'GC: manifest GET while collecting ≥ 0.8× idle', figures: ['gc.manifest-get'], peer: 'angos', peerFigure: () => 'gc.manifest-get.idle', ratio: 0.8 },
   { goal: 'peak RSS ≤ 150 MiB', figures: ['rss.peak'], peer: undefined, ratio: 150 },
   { goal: 'on S3 (Ceph RGW): push and small-image push ≥ 1.5× Distribution', figures: ['s3.push.monolithic', 's3.images.sequential'], peer: 'distribution', ratio: 1.5 },
   { goal: 'on S3 (Ceph RGW): manifest GET and tags list ≥ 10× Distribution', figures: ['s3.manifest.get-tag', 's3.tags.list'], peer: 'distribution', ratio: 10 },
@@ -48,7 +65,7 @@ const TARGETS: Target[] = [
 export interface TargetCheck {
   goal: string;
   figure: FigureId;
-  /** Angos ÷ peer, or Angos' own value for an absolute goal. */
+  /** Angos ÷ peer (peer ÷ Angos for durations), or Angos' own value for an absolute goal. */
   actual: number | undefined;
   met: boolean;
 }
@@ -61,7 +78,8 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
         return { goal: target.goal, figure, actual: ours, met: ours !== undefined && ours <= target.ratio };
       }
       const theirs = medianOf(result, target.peer, target.peerFigure?.(figure) ?? figure);
-      const actual = ours !== undefined && theirs !== undefined && theirs > 0 ? ours / theirs : undefined;
+      const [numerator, denominator] = target.durations ? [theirs, ours] : [ours, theirs];
+      const actual = numerator !== undefined && denominator !== undefined && denominator > 0 ? numerator / denominator : undefined;
       return { goal: target.goal, figure, actual, met: actual !== undefined && actual >= target.ratio };
     }),
   );

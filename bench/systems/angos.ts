@@ -11,14 +11,24 @@ const angosBin = process.env.BENCH_ANGOS_BIN ?? join(repoRoot, 'bin/angos.js');
 
 /**
  * This registry, run as `angos server`, on filesystem storage or, with `options.s3`, on an S3 bucket (blobs and
- * metadata, every S3 setting at its default) with blob and manifest redirects on or off. Logging is at `warn`,
- * like Distribution's, so neither pays for a log line per request.
+ * metadata, every S3 setting at its default) with blob and manifest redirects on or off, and with pull times recorded
+ * when asked (`update_pull_time`), and with a background collector that reclaims at once when asked (`eagerGc`).
+ * Logging is at `warn`, like Distribution's, so neither pays for a log line per request.
  */
-export async function startAngos(workDir: string, options: { s3?: S3Storage } = {}): Promise<RunningSystem> {
+export async function startAngos(
+  workDir: string,
+  options: { s3?: S3Storage; updatePullTime?: boolean; eagerGc?: boolean } = {},
+): Promise<RunningSystem> {
   const port = await freePort();
   const config = join(workDir, 'angos.toml');
   const dataDir = join(workDir, 'angos-data');
   const { s3 } = options;
+  const global = [
+    ...(s3 === undefined ? [] : [`enable_blob_redirect = ${s3.redirect}`, `enable_manifest_redirect = ${s3.redirect}`]),
+    ...(options.updatePullTime ? ['update_pull_time = true'] : []),
+    // The background collector runs as soon as a delete is committed and reclaims at once (docs/configuration.md).
+    ...(options.eagerGc ? ['gc_grace_secs = 0', 'gc_after_delete_secs = 0', 'gc_orphan_grant_age_secs = 0'] : []),
+  ];
   const storage =
     s3 === undefined
       ? ['[blob_store.fs]', `root_dir = ${JSON.stringify(dataDir)}`]
@@ -39,7 +49,7 @@ export async function startAngos(workDir: string, options: { s3?: S3Storage } = 
       '',
       ...storage,
       '',
-      ...(s3 === undefined ? [] : ['[global]', `enable_blob_redirect = ${s3.redirect}`, `enable_manifest_redirect = ${s3.redirect}`, '']),
+      ...(global.length === 0 ? [] : ['[global]', ...global, '']),
       '[global.access_policy]',
       'default = "allow"',
       '',

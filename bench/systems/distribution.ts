@@ -14,6 +14,8 @@ export interface DistributionOptions {
   catalogMaxEntries?: number;
   /** Its `s3` storage driver on this bucket instead of the filesystem, with blob redirects on or off. */
   s3?: S3Storage;
+  /** `storage.delete.enabled: true`: manifest and blob DELETE are served (405 otherwise). */
+  deleteEnabled?: boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function startDistribution(workDir: string, options: DistributionOp
       '  maintenance:',
       '    uploadpurging:',
       '      enabled: false',
+      ...(options.deleteEnabled ? ['  delete:', '    enabled: true'] : []),
       ...(options.catalogMaxEntries === undefined ? [] : ['catalog:', `  maxentries: ${options.catalogMaxEntries}`]),
       'http:',
       `  addr: 127.0.0.1:${port}`,
@@ -51,7 +54,7 @@ export async function startDistribution(workDir: string, options: DistributionOp
   // AWS_CA_BUNDLE reach it: 2.8's S3 driver panics at start-up ("unable to load custom CA bundle") when it is set.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_') && key !== 'AWS_CA_BUNDLE'));
   const system = await startProcess('distribution', DISTRIBUTION_BIN, ['serve', config], { workDir, port, probePath: '/v2/', env });
-  return options.s3 === undefined ? { ...system, dataDir } : system;
+  return options.s3 === undefined ? { ...system, dataDir, configFile: config } : { ...system, configFile: config };
 }
 
 /**

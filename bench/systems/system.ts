@@ -15,6 +15,8 @@ export interface RunningSystem {
   pid: number;
   /** Where the server keeps its data, for a workload that lays data out directly. */
   dataDir?: string;
+  /** The configuration file it was started with, for a command run on its data (Distribution's garbage-collect). */
+  configFile?: string;
   stop(): Promise<void>;
 }
 
