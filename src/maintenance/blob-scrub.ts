@@ -49,14 +49,17 @@ async function examine(context: MaintenanceContext, entry: DigestEntry, tally: G
   await collectOne(context, entry.digest, tally);
 }
 
-/** Offers one digest to the collector, as `--blobs` would. */
-export async function collectOne(context: MaintenanceContext, digest: Digest, tally: GcTally): Promise<void> {
+/**
+ * Offers one digest to the collector, as `--blobs` would. Resolves true when the bytes stayed only because something
+ * was still too young: a later run may reclaim them.
+ */
+export async function collectOne(context: MaintenanceContext, digest: Digest, tally: GcTally): Promise<boolean> {
   tally.examined++;
   try {
     const state = await liveness(context, digest);
     if (state.live) {
       if (state.reason !== 'absent') tally.live++;
-      return;
+      return state.reason === 'young bytes' || state.reason === 'young key';
     }
     let size = 0;
     const outcome = await context.actions.run('delete orphan blob', `'${digest}'`, async () => {
@@ -74,6 +77,7 @@ export async function collectOne(context: MaintenanceContext, digest: Digest, ta
     tally.errors++;
     context.actions.failed(`collect blob '${digest}'`, err);
   }
+  return false;
 }
 
 /**

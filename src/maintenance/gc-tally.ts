@@ -34,7 +34,8 @@ export class GcTally {
       errors: this.errors,
       duration_ms: Date.now() - this.#started,
     };
-    (this.errors > 0 ? log.warn : log.info).call(log, 'garbage collection run finished', fields);
+    if (this.errors > 0) log.warn('garbage collection run finished', fields);
+    else log.info('garbage collection run finished', fields);
     if (dryRun) return;
     const trigger = this.trigger;
     gcRunsTotal.inc({ trigger, outcome: this.errors > 0 ? 'error' : 'ok' });

@@ -44,26 +44,43 @@ export interface GrantSelection {
  */
 export async function revokeGrants(context: MaintenanceContext, tally: GcTally, selection: GrantSelection): Promise<void> {
   for await (const { digest, keys } of referenceGroups(context.metaStore)) {
-    let revoked = false;
-    for (const key of keys) {
-      const ref = refKeys.parse(digest, key);
-      if (ref?.link.kind !== 'own' || selection.namespaces?.(ref.ns) === false) continue;
-      try {
-        if (await revokeIfOrphan(context, ref.ns, digest, key, selection, tally)) revoked = true;
-      } catch (err) {
-        tally.errors++;
-        context.actions.failed(`check grant '${ref.ns}/${digest}'`, err);
-      }
-    }
-    if (revoked && !context.actions.dryRun) await collectOne(context, digest, tally);
+    if ((await revokeDigestGrants(context, digest, keys, selection, tally)).revoked && !context.actions.dryRun) await collectOne(context, digest, tally);
   }
 }
 
-async function revokeIfOrphan(context: MaintenanceContext, ns: Namespace, digest: Digest, key: string, selection: GrantSelection, tally: GcTally): Promise<boolean> {
-  const orphan = async (): Promise<boolean> =>
-    olderThan(context, (await keyTime(context.metaStore, key)) ?? undefined, Math.max(selection.ageMs, context.graceMs)) &&
-    !(await context.registry.access.referencedByLiveManifest(ns, digest, true));
-  if (!(await orphan())) return false;
+/**
+ * The selected grants among `keys` (reference keys of D) revoked as above. `revoked`: one was; `young`: one nothing
+ * references was kept only for being younger than the age.
+ */
+export async function revokeDigestGrants(
+  context: MaintenanceContext,
+  digest: Digest,
+  keys: readonly string[],
+  selection: GrantSelection,
+  tally: GcTally,
+): Promise<{ revoked: boolean; young: boolean }> {
+  const found = { revoked: false, young: false };
+  for (const key of keys) {
+    const ref = refKeys.parse(digest, key);
+    if (ref?.link.kind !== 'own' || selection.namespaces?.(ref.ns) === false) continue;
+    try {
+      const outcome = await revokeIfOrphan(context, ref.ns, digest, key, selection, tally);
+      if (outcome === 'revoked') found.revoked = true;
+      if (outcome === 'young') found.young = true;
+    } catch (err) {
+      tally.errors++;
+      context.actions.failed(`check grant '${ref.ns}/${digest}'`, err);
+    }
+  }
+  return found;
+}
+
+async function revokeIfOrphan(context: MaintenanceContext, ns: Namespace, digest: Digest, key: string, selection: GrantSelection, tally: GcTally): Promise<'revoked' | 'young' | 'kept'> {
+  const unreferenced = async () => !(await context.registry.access.referencedByLiveManifest(ns, digest, true));
+  const old = async () => olderThan(context, (await keyTime(context.metaStore, key)) ?? undefined, Math.max(selection.ageMs, context.graceMs));
+  const orphan = async (): Promise<boolean> => (await old()) && (await unreferenced());
+  if (!(await old())) return (await unreferenced()) ? 'young' : 'kept';
+  if (!(await unreferenced())) return 'kept';
   const subject = `'${ns}/${digest}'${selection.reason === undefined ? '' : ` ${selection.reason}`}`;
   const outcome = await context.actions.run(selection.kind, subject, async () => {
     if (!(await orphan())) return 'skipped';
@@ -77,5 +94,5 @@ async function revokeIfOrphan(context: MaintenanceContext, ns: Namespace, digest
   });
   if (outcome === 'applied') tally.grantsRevoked++;
   if (outcome === 'failed') tally.errors++;
-  return outcome === 'applied';
+  return outcome === 'applied' ? 'revoked' : 'kept';
 }
