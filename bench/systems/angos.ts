@@ -56,7 +56,8 @@ export async function startAngos(
     ].join('\n'),
   );
   // Run as users run it: the command's `#!/usr/bin/env -S node ...` line finds this Node first on PATH.
-  // Profiling aid: BENCH_ANGOS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (passed as NODE_OPTIONS).
+  // Profiling aids: BENCH_ANGOS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (passed as NODE_OPTIONS), and
+  // BENCH_ANGOS_LOG as its RUST_LOG (e.g. "warn,angos::maintenance=info" for the collector's run lines).
   const system = await startProcess('angos', angosBin, ['-c', config, 'server'], {
     workDir,
     port,
@@ -65,7 +66,7 @@ export async function startAngos(
       ...process.env,
       PATH: `${dirname(nodeBin)}:${process.env.PATH ?? ''}`,
       NODE_OPTIONS: process.env.BENCH_ANGOS_NODE_ARGS ?? '',
-      RUST_LOG: 'warn',
+      RUST_LOG: process.env.BENCH_ANGOS_LOG ?? 'warn',
     },
   });
   return s3 === undefined ? { ...system, dataDir } : system;

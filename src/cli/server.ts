@@ -14,6 +14,7 @@ import { providerAgent } from '../auth/oidc/fetch-json.ts';
 import type { Cache } from '../cache/cache.ts';
 import { openCache } from '../cache/open-cache.ts';
 import { createRegistryServer, type ServerComponents } from '../http/server.ts';
+import { serving } from '../http/request-tracking.ts';
 import { readTlsFiles, reloadTlsOnChange } from '../http/tls.ts';
 import type { Namespace } from '../oci/name.ts';
 import type { Tag } from '../oci/tag.ts';
@@ -23,6 +24,7 @@ import { LOGGED_EVENTS, type RegistryEventSink } from '../registry/events.ts';
 import { Actions } from '../maintenance/actions.ts';
 import { BackgroundCollector } from '../maintenance/background.ts';
 import type { MaintenanceContext } from '../maintenance/context.ts';
+import { Pace } from '../maintenance/pace.ts';
 import { startRetentionSchedule } from '../maintenance/retention-schedule.ts';
 import { Registry } from '../registry/registry.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
@@ -31,6 +33,8 @@ import { missingNodeFlags, serverMemoryPolicy, type MemoryPolicy } from '../runt
 import { openFsStore, openS3Store } from '../storage/open-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
+/** Background maintenance yields for this long after the last request, not only while one is in flight. */
+const SERVING_GRACE_MS = 1000;
 const log = logger('angos::command::server');
 
 /** `angos server`: serve until SIGINT/SIGTERM, then drain in-flight requests and resolve with the exit code. */
@@ -78,7 +82,8 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
   /** Stores, cache and registry in force; rebuilt by a reload that changes storage or `[cache]`. */
   let components: RunningComponents;
   /** What background maintenance works on: the configuration and stores in force when a run starts. */
-  const maintenance = (actions: Actions): MaintenanceContext => ({ config: current, ...components, actions, graceMs: current.global.gc.graceSecs * 1000, now: Date.now });
+  const pace = new Pace(() => serving(SERVING_GRACE_MS));
+  const maintenance = (actions: Actions): MaintenanceContext => ({ config: current, ...components, actions, graceMs: current.global.gc.graceSecs * 1000, now: Date.now, pace });
   const collector = new BackgroundCollector(maintenance, () => current.global.gc);
   const events: RegistryEventSink = {
     beforeCommit: (event) => LOGGED_EVENTS.beforeCommit(event),

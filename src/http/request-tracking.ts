@@ -15,6 +15,17 @@ export interface TrackedRequest {
   failure?: unknown;
 }
 
+let inFlight = 0;
+let lastActivityMs = Number.NEGATIVE_INFINITY;
+
+/**
+ * Whether requests are being served: one is in flight, or one began or ended within `withinMs`. Background work
+ * yields while this holds; the grace covers the gaps between the requests of a steady load.
+ */
+export function serving(withinMs: number): boolean {
+  return inFlight > 0 || performance.now() - lastActivityMs < withinMs;
+}
+
 /**
  * Counts a request once its response head exists, with the time it took to get there, and writes one access line
  * when the response closes (docs/operations.md, "Logs"): info, or error with the fault for a 5xx.
@@ -27,8 +38,12 @@ export function trackRequest(req: IncomingMessage, res: ServerResponse): Tracked
   // The socket's byte count walks its pending writes: read only when info lines are written at all.
   const bytesBefore = log.enabled('info') ? socket.bytesWritten : undefined;
   httpRequestsInFlight.inc();
+  inFlight++;
+  lastActivityMs = started;
   res.once('close', () => {
     httpRequestsInFlight.dec();
+    inFlight--;
+    lastActivityMs = performance.now();
     const bytes = bytesBefore === undefined ? Number(res.getHeader('content-length') ?? 0) : socket.bytesWritten - bytesBefore;
     logAccess(req, res, tracked, performance.now() - started, bytes);
   });

@@ -9,12 +9,12 @@ import { logger } from '../observability/logging.ts';
 import type { RegistryEvent } from '../registry/events.ts';
 import { listAll } from '../registry/json-record.ts';
 import { refKeys } from '../registry/keys.ts';
-import { mapLimited } from '../registry/map-limited.ts';
 import { Actions } from './actions.ts';
 import { collectBlobs, collectOne } from './blob-scrub.ts';
 import type { MaintenanceContext } from './context.ts';
 import { GcTally } from './gc-tally.ts';
 import { revokeDigestGrants, revokeOrphanGrants } from './orphan-grants.ts';
+import { forEachPaced } from './pace.ts';
 import { readManifest } from './revision-state.ts';
 
 const log = logger('angos::maintenance::gc');
@@ -150,7 +150,7 @@ export class BackgroundCollector {
       this.#remember(digest, false);
       retryMs = Math.min(retryMs ?? afterMs, afterMs);
     };
-    await mapLimited([...candidates].sort(), PARALLEL_DIGESTS, async (digest) => {
+    await forEachPaced(context.pace, [...candidates].sort(), PARALLEL_DIGESTS, async (digest) => {
       try {
         const grants = await revokeDigestGrants(context, digest, await listAll(context.metaStore, refKeys.digest(digest)), selection, tally);
         // A grant that will be orphaned before the next periodic run is worth a run of its own then.

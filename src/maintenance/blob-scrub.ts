@@ -3,12 +3,12 @@
 import { owningRepository } from '../config/repository-lookup.ts';
 import { logger } from '../observability/logging.ts';
 import type { Digest } from '../oci/digest.ts';
-import { mapLimited } from '../registry/map-limited.ts';
 import { refKeys } from '../registry/keys.ts';
 import { dropReference, liveness, reclaim } from './collector.ts';
 import { olderThan, type MaintenanceContext } from './context.ts';
 import { digestEntries, type DigestEntry } from './digest-walk.ts';
 import { GcTally } from './gc-tally.ts';
+import { forEachPaced } from './pace.ts';
 import { bytesExist, keyTime } from './revision-state.ts';
 import type { StoreCheck } from './scrub.ts';
 
@@ -30,7 +30,7 @@ export const blobsCheck: StoreCheck = {
 export async function collectBlobs(context: MaintenanceContext, tally: GcTally): Promise<void> {
   const batch: DigestEntry[] = [];
   const flush = async () => {
-    await mapLimited(batch.splice(0), PARALLEL_DIGESTS, (entry) => examine(context, entry, tally));
+    await forEachPaced(context.pace, batch.splice(0), PARALLEL_DIGESTS, (entry) => examine(context, entry, tally));
   };
   for await (const entry of digestEntries(context)) {
     batch.push(entry);

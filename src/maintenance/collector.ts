@@ -66,7 +66,8 @@ export async function underMarker<T>(context: MaintenanceContext, digest: Digest
     await metaStore.put(key, JSON.stringify(marker()));
     return await work();
   } finally {
-    await metaStore.delete(key);
+    // The markers folder stays: the next digest's marker needs it at once.
+    await metaStore.delete(key, { keep: gcKeys.root });
   }
 }
 

@@ -3,6 +3,7 @@ import type { Config } from '../config/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Actions } from './actions.ts';
+import type { Pace } from './pace.ts';
 
 export interface MaintenanceContext {
   readonly config: Config;
@@ -15,6 +16,8 @@ export interface MaintenanceContext {
   readonly graceMs: number;
   /** Unix ms; a function so tests can move time. */
   readonly now: () => number;
+  /** In the server: background work yields to requests in flight. Scrub runs at full speed. */
+  readonly pace?: Pace;
 }
 
 /**

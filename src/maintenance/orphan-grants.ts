@@ -44,7 +44,10 @@ export interface GrantSelection {
  */
 export async function revokeGrants(context: MaintenanceContext, tally: GcTally, selection: GrantSelection): Promise<void> {
   for await (const { digest, keys } of referenceGroups(context.metaStore)) {
-    if ((await revokeDigestGrants(context, digest, keys, selection, tally)).revoked && !context.actions.dryRun) await collectOne(context, digest, tally);
+    const revokeThenCollect = async () => {
+      if ((await revokeDigestGrants(context, digest, keys, selection, tally)).revoked && !context.actions.dryRun) await collectOne(context, digest, tally);
+    };
+    await (context.pace === undefined ? revokeThenCollect() : context.pace.run(revokeThenCollect));
   }
 }
 
@@ -78,12 +81,11 @@ export async function revokeDigestGrants(
 async function revokeIfOrphan(context: MaintenanceContext, ns: Namespace, digest: Digest, key: string, selection: GrantSelection, tally: GcTally): Promise<'revoked' | 'young' | 'kept'> {
   const unreferenced = async () => !(await context.registry.access.referencedByLiveManifest(ns, digest, true));
   const old = async () => olderThan(context, (await keyTime(context.metaStore, key)) ?? undefined, Math.max(selection.ageMs, context.graceMs));
-  const orphan = async (): Promise<boolean> => (await old()) && (await unreferenced());
   if (!(await old())) return (await unreferenced()) ? 'young' : 'kept';
   if (!(await unreferenced())) return 'kept';
   const subject = `'${ns}/${digest}'${selection.reason === undefined ? '' : ` ${selection.reason}`}`;
   const outcome = await context.actions.run(selection.kind, subject, async () => {
-    if (!(await orphan())) return 'skipped';
+    if (!(await old()) || !(await unreferenced())) return 'skipped';
     try {
       await context.registry.blobs.delete(ns, digest, { internal: 'gc' });
     } catch (err) {

@@ -8,13 +8,19 @@ import { tempName } from './key-path.ts';
 const CREATE_ATTEMPTS = 16;
 
 /**
- * Creates `dir` and runs `write` in it. A delete of a sibling key may prune `dir` between the two steps, which
+ * Runs `write` in `dir`, creating the directory if it is missing. A delete of a sibling key may prune `dir` between the two steps, which
  * `write` sees as ENOENT, or while `mkdir` builds it, which `mkdir` reports as ENOENT or ENOTDIR (a level it
  * found vanished before it could check it): create the directory again and retry. `write` must be safe to
  * repeat (write a fresh temp file each time). A real ENOTDIR (a file where a directory belongs) fails every
  * attempt and surfaces.
  */
 export async function inDirectory<T>(calls: FsCalls, dir: string, write: () => Promise<T>): Promise<T> {
+  // Most writes land in a directory that exists: try first, and create it only when it is missing.
+  try {
+    return await write();
+  } catch (err) {
+    if (!hasCode(err, 'ENOENT')) throw err;
+  }
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= CREATE_ATTEMPTS;
     try {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -27,6 +27,7 @@ async function exercise(calls: FsCalls, root: string): Promise<unknown[]> {
     await outcome(() => calls.link(join(dir, 'l'), join(dir, 's2'))),
     await outcome(() => calls.rename(join(dir, 's2'), join(dir, 's3'))),
     (await calls.stat(join(dir, 'l'))).size,
+    (await calls.readFile(join(dir, 'l'))).equals(large),
     (await calls.lstat(dir)).isDirectory(),
     (await calls.readdir(dir)).map((entry) => entry.name).sort(),
     await outcome(() => calls.createEmpty(join(dir, 'l'))),
@@ -36,6 +37,9 @@ async function exercise(calls: FsCalls, root: string): Promise<unknown[]> {
     await outcome(() => calls.stat(join(dir, 'missing', 'x'))),
     await outcome(() => calls.mkdirs(join(dir, 's', 'x'))),
     (await readFile(join(dir, 's3'))).toString(),
+    (await calls.readFile(join(dir, 's3'))).toString(),
+    await outcome(() => calls.readFile(join(dir, 'missing'))),
+    await outcome(() => calls.readFile(dir)),
     ...(await Promise.all(['s', 's3', 'l'].map((name) => outcome(() => calls.unlink(join(dir, name)))))),
     await outcome(() => calls.rmdir(dir)),
     await readdir(join(root, 'a')),
@@ -63,7 +67,17 @@ test('inline and thread-pool calls give the same results and the same error code
 
     assert.deepEqual(pooledOutcome, inlineOutcome);
     assert.deepEqual(inlineOutcome, [
-      'ok', 'ok', 'EEXIST', 'ok', 'ok', 'EEXIST', 'ok', 100 * 1024, true, ['l', 's', 's3'],
-      'ok', 0, 'ENOTEMPTY', 'ENOENT', 'ENOENT', 'ENOTDIR', '{"small":true}', 'ok', 'ok', 'ok', 'ok', [],
+      'ok', 'ok', 'EEXIST', 'ok', 'ok', 'EEXIST', 'ok', 100 * 1024, true, true, ['l', 's', 's3'],
+      'ok', 0, 'ENOTEMPTY', 'ENOENT', 'ENOENT', 'ENOTDIR', '{"small":true}', '{"small":true}', 'ENOENT', 'EISDIR',
+      'ok', 'ok', 'ok', 'ok', [],
     ]);
+  }));
+
+test('a directory too large to read inline is read through the thread pool, whole', () =>
+  inTempDir(async (root) => {
+    const names = Array.from({ length: 800 }, (_, i) => `${String(i).padStart(4, '0')}-${'x'.repeat(60)}`);
+    await Promise.all(names.map((name) => writeFile(join(root, name), '')));
+    const calls = new FsCalls(root);
+    assert.deepEqual((await calls.readdir(root)).map((entry) => entry.name).sort(), names);
+    assert.equal(calls.inline, true);
   }));

@@ -1,5 +1,5 @@
 import { constants, statSync } from 'node:fs';
-import { copyFile, open, readFile } from 'node:fs/promises';
+import { copyFile, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -70,7 +70,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer> {
-    return orNotFound(key, readFile(this.pathOf(key)));
+    return orNotFound(key, this.#calls.readFile(this.pathOf(key)));
   }
 
   async getStream(key: string, range?: ByteRange): Promise<Readable> {
@@ -162,7 +162,7 @@ export class FsObjectStore implements ObjectStore {
     const dir = normalized === '' ? this.rootDir : this.pathOf(normalized);
     const keyPrefix = normalized === '' ? '' : `${normalized}/`;
     const startAfter = options.startAfter === undefined ? undefined : Buffer.from(options.startAfter);
-    return collectPage(keysUnder(dir, keyPrefix, startAfter), limit);
+    return collectPage(keysUnder(this.#calls, dir, keyPrefix, startAfter), limit);
   }
 
   async listChildren(prefix: string, options: ListOptions = {}): Promise<ChildrenPage> {
@@ -171,7 +171,7 @@ export class FsObjectStore implements ObjectStore {
     const dir = normalized === '' ? this.rootDir : this.pathOf(normalized);
     const children: Child[] = [];
     let lastToken = '';
-    for await (const child of childrenOf(dir, options.startAfter)) {
+    for await (const child of childrenOf(this.#calls, dir, options.startAfter)) {
       if (children.length === limit) return { children, next: lastToken };
       children.push({ name: child.name, isPrefix: child.isPrefix });
       lastToken = child.token;

@@ -1,6 +1,7 @@
-import { lstat, opendir, readdir } from 'node:fs/promises';
+import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasCode } from './errno.ts';
+import type { FsCalls } from './fs-calls.ts';
 import { isHiddenName } from './key-path.ts';
 
 /**
@@ -15,10 +16,10 @@ interface Entry {
 }
 
 /** Visible entries in listing order; a missing directory (never created, or just pruned) is empty. */
-async function readEntries(dir: string): Promise<Entry[]> {
+async function readEntries(calls: FsCalls, dir: string): Promise<Entry[]> {
   let dirents;
   try {
-    dirents = await readdir(dir, { withFileTypes: true });
+    dirents = await calls.readdir(dir);
   } catch (err) {
     if (hasCode(err, 'ENOENT', 'ENOTDIR')) return [];
     throw err;
@@ -47,18 +48,18 @@ function overlap(subtreePrefix: Buffer, startAfter: Buffer | undefined): Overlap
  * Every key under `dir` (whose keys start with `keyPrefix`, `''` or ending in `/`) that sorts strictly after
  * `startAfter`, in ascending byte order. Subtrees entirely at or below `startAfter` are never read.
  */
-export async function* keysUnder(dir: string, keyPrefix: string, startAfter: Buffer | undefined): AsyncGenerator<string> {
+export async function* keysUnder(calls: FsCalls, dir: string, keyPrefix: string, startAfter: Buffer | undefined): AsyncGenerator<string> {
   const start = overlap(Buffer.from(keyPrefix), startAfter);
   if (start === 'none') return;
   let after = start === 'all' ? undefined : startAfter;
-  for (const entry of await readEntries(dir)) {
+  for (const entry of await readEntries(calls, dir)) {
     if (entry.isDirectory) {
       const childPrefix = `${keyPrefix}${entry.name}/`;
       const childOverlap = overlap(Buffer.from(childPrefix), after);
       if (childOverlap === 'none') continue;
       // Entries come in key order, so once one subtree is wholly after startAfter, so is everything that follows.
       if (childOverlap === 'all') after = undefined;
-      yield* keysUnder(join(dir, entry.name), childPrefix, after);
+      yield* keysUnder(calls, join(dir, entry.name), childPrefix, after);
       after = undefined;
     } else {
       const key = `${keyPrefix}${entry.name}`;
@@ -80,9 +81,9 @@ export interface ChildEntry {
  * The children of `dir` sorting after `startAfter`. A directory holding no key (emptied but not yet pruned,
  * or holding only temp files) is no child at all, as on an object store.
  */
-export async function* childrenOf(dir: string, startAfter: string | undefined): AsyncGenerator<ChildEntry> {
+export async function* childrenOf(calls: FsCalls, dir: string, startAfter: string | undefined): AsyncGenerator<ChildEntry> {
   const after = startAfter === undefined ? undefined : Buffer.from(await childOrder(dir, startAfter));
-  for (const entry of await readEntries(dir)) {
+  for (const entry of await readEntries(calls, dir)) {
     if (after !== undefined && Buffer.compare(entry.order, after) <= 0) continue;
     const childDir = join(dir, entry.name);
     if (entry.isDirectory && !(await holdsKeys(childDir))) continue;
