@@ -170,6 +170,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     server.closeAllConnections();
   }
   retention.stop();
+  pace.halt();
   await collector.stop();
   await components.cache.close();
   log.info('Server stopped');

@@ -14,7 +14,7 @@ import { collectBlobs, collectOne } from './blob-scrub.ts';
 import type { MaintenanceContext } from './context.ts';
 import { GcTally } from './gc-tally.ts';
 import { revokeDigestGrants, revokeOrphanGrants } from './orphan-grants.ts';
-import { forEachPaced } from './pace.ts';
+import { forEachPaced, HaltedError } from './pace.ts';
 import { readManifest } from './revision-state.ts';
 
 const log = logger('angos::maintenance::gc');
@@ -127,8 +127,12 @@ export class BackgroundCollector {
         await this.#collectCandidates(context, candidates, manifests, tally);
       }
     } catch (err) {
-      tally.errors++;
-      log.error('garbage collection run failed', { error: err instanceof Error ? err.message : String(err) });
+      if (err instanceof HaltedError) {
+        log.info('garbage collection run stopped for shutdown');
+      } else {
+        tally.errors++;
+        log.error('garbage collection run failed', { error: err instanceof Error ? err.message : String(err) });
+      }
     }
     tally.finish(false);
   }

@@ -10,17 +10,30 @@ import { mapLimited } from '../registry/map-limited.ts';
  */
 const SERVING_GAP_MS = 10;
 
+/** What `Pace.run` rejects with once the server is shutting down: the run in progress ends at its next item. */
+export class HaltedError extends Error {
+  constructor() {
+    super('background maintenance halted for shutdown');
+  }
+}
+
 export class Pace {
   readonly #serving: () => boolean;
   /** When the next item may start while serving (`performance.now()` time). */
   #nextStart = 0;
+  #halted = false;
 
   /** `serving`: whether requests are being served now. */
   constructor(serving: () => boolean) {
     this.#serving = serving;
   }
 
-  /** Runs `work`, once its start slot has come while serving, at once otherwise. */
+  /** No item starts any more: shutdown does not wait for a whole run. */
+  halt(): void {
+    this.#halted = true;
+  }
+
+  /** Runs `work`, once its start slot has come while serving, at once otherwise; rejects with `HaltedError` once halted. */
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.#serving()) {
       const now = performance.now();
@@ -28,6 +41,7 @@ export class Pace {
       this.#nextStart = start + SERVING_GAP_MS;
       if (start > now) await sleep(start - now);
     }
+    if (this.#halted) throw new HaltedError();
     return work();
   }
 

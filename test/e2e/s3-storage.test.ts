@@ -149,7 +149,9 @@ describe('S3 outage', () => {
       }
     };
     const workers = [1, 2, 3, 4].map(worker);
+    // Traffic must have been acknowledged before the outage: at least 1.5 s of it, longer on a loaded machine.
     await sleep(1500);
+    for (let waited = 0; acknowledged.length === 0 && waited < 30_000; waited += 100) await sleep(100);
     const before = acknowledged.length;
     await fixture.stop();
     let readiness = 0;
@@ -167,6 +169,7 @@ describe('S3 outage', () => {
     assert.equal(readiness, 200, 'ready again once the gateway answers');
     const recovered = acknowledged.length;
     await sleep(1500);
+    for (let waited = 0; acknowledged.length === recovered && waited < 30_000; waited += 100) await sleep(100);
     running = false;
     await Promise.all(workers);
 

@@ -8,13 +8,35 @@ import { tempName } from './key-path.ts';
 const CREATE_ATTEMPTS = 16;
 
 /**
- * Runs `write` in `dir`, creating the directory if it is missing. A delete of a sibling key may prune `dir` between the two steps, which
- * `write` sees as ENOENT, or while `mkdir` builds it, which `mkdir` reports as ENOENT or ENOTDIR (a level it
- * found vanished before it could check it): create the directory again and retry. `write` must be safe to
- * repeat (write a fresh temp file each time). A real ENOTDIR (a file where a directory belongs) fails every
- * attempt and surfaces.
+ * Directories a write of this process is working in, with how many writes: this process's pruning leaves them and
+ * their ancestors alone. Another process may still prune one under a writer; `inDirectory` retries for that.
+ */
+const writing = new Map<string, number>();
+
+function busy(dir: string): boolean {
+  for (const active of writing.keys()) if (active === dir || active.startsWith(dir + sep)) return true;
+  return false;
+}
+
+/**
+ * Runs `write` in `dir`, creating the directory if it is missing. A delete of a sibling key in another process may
+ * prune `dir` between the two steps, which `write` sees as ENOENT, or while `mkdir` builds it, which `mkdir` reports
+ * as ENOENT or ENOTDIR (a level it found vanished before it could check it): create the directory again and retry.
+ * `write` must be safe to repeat (write a fresh temp file each time). A real ENOTDIR (a file where a directory
+ * belongs) fails every attempt and surfaces.
  */
 export async function inDirectory<T>(calls: FsCalls, dir: string, write: () => Promise<T>): Promise<T> {
+  writing.set(dir, (writing.get(dir) ?? 0) + 1);
+  try {
+    return await createAndWrite(calls, dir, write);
+  } finally {
+    const left = writing.get(dir)! - 1;
+    if (left === 0) writing.delete(dir);
+    else writing.set(dir, left);
+  }
+}
+
+async function createAndWrite<T>(calls: FsCalls, dir: string, write: () => Promise<T>): Promise<T> {
   // Most writes land in a directory that exists: try first, and create it only when it is missing.
   try {
     return await write();
@@ -40,10 +62,11 @@ export async function inDirectory<T>(calls: FsCalls, dir: string, write: () => P
 /**
  * Removes `fromDir` and its ancestors while they are empty, up to `stopDir` (never removed; nothing is when it is
  * not an ancestor). Best effort: a directory a writer just refilled stops the walk (ENOTEMPTY), and one another
- * deleter already removed is stepped over.
+ * deleter already removed is stepped over. A directory a write of this process is working in stops it too.
  */
 export async function pruneEmptyParents(calls: FsCalls, stopDir: string, fromDir: string): Promise<void> {
   for (let dir = fromDir; dir.startsWith(stopDir + sep); dir = dirname(dir)) {
+    if (busy(dir)) return;
     try {
       await calls.rmdir(dir);
     } catch (err) {

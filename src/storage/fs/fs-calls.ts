@@ -33,13 +33,13 @@ interface KindState {
 }
 
 /**
- * The metadata calls of the filesystem store: mkdir, rmdir, rename, link, unlink, stat, and reads and writes of
- * small files and directories. On a local filesystem each takes microseconds, while a trip through libuv's thread pool costs tens to
- * hundreds of microseconds of hand-off (a small image push makes ~25 such calls per request): so they run inline on
- * the event loop. Where they are slow (network storage, a cold disk) an inline call would stall every request
- * instead, so the store watches their duration and, once one call or their running mean is over the `SLOW`
- * limits, sends every later call of that kind through the thread pool. Errors are the same either way (same `code`s).
- * Large reads and writes, large directories and fsync always use the thread pool.
+ * The metadata calls of the filesystem store: mkdir, rmdir, rename, link, unlink, stat, and reads and writes of small
+ * files and directories. On a local filesystem each takes microseconds, while a trip through libuv's thread pool
+ * costs tens to hundreds of microseconds of hand-off (a small image push makes ~25 such calls per request): so they
+ * run inline on the event loop. Where they are slow (network storage, a cold disk) an inline call would stall every
+ * request instead, so the store watches their duration per kind and, once one call or their running mean is over
+ * the `SLOW` limits, sends every later call of that kind through the thread pool. Errors are the same either way
+ * (same `code`s). Large reads and writes, large directories and fsync always use the thread pool.
  */
 export class FsCalls {
   readonly #rootDir: string;

@@ -51,6 +51,13 @@ export interface FsMemory {
 const NO_MEMORY_POLICY: FsMemory = { bodyBytesConsumed: () => {}, downloadBuffers: FRESH_BUFFERS };
 
 /**
+ * Writes through any filesystem store of this process. Inline calls can run a whole request in one event-loop turn,
+ * so a turn's shared stamps must also drop when another store of the process (a second registry on the same root)
+ * writes, not only this one.
+ */
+let writes = 0;
+
+/**
  * Keys map one to one to files under `rootDir`. Whole objects appear atomically (temp file + rename or link),
  * so any number of processes may share the root with no lock; uploads are plain files appended in place.
  */
@@ -60,6 +67,8 @@ export class FsObjectStore implements ObjectStore {
   readonly #calls: FsCalls;
   readonly #memory: FsMemory;
   readonly #stampsThisTurn = new Map<string, string | undefined>();
+  /** `writes` when the shared stamps were read: another store of this process that wrote since makes them stale. */
+  #stampsAtWrite = 0;
 
   constructor(options: FsObjectStoreOptions) {
     if (options.rootDir === '') throw new Error('filesystem store: root_dir must not be empty');
@@ -190,6 +199,10 @@ export class FsObjectStore implements ObjectStore {
   }
 
   #stamp(prefix: string): string | undefined {
+    if (this.#stampsAtWrite !== writes) {
+      this.#stampsThisTurn.clear();
+      this.#stampsAtWrite = writes;
+    }
     if (this.#stampsThisTurn.has(prefix)) return this.#stampsThisTurn.get(prefix);
     if (this.#stampsThisTurn.size === 0) setImmediate(() => this.#stampsThisTurn.clear());
     const stamp = this.#readStamp(prefix);
@@ -213,6 +226,7 @@ export class FsObjectStore implements ObjectStore {
     try {
       return await write();
     } finally {
+      writes++;
       this.#stampsThisTurn.clear();
     }
   }
