@@ -17,7 +17,7 @@ import type { MaintenanceContext } from './context.ts';
 import { referenceGroups } from './digest-walk.ts';
 import { keysUnder } from './key-listing.ts';
 import { restoreReference } from './reference-restore.ts';
-import { bytesExist, deleteByDigest, keyTime, oldKey, parseObject, readManifest, readRecord, readText, type BodyState, type RecordState } from './revision-state.ts';
+import { bodyToRepairFrom, bytesExist, keyTime, oldKey, parseObject, readManifest, readRecord, readText, type BodyState, type RecordState } from './revision-state.ts';
 import type { NamespaceCheck, StoreCheck } from './scrub.ts';
 
 const log = logger('angos::maintenance::scrub');
@@ -53,19 +53,9 @@ async function repairRevision(context: MaintenanceContext, ns: Namespace, digest
   if (!(await oldKey(context, context.metaStore, revisionKeys.revision(ns, digest)))) return;
   const record = await readRecord(context, ns, digest);
   if (record.kind === 'absent') return;
-  const body = await readManifest(blobStore, digest, record.kind === 'parsed' ? record.fields.mediaType : undefined);
-  if (body.kind === 'missing') {
-    await context.actions.run('delete revision', `'${ns}@${digest}' (manifest bytes missing)`, async () => {
-      if ((await bytesExist(blobStore, digest)) || (await readRecord(context, ns, digest)).kind === 'absent') return 'skipped';
-      await deleteByDigest(context, ns, digest);
-      return 'applied';
-    });
-    return;
-  }
-  if (body.kind === 'unparsable') {
-    log.warn('revision manifest body does not parse; left alone', { namespace: ns, digest, reason: body.reason });
-    return;
-  }
+  const read = await readManifest(blobStore, digest, record.kind === 'parsed' ? record.fields.mediaType : undefined);
+  const body = await bodyToRepairFrom(context, ns, digest, read, 'revision manifest body does not parse; left alone');
+  if (body === undefined) return;
   const problem = disagreement(record, body);
   if (problem !== undefined) {
     await context.actions.run('rewrite revision record', `'${ns}@${digest}' (${problem})`, async () => {

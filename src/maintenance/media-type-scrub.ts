@@ -1,7 +1,6 @@
 // `scrub --media-types` (docs/operations.md, "scrub checks"): a revision record or a tag's winning event older than
 // grace that lacks a media type gets the one its manifest body declares, else the one the body's shape implies; the
 // rest of the record is kept as it is. A record whose manifest bytes are gone is deleted by digest instead.
-import { logger } from '../observability/logging.ts';
 import type { Digest } from '../oci/digest.ts';
 import { isMediaType } from '../oci/media-type.ts';
 import type { Namespace } from '../oci/name.ts';
@@ -9,10 +8,8 @@ import type { Tag } from '../oci/tag.ts';
 import { revisionKeys, tagKeys, type TagEvent } from '../registry/keys.ts';
 import type { RevisionRecord, TagEventBody } from '../registry/metadata/records.ts';
 import type { MaintenanceContext } from './context.ts';
-import { bytesExist, deleteByDigest, keyTime, oldKey, oldRevision, parseObject, readManifest, readRecord, readText, revisionDigests } from './revision-state.ts';
+import { bodyToRepairFrom, keyTime, oldKey, oldRevision, parseObject, readManifest, readRecord, readText, revisionDigests } from './revision-state.ts';
 import type { NamespaceCheck } from './scrub.ts';
-
-const log = logger('angos::maintenance::scrub');
 
 export const mediaTypesCheck: NamespaceCheck = {
   flag: '--media-types',
@@ -43,19 +40,8 @@ async function lacksMediaType(context: MaintenanceContext, ns: Namespace, digest
 async function backfillRevision(context: MaintenanceContext, ns: Namespace, digest: Digest): Promise<void> {
   const { blobStore } = context;
   if (!(await oldRevision(context, ns, digest)) || (await lacksMediaType(context, ns, digest)) === undefined) return;
-  const body = await readManifest(blobStore, digest);
-  if (body.kind === 'missing') {
-    await context.actions.run('delete revision', `'${ns}@${digest}' (manifest bytes missing)`, async () => {
-      if ((await bytesExist(blobStore, digest)) || (await readRecord(context, ns, digest)).kind === 'absent') return 'skipped';
-      await deleteByDigest(context, ns, digest);
-      return 'applied';
-    });
-    return;
-  }
-  if (body.kind === 'unparsable') {
-    log.warn('revision record lacks a media type and its manifest body does not parse; left alone', { namespace: ns, digest, reason: body.reason });
-    return;
-  }
+  const body = await bodyToRepairFrom(context, ns, digest, await readManifest(blobStore, digest), 'revision record lacks a media type and its manifest body does not parse; left alone');
+  if (body === undefined) return;
   await context.actions.run('backfill media type of revision', `'${ns}@${digest}' (${body.mediaType})`, async () => {
     const record = await lacksMediaType(context, ns, digest);
     if (record === undefined) return 'skipped';

@@ -132,6 +132,32 @@ export async function deleteByDigest(context: MaintenanceContext, ns: Namespace,
   }
 }
 
+/**
+ * The parsed body a revision is repaired from, or undefined when there is none: missing bytes delete the revision
+ * (re-checked when applied: bytes back or revision gone skip it); a body that does not parse is logged and left alone.
+ */
+export async function bodyToRepairFrom(
+  context: MaintenanceContext,
+  ns: Namespace,
+  digest: Digest,
+  body: BodyState,
+  unparsableMessage: string,
+): Promise<Extract<BodyState, { kind: 'parsed' }> | undefined> {
+  if (body.kind === 'missing') {
+    await context.actions.run('delete revision', `'${ns}@${digest}' (manifest bytes missing)`, async () => {
+      if ((await bytesExist(context.blobStore, digest)) || (await readRecord(context, ns, digest)).kind === 'absent') return 'skipped';
+      await deleteByDigest(context, ns, digest);
+      return 'applied';
+    });
+    return undefined;
+  }
+  if (body.kind === 'unparsable') {
+    log.warn(unparsableMessage, { namespace: ns, digest, reason: body.reason });
+    return undefined;
+  }
+  return body;
+}
+
 /** Tags of the namespace whose winning event is a `set` of `digest` (live or not), read before anything changes. */
 async function tagsSetTo(context: MaintenanceContext, ns: Namespace, digest: Digest): Promise<Tag[]> {
   const tags: Tag[] = [];

@@ -15,8 +15,8 @@ import { runCli, type CliResult } from '../cli/cli-process.ts';
 import { registryToml } from '../support/config.ts';
 import { expectStatus } from '../support/expect.ts';
 import { request, send } from '../support/http.ts';
-import { content, descriptorOf, imageManifest, OCI_LAYER, uniqueBlob, type Content, type Manifest } from '../support/oci.ts';
-import { deleteManifest, getBlob, pushBlob, pushManifest, startUpload } from '../support/registry.ts';
+import { content, descriptorOf, imageManifest, OCI_LAYER, uniqueBlob, type Content } from '../support/oci.ts';
+import { deleteManifest, getBlob, pushBlob, pushImage, startUpload } from '../support/registry.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { INLINE_BODIES, openBackend, PASS_BACKEND, storeSnapshot, type StorageBackend } from '../support/storage-backends.ts';
 
@@ -24,14 +24,6 @@ const GRACE_SECS = 6;
 const PAST_GRACE_MS = GRACE_SECS * 1000 + 600;
 
 /** An image of one config and the given layers, pushed to `ns` under `tag`. */
-async function pushImage(srv: RunningServer, ns: string, tag: string, layers: Content[]): Promise<{ manifest: Manifest; config: Content }> {
-  const config = uniqueBlob('config');
-  for (const blob of [config, ...layers]) await pushBlob(srv.url, ns, blob);
-  const manifest = imageManifest({ config: descriptorOf(config, 'application/vnd.oci.image.config.v1+json'), layers: layers.map((layer) => descriptorOf(layer, OCI_LAYER)) });
-  await pushManifest(srv.url, ns, tag, manifest);
-  return { manifest, config };
-}
-
 const digestOf = (item: Content) => parseDigest(item.digest);
 const messages = (result: CliResult) => result.logs.map((log) => String(log.fields.message));
 
@@ -64,7 +56,7 @@ describe(`garbage collection (${PASS_BACKEND})`, () => {
     const { srv, store, scrub } = await place();
     const ns = 'gc/blobs';
     const layer = uniqueBlob('layer');
-    const { manifest, config } = await pushImage(srv, ns, 'v1', [layer]);
+    const { manifest, config } = await pushImage(srv.url, ns, 'v1', [layer]);
 
     const refused = await send(srv.url, 'DELETE', `/v2/${ns}/blobs/${layer.digest}`);
     expectStatus(refused, 405);
@@ -129,7 +121,7 @@ describe(`garbage collection (${PASS_BACKEND})`, () => {
     const old = uniqueBlob('abandoned');
     await pushBlob(srv.url, ns, old);
     const used = uniqueBlob('used');
-    await pushImage(srv, ns, 'v1', [used]);
+    await pushImage(srv.url, ns, 'v1', [used]);
     await sleep(PAST_GRACE_MS + 1000);
     const fresh = uniqueBlob('fresh');
     await pushBlob(srv.url, ns, fresh);
@@ -153,7 +145,7 @@ describe(`garbage collection (${PASS_BACKEND})`, () => {
     const brokenNs = parseNamespace('gc/uploads')!;
     const brokenId = parseSessionId(randomUUID())!;
     await store.put(uploadKeys.data(brokenNs, brokenId), 'bytes without a session record');
-    await pushImage(srv, 'gc/uploads', 'v1', []);
+    await pushImage(srv.url, 'gc/uploads', 'v1', []);
     await sleep(PAST_GRACE_MS + 1000);
 
     const before = await storeSnapshot(store);
@@ -176,7 +168,7 @@ describe(`garbage collection (${PASS_BACKEND})`, () => {
 
   it('scrub with no check changes nothing and exits 0; an invalid duration exits 1 before touching storage', async () => {
     const { srv, store, scrub } = await place();
-    await pushImage(srv, 'gc/noop', 'v1', [uniqueBlob('layer')]);
+    await pushImage(srv.url, 'gc/noop', 'v1', [uniqueBlob('layer')]);
     await startUpload(srv.url, 'gc/noop');
     const before = await storeSnapshot(store);
     const none = await scrub();
@@ -190,8 +182,8 @@ describe(`garbage collection (${PASS_BACKEND})`, () => {
     const { srv, store } = await place({ gc_interval_secs: 3600, gc_after_delete_secs: 1, gc_orphan_grant_age_secs: 1 });
     const shared = content(Buffer.from(`shared layer ${randomUUID()}`));
     const own = uniqueBlob('own layer');
-    const doomed = await pushImage(srv, 'gc/doomed', 'v1', [shared, own]);
-    const kept = await pushImage(srv, 'gc/kept', 'v1', [shared]);
+    const doomed = await pushImage(srv.url, 'gc/doomed', 'v1', [shared, own]);
+    const kept = await pushImage(srv.url, 'gc/kept', 'v1', [shared]);
     expectStatus(await deleteManifest(srv.url, 'gc/doomed', doomed.manifest.digest), 202);
 
     // The run the delete triggers finds everything younger than grace and runs again once grace has passed.

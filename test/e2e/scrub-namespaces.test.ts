@@ -18,8 +18,8 @@ import { runCli, type CliResult } from '../cli/cli-process.ts';
 import { registryToml, type TomlValue } from '../support/config.ts';
 import { expectError, expectStatus } from '../support/expect.ts';
 import { jsonBody, request, send } from '../support/http.ts';
-import { content, descriptorOf, imageManifest, OCI_LAYER, uniqueBlob, type Content, type Manifest } from '../support/oci.ts';
-import { getBlob, pushBlob, pushManifest, startUpload } from '../support/registry.ts';
+import { content, imageManifest, uniqueBlob, type Content } from '../support/oci.ts';
+import { getBlob, pushImage, pushManifest, startUpload } from '../support/registry.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { INLINE_BODIES, openBackend, PASS_BACKEND, storeSnapshot, type StorageBackend } from '../support/storage-backends.ts';
 import { basicAuth, identityToml } from './auth-fixtures.ts';
@@ -29,14 +29,6 @@ const PAST_GRACE_MS = GRACE_SECS * 1000 + 600;
 const ALICE = basicAuth('alice', 'alice-pw');
 
 /** An image of one config and the given layers, pushed to `ns` under `tag`. */
-async function pushImage(srv: RunningServer, ns: string, tag: string, layers: Content[]): Promise<{ manifest: Manifest; config: Content }> {
-  const config = uniqueBlob('config');
-  for (const blob of [config, ...layers]) await pushBlob(srv.url, ns, blob);
-  const manifest = imageManifest({ config: descriptorOf(config, 'application/vnd.oci.image.config.v1+json'), layers: layers.map((layer) => descriptorOf(layer, OCI_LAYER)) });
-  await pushManifest(srv.url, ns, tag, manifest);
-  return { manifest, config };
-}
-
 const digestOf = (item: Content) => parseDigest(item.digest);
 const messages = (result: CliResult) => result.logs.map((log) => String(log.fields.message));
 const catalog = async (srv: RunningServer) => (jsonBody(await request(srv.url, '/v2/_catalog')) as { repositories: string[] }).repositories;
@@ -71,8 +63,8 @@ describe(`scrub --orphan-namespaces and pull-history collection (${PASS_BACKEND}
     const hasBytes = (digest: Digest) => exists(store, blobKeys.data(digest));
     const shared = content(Buffer.from(`shared layer ${randomUUID()}`));
     const own = uniqueBlob('old/app only');
-    const old = await pushImage(srv, 'old/app', 'v1', [own, shared]);
-    const team = await pushImage(srv, 'team/app', 'v1', [shared]);
+    const old = await pushImage(srv.url, 'old/app', 'v1', [own, shared]);
+    const team = await pushImage(srv.url, 'team/app', 'v1', [shared]);
     const session = await startUpload(srv.url, 'old/app');
     await sleep(PAST_GRACE_MS);
 

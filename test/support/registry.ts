@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { expectStatus } from './expect.ts';
 import { request, send, type HttpResponse, type RequestOptions } from './http.ts';
-import type { Content, Manifest } from './oci.ts';
+import { descriptorOf, imageManifest, OCI_LAYER, uniqueBlob, type Content, type Manifest } from './oci.ts';
 
 // Thin protocol steps shared by the e2e files. Each asserts only what every caller relies on (the success
 // status); the behaviour under test is asserted in the test files themselves.
@@ -72,6 +72,15 @@ export async function pushManifest(...args: Parameters<typeof putManifest>): Pro
   const response = await putManifest(...args);
   expectStatus(response, 201);
   return response;
+}
+
+/** Pushes a fresh config, then `layers`, then an image manifest of them under `tag`. */
+export async function pushImage(baseUrl: string, name: string, tag: string, layers: Content[]): Promise<{ manifest: Manifest; config: Content }> {
+  const config = uniqueBlob('config');
+  for (const blob of [config, ...layers]) await pushBlob(baseUrl, name, blob);
+  const manifest = imageManifest({ config: descriptorOf(config, 'application/vnd.oci.image.config.v1+json'), layers: layers.map((layer) => descriptorOf(layer, OCI_LAYER)) });
+  await pushManifest(baseUrl, name, tag, manifest);
+  return { manifest, config };
 }
 
 export function getManifest(baseUrl: string, name: string, reference: string, method = 'GET'): Promise<HttpResponse> {
