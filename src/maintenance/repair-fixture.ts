@@ -23,6 +23,23 @@ import type { NamespaceCheck, StoreCheck } from './scrub.ts';
 
 export const GRACE_MS = 60_000;
 
+/** The domain over one store holding both blobs and metadata, with the limits the maintenance tests push within. */
+export function testRegistry(store: ObjectStore, updatePullTime: boolean): Registry {
+  return new Registry({
+    blobStore: store,
+    metaStore: store,
+    settings: () => ({
+      maxManifestSize: 1 << 20,
+      maxBlobSize: 1 << 20,
+      allowMissingManifestReferences: true,
+      isImmutable: () => false,
+      presignTtlSecs: 0,
+      updatePullTime,
+    }),
+    events: NO_EVENTS,
+  });
+}
+
 export interface Pushed {
   digest: Digest;
   bytes: Buffer;
@@ -39,19 +56,7 @@ export class RepairWorld {
     const text = `[server]\nbind_address = "127.0.0.1"\nport = 0\n[blob_store.fs]\nroot_dir = ${JSON.stringify(root)}\n[global]\ngc_grace_secs = ${GRACE_MS / 1000}\n`;
     this.#config = validateConfig(parse(text, { integersAsBigInt: true }) as TomlTableValue);
     this.store = openFsStore(root, false);
-    this.registry = new Registry({
-      blobStore: this.store,
-      metaStore: this.store,
-      settings: () => ({
-        maxManifestSize: 1 << 20,
-        maxBlobSize: 1 << 20,
-        allowMissingManifestReferences: true,
-        isImmutable: () => false,
-        presignTtlSecs: 0,
-        updatePullTime: false,
-      }),
-      events: NO_EVENTS,
-    });
+    this.registry = testRegistry(this.store, false);
   }
 
   static async open(): Promise<RepairWorld> {

@@ -15,8 +15,8 @@ import type { Digest } from '../oci/digest.ts';
 import { OCI_INDEX, OCI_MANIFEST, type MediaType } from '../oci/media-type.ts';
 import { parseNamespace, type Namespace } from '../oci/name.ts';
 import { parseReference } from '../oci/reference.ts';
-import { NO_EVENTS } from '../registry/events.ts';
 import { Registry } from '../registry/registry.ts';
+import { testRegistry } from './repair-fixture.ts';
 import { TEST_ACTOR } from '../registry/registry-fixture.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { openFsStore } from '../storage/open-store.ts';
@@ -54,19 +54,7 @@ class World {
     this.root = root;
     this.config = config;
     this.store = openFsStore(root, false);
-    this.registry = new Registry({
-      blobStore: this.store,
-      metaStore: this.store,
-      settings: () => ({
-        maxManifestSize: 1 << 20,
-        maxBlobSize: 1 << 20,
-        allowMissingManifestReferences: true,
-        isImmutable: () => false,
-        presignTtlSecs: 0,
-        updatePullTime: true,
-      }),
-      events: NO_EVENTS,
-    });
+    this.registry = testRegistry(this.store, true);
   }
 
   static async open(toml = ''): Promise<World> {
