@@ -4,7 +4,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DurationError, parseDuration } from '../config/duration.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import type { ScrubOptions } from './scrub.ts';
-import { QUEUES, type QueueName, type WorkerOptions } from './worker.ts';
+import { QUEUES, type QueueName } from '../jobs/queue.ts';
+import type { WorkerOptions } from './worker.ts';
 
 export type Invocation =
   | { readonly command: 'server'; readonly configPaths: readonly string[] }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../config/load.ts';
 import { reloadConfig } from './reload.ts';
 
-const BASE = `[server]\nbind_address = "127.0.0.1"\nport = 5000\n[blob_store.fs]\nroot_dir = "/tmp/unused"\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://127.0.0.1:1"\nttl = 10\n`;
+const BASE = `[server]\nbind_address = "127.0.0.1"\nport = 5000\n[blob_store.fs]\nroot_dir = "/tmp/unused"\n`;
 
 test('adding the job queue, tracing or a handshake timeout needs a restart: the running values are kept, other edits apply', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'angos-reload-'));

@@ -8,7 +8,6 @@ export type ReloadResult = { ok: true; config: Config; restartRequired: string[]
 const STORAGE_KINDS: Array<[string, (config: Config) => unknown]> = [
   ['[blob_store] backend (fs/s3)', (c) => c.blobStore.kind],
   ['[metadata_store] backend (fs/s3)', (c) => c.metadataStore.kind],
-  ['metadata_store lock_strategy', (c) => c.metadataStore.lockStrategy],
 ];
 
 /**

@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
-import { isImmutableTag } from '../config/repository-lookup.ts';
 import { watchConfigFiles } from '../config/watch.ts';
 import { reloadConfig } from './reload.ts';
+import { openRegistry, registrySettings } from './components.ts';
+import { startServerJobs, type ServerJobs } from './server-jobs.ts';
 import type { Server as HttpsServer, ServerOptions as TlsServerOptions } from 'node:https';
 import type { BlobStoreConfig, Config, MetadataStoreConfig } from '../config/types.ts';
 import { refuseUnsafe, warnUnsupported } from './unsupported.ts';
@@ -12,25 +13,22 @@ import { webhookAgent } from '../auth/webhook/client.ts';
 import { checkBearerTokenFiles } from '../auth/oidc/bearer-token-file.ts';
 import { providerAgent } from '../auth/oidc/fetch-json.ts';
 import type { Cache } from '../cache/cache.ts';
-import { openCache } from '../cache/open-cache.ts';
 import { createRegistryServer, type ServerComponents } from '../http/server.ts';
 import { serving } from '../http/request-tracking.ts';
 import { readTlsFiles, reloadTlsOnChange } from '../http/tls.ts';
-import type { Namespace } from '../oci/name.ts';
-import type { Tag } from '../oci/tag.ts';
 import { logger } from '../observability/logging.ts';
-import { openLinkCache } from '../registry/metadata/link-cache.ts';
 import { LOGGED_EVENTS, type RegistryEventSink } from '../registry/events.ts';
 import { Actions } from '../maintenance/actions.ts';
 import { BackgroundCollector } from '../maintenance/background.ts';
 import type { MaintenanceContext } from '../maintenance/context.ts';
 import { Pace } from '../maintenance/pace.ts';
 import { startRetentionSchedule } from '../maintenance/retention-schedule.ts';
-import { Registry } from '../registry/registry.ts';
+import { JobStore } from '../jobs/job-store.ts';
+import { PullThrough } from '../mirror/pull-through.ts';
+import { Upstreams } from '../mirror/upstreams.ts';
+import { jobPolicyOf } from '../jobs/queue.ts';
 import type { RegistrySettings } from '../registry/settings.ts';
-import { S3_DEFAULTS } from '../config/s3-section.ts';
 import { missingNodeFlags, serverMemoryPolicy, type MemoryPolicy } from '../runtime/memory-policy.ts';
-import { openFsStore, openS3Store } from '../storage/open-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 /** Background maintenance yields for this long after the last request, not only while one is in flight. */
@@ -41,15 +39,7 @@ const log = logger('angos::command::server');
 export async function runServer(config: Config, configPaths: string[]): Promise<number> {
   /** The configuration in force; replaced by a successful reload, read by every request. */
   let current = config;
-  let presignTtlSecs = presignTtlOf(config);
-  const settings = (): RegistrySettings => ({
-    maxManifestSize: current.global.maxManifestSize,
-    maxBlobSize: current.global.maxBlobSize,
-    allowMissingManifestReferences: current.global.allowMissingManifestReferences,
-    isImmutable: (ns: Namespace, tag: Tag) => isImmutableTag(current, ns, tag),
-    presignTtlSecs,
-    updatePullTime: current.global.updatePullTime,
-  });
+  const settings = (): RegistrySettings => registrySettings(current);
   let tls: TlsServerOptions | undefined;
   try {
     tls = config.server.tls && (await readTlsFiles(config.server.tls));
@@ -93,9 +83,18 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     },
   };
   try {
-    components = await buildComponents(config, settings, memory, events);
+    components = await buildComponents(config, () => current, settings, memory, events);
   } catch (err) {
     log.error(`Server error: ${(err as Error).message}`);
+    return 1;
+  }
+  // The job queue: in-process drainers, or (with [global.job_queue]) the claim probe and the queue gauges.
+  let jobs: ServerJobs;
+  try {
+    jobs = await startServerJobs(config, () => current, () => components);
+  } catch (err) {
+    log.error(`Server error: ${(err as Error).message}`);
+    await components.cache.close();
     return 1;
   }
   // Installed before listening: a signal right after the `Listening` line must drain, not kill the process.
@@ -111,6 +110,7 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
     await once(server, 'listening');
   } catch (err) {
     log.error(`Failed to bind to ${bindAddress}:${port}: ${(err as Error).message}`);
+    await jobs.stop();
     await components.cache.close();
     return 1;
   }
@@ -127,7 +127,9 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
         const refused = refuseUnsafe(result.config);
         if (refused !== undefined) throw new Error(refused);
         await buildClients(result.config);
-        if (storageChanged(current, result.config)) next = await buildComponents(result.config, settings, memory, events, sameCache(current, result.config) ? components.cache : undefined);
+        next = storageChanged(current, result.config)
+          ? await buildComponents(result.config, () => current, settings, memory, events, sameCache(current, result.config) ? components.cache : undefined)
+          : await withUpstreams(components, result.config, () => current);
       } catch (err) {
         log.error(`Failed to apply configuration: ${(err as Error).message}`);
         return;
@@ -136,10 +138,10 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
       const previous = components;
       current = result.config;
       components = next;
-      presignTtlSecs = presignTtlOf(current);
       // Requests that began on the old components finish with them: a replaced Redis connection closes a minute
       // later, and replaced S3 clients are left to their sockets' idle timeout.
       if (next.cache !== previous.cache) setTimeout(() => void previous.cache.close(), CACHE_RETIRE_MS).unref();
+      setTimeout(() => void previous.upstreams.close(), CACHE_RETIRE_MS).unref();
       log.info('Configuration reloaded');
     });
   });
@@ -172,7 +174,8 @@ export async function runServer(config: Config, configPaths: string[]): Promise<
   retention.stop();
   pace.halt();
   await collector.stop();
-  await components.cache.close();
+  await jobs.stop();
+  await Promise.all([components.cache.close(), components.upstreams.close()]);
   log.info('Server stopped');
   return 0;
 }
@@ -191,24 +194,39 @@ async function buildClients(config: Config): Promise<void> {
 /** How long a cache replaced by a reload stays open for the requests that started with it. */
 const CACHE_RETIRE_MS = 60_000;
 
-/**
- * Opens both stores (S3: clients built, the blob store's server probed for the multipart operations uploads need),
- * the cache unless one is passed to keep its contents, and the registry over them. A failure leaves nothing in
- * force: the caller keeps what it had.
- */
 /** What the server runs on: the HTTP layer's components, and the stores background maintenance works on. */
 interface RunningComponents extends ServerComponents {
   blobStore: ObjectStore;
   metaStore: ObjectStore;
+  upstreams: Upstreams;
 }
 
-async function buildComponents(config: Config, settings: () => RegistrySettings, memory: MemoryPolicy, events: RegistryEventSink, keptCache?: Cache): Promise<RunningComponents> {
-  const blobStore = await openStore(config.blobStore, 'blob_store', memory, true);
-  const metaStore = await openStore(config.metadataStore, 'metadata_store', memory, false);
-  const cache = keptCache ?? (await openCache(config.cache));
-  const linkCache = openLinkCache(config.metadataStore, cache);
-  const registry = new Registry({ blobStore, metaStore, settings, events, ...(linkCache ? { linkCache } : {}) });
-  return { registry, cache, blobStore, metaStore };
+/**
+ * The registry over freshly opened stores (`components.ts`), the job queue on its metadata store, and the pull-through
+ * cache over them.
+ */
+async function buildComponents(
+  config: Config,
+  current: () => Config,
+  settings: () => RegistrySettings,
+  memory: MemoryPolicy,
+  events: RegistryEventSink,
+  keptCache?: Cache,
+): Promise<RunningComponents> {
+  const parts = await openRegistry(config, settings, events, { memory, ...(keptCache ? { keptCache } : {}) });
+  try {
+    return await withUpstreams({ ...parts, jobs: new JobStore(parts.metaStore, () => jobPolicyOf(config.global.jobQueue)) }, config, current);
+  } catch (err) {
+    if (!keptCache) await parts.cache.close();
+    throw err;
+  }
+}
+
+/** `running` with the upstreams of `config` opened afresh (their TLS files read: failing fails the start or reload). */
+async function withUpstreams(running: Omit<RunningComponents, 'upstreams' | 'pullThrough'>, config: Config, current: () => Config): Promise<RunningComponents> {
+  const upstreams = await Upstreams.open(config, running.cache);
+  const pullThrough = new PullThrough({ registry: running.registry, config: current, upstreams: () => upstreams, jobs: running.jobs });
+  return { ...running, upstreams, pullThrough };
 }
 
 function storageChanged(running: Config, next: Config): boolean {
@@ -217,25 +235,6 @@ function storageChanged(running: Config, next: Config): boolean {
 
 function sameCache(running: Config, next: Config): boolean {
   return isDeepStrictEqual(running.cache, next.cache);
-}
-
-/** Presigned URLs only come from an S3 blob store; the filesystem never redirects, so its value is never used. */
-function presignTtlOf(config: Config): number {
-  return config.blobStore.kind === 's3' ? config.blobStore.settings.presignTtlSecs : S3_DEFAULTS.presignTtlSecs;
-}
-
-/** `uploads`: the store holds upload sessions, so an S3 server must have the multipart operations they need. */
-async function openStore(store: BlobStoreConfig | MetadataStoreConfig, key: string, memory: MemoryPolicy, uploads: boolean): Promise<ObjectStore> {
-  if (store.kind === 'fs') return openFsStore(store.rootDir, store.syncToDisk, memory);
-  const s3 = await openS3Store(store.settings, `${key}.s3`);
-  if (!uploads) return s3;
-  try {
-    await s3.checkMultipartSupport();
-  } catch (err) {
-    s3.destroy();
-    throw err;
-  }
-  return s3;
 }
 
 function describeStore(store: BlobStoreConfig | MetadataStoreConfig): string {

@@ -6,14 +6,12 @@ const log = logger('angos::command::server');
 /**
  * Configured features this version accepts but does not act on yet: one warning each at start-up, so an
  * operator is never surprised by a silently ignored section. None of them fails open: an unsupported credential
- * leaves the caller anonymous to the access policy, and pull-through repositories still refuse pushes.
+ * leaves the caller anonymous to the access policy.
  */
 export function warnUnsupported(config: Config): void {
   const notices: Array<[boolean, string]> = [
     [config.eventWebhooks.length > 0, '[event_webhook] is not supported yet: no events are delivered'],
     [config.observability.tracing !== undefined, '[observability] is not supported yet: no traces are exported'],
-    [config.global.jobQueue !== undefined, '[global.job_queue] is not supported yet'],
-    [config.repositories.some((r) => r.upstreams.length > 0), 'pull-through upstreams are not supported yet: such repositories refuse pushes and serve only what they hold'],
     [config.repositories.some((r) => r.downstreams.length > 0), 'replication downstreams are not supported yet: nothing is replicated'],
     [config.ui.enabled, 'the web UI is not supported yet'],
   ];

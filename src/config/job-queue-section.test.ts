@@ -2,9 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configFailure as failure, loadConfig as load } from '../../test/support/config-validation.ts';
 
-// `[global.job_queue]` needs a lock shared between processes.
-const SHARED_LOCK = '[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n';
-const queue = (keys: string) => `${SHARED_LOCK}[global.job_queue]\n${keys}`;
+const queue = (keys: string) => `[global.job_queue]\n${keys}`;
 
 test('defaults of every key; absent means jobs are drained in the server', () => {
   assert.equal(load('').global.jobQueue, undefined);
@@ -43,7 +41,11 @@ test('ranges: refresh interval ≥ 5, backoff max ≥ min ≥ 1, counts not nega
   assert.deepEqual(load(queue('shards = 4\n')).warnings, ['Unknown configuration keys ignored: global.job_queue.shards']);
 });
 
-test('with the default memory lock the section is a load error', () => {
-  assert.match(failure('[global.job_queue]\n'), /^global\.job_queue: \[global\.job_queue\] needs a lock shared between processes/);
-  assert.match(failure('[global.job_queue]\n[metadata_store.fs]\nlock_strategy = "memory"\n'), /needs a lock shared between processes/);
+test('no lock service is needed: the section loads on the default store; a lock-era lock_strategy only warns', () => {
+  assert.equal(load('[global.job_queue]\n').global.jobQueue?.claimTtlSecs, 60);
+  const legacy = load('[global.job_queue]\n[metadata_store.fs]\nlock_strategy = "memory"\n');
+  assert.ok(legacy.global.jobQueue !== undefined);
+  assert.deepEqual(legacy.warnings, [
+    "metadata_store.fs.lock_strategy is deprecated and ignored: the registry needs no lock service (job claims use the metadata store's atomic create)",
+  ]);
 });

@@ -1,7 +1,8 @@
 // `[global.job_queue]` (docs/configuration.md): its presence moves job draining from the server to `angos worker`
-// processes, which share the queue through the metadata store and so need a lock shared between processes.
+// processes, which share the queue through the metadata store. No lock service is needed: claims use the store's
+// atomic create (docs/operations.md, "Job queue"), so the section works on a filesystem or S3 metadata store as is.
 import { ConfigValueError, type TableReader } from './table-reader.ts';
-import type { JobQueueConfig, MetadataStoreConfig } from './types.ts';
+import type { JobQueueConfig } from './types.ts';
 
 /** Longer claims are clamped: a crashed worker's job would otherwise wait more than a day to run again. */
 const MAX_CLAIM_TTL_SECS = 86_400;
@@ -37,13 +38,4 @@ export function readJobQueue(queue: TableReader): JobQueueConfig {
   };
   queue.finish();
   return config;
-}
-
-/** `[global.job_queue]` with the process-local `memory` lock is refused: workers and the server would not exclude each other. */
-export function checkJobQueue(jobQueue: JobQueueConfig | undefined, metadataStore: MetadataStoreConfig): void {
-  if (jobQueue === undefined || metadataStore.lockStrategy.kind !== 'memory') return;
-  throw new ConfigValueError(
-    `global.job_queue: [global.job_queue] needs a lock shared between processes: configure ` +
-      `metadata_store.${metadataStore.kind}.lock_strategy.redis or metadata_store.s3.lock_strategy.s3, or remove [global.job_queue]`,
-  );
 }

@@ -135,9 +135,6 @@ key_prefix = "angos:"
 [blob_store.fs]
 root_dir = "/var/lib/angos"
 [metadata_store.fs]
-[metadata_store.fs.lock_strategy.redis]
-url = "redis://redis:6379/1"
-ttl = 10
 [auth.identity.release-bot]
 username = "release-bot"
 password = "$argon2id$v=19$m=19456,t=2,p=1$ZXhhbXBsZXNhbHQxMjM0NQ$imK+2gA85s+YNXMl+ZWt3Lc+Z3qVHZdiQs8+ApfBTMQ"
@@ -203,7 +200,6 @@ function assertAnnotatedValues(config: Config): void {
     kind: 'fs',
     rootDir: '/var/lib/angos',
     syncToDisk: false,
-    lockStrategy: { kind: 'redis', url: 'redis://redis:6379/1', ttlSecs: 10, keyPrefix: '', maxRetries: 100, retryDelayMs: 10 },
   });
   assert.deepEqual(config.authorizationWebhooks.map((w) => [w.name, w.url, w.timeoutMs]), [['opa', 'https://opa.internal/v1/registry', 500]]);
   const [hub, apps, sandbox] = config.repositories;

@@ -49,11 +49,12 @@ function readRemoteClient(entry: TableReader): RemoteClientConfig {
     password,
     connectTimeoutSecs: entry.integer('connect_timeout_secs', { min: 1 }) ?? 30,
     readTimeoutSecs: entry.integer('read_timeout_secs', { min: 1 }) ?? 300,
+    maxRedirect: entry.integer('max_redirect', { min: 0, max: 255 }) ?? 5,
   };
 }
 
 function readUpstream(entry: TableReader): UpstreamConfig {
-  const config = { ...readRemoteClient(entry), maxRedirect: entry.integer('max_redirect', { min: 0, max: 255 }) ?? 5 };
+  const config = readRemoteClient(entry);
   entry.finish();
   return config;
 }

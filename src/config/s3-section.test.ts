@@ -106,7 +106,6 @@ test('an inherited metadata store takes the connection, prefix and capabilities,
   assert.deepEqual(config.metadataStore, {
     kind: 's3',
     settings: { ...S3_DEFAULTS, ...CONNECTION, keyPrefix: 'p/' },
-    lockStrategy: { kind: 'memory' },
     inherited: true,
     linkCacheTtlSecs: 30,
     accessTimeDebounceSecs: 60,

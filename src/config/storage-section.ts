@@ -1,6 +1,6 @@
 // `[blob_store]` and `[metadata_store]` (docs/configuration.md): a filesystem or an S3 backend each, the metadata
 // store inheriting the blob store's when it has no section of its own.
-import { readLockStrategy } from './lock-strategy.ts';
+import { ignoreLockEraKeys } from './lock-strategy.ts';
 import { DEFAULT_ACCESS_TIME_DEBOUNCE_SECS, DEFAULT_LINK_CACHE_TTL_SECS, inheritedS3Settings, readS3Settings } from './s3-section.ts';
 import { ConfigValueError, type TableReader } from './table-reader.ts';
 import type { BlobStoreConfig, MetadataStoreConfig } from './types.ts';
@@ -48,11 +48,10 @@ export function readBlobStore(root: TableReader): BlobStoreConfig {
 }
 
 function inheritedMetadataStore(blobStore: BlobStoreConfig): MetadataStoreConfig {
-  if (blobStore.kind === 'fs') return { ...blobStore, lockStrategy: { kind: 'memory' } };
+  if (blobStore.kind === 'fs') return { ...blobStore };
   return {
     kind: 's3',
     settings: inheritedS3Settings(blobStore.settings),
-    lockStrategy: { kind: 'memory' },
     inherited: true,
     linkCacheTtlSecs: DEFAULT_LINK_CACHE_TTL_SECS,
     accessTimeDebounceSecs: DEFAULT_ACCESS_TIME_DEBOUNCE_SECS,
@@ -65,11 +64,10 @@ export function readMetadataStore(root: TableReader, blobStore: BlobStoreConfig)
   const backend = chooseBackend(section);
   if (backend === 's3') {
     const s3 = section.table('s3')!;
-    const lockStrategy = readLockStrategy(s3, 's3');
+    ignoreLockEraKeys(s3);
     const config: MetadataStoreConfig = {
       kind: 's3',
       settings: readS3Settings(s3),
-      lockStrategy,
       inherited: false,
       linkCacheTtlSecs: s3.integer('link_cache_ttl', { min: 0 }) ?? DEFAULT_LINK_CACHE_TTL_SECS,
       accessTimeDebounceSecs: s3.integer('access_time_debounce_secs', { min: 0 }) ?? DEFAULT_ACCESS_TIME_DEBOUNCE_SECS,
@@ -80,11 +78,11 @@ export function readMetadataStore(root: TableReader, blobStore: BlobStoreConfig)
   }
   const fs = section.table('fs')!;
   const blobFs = blobStore.kind === 'fs' ? blobStore : undefined;
+  ignoreLockEraKeys(fs);
   const config: MetadataStoreConfig = {
     kind: 'fs',
     rootDir: requireRootDir(fs, blobFs?.rootDir),
     syncToDisk: fs.bool('sync_to_disk') ?? blobFs?.syncToDisk ?? false,
-    lockStrategy: readLockStrategy(fs, 'fs'),
   };
   fs.finish();
   section.finish();

@@ -172,9 +172,8 @@ export interface S3Capabilities {
 }
 
 export type MetadataStoreConfig =
-  | (FsStoreConfig & { readonly lockStrategy: LockStrategy })
+  | FsStoreConfig
   | (S3StoreConfig & {
-      readonly lockStrategy: LockStrategy;
       /** No `[metadata_store]`: the blob store's connection (see `S3Settings`). */
       readonly inherited: boolean;
       /** `link_cache_ttl`: seconds resolved links stay in the `[cache]` backend; 0 = no link cache. */
@@ -182,34 +181,6 @@ export type MetadataStoreConfig =
       /** `access_time_debounce_secs`: 0 = pull times written synchronously. */
       readonly accessTimeDebounceSecs: number;
     });
-
-/** `lock_strategy` (the deprecated `redis` key folded in): process-local, or shared through Redis or S3. */
-export type LockStrategy = { readonly kind: 'memory' } | RedisLockConfig | S3LockConfig;
-
-export interface RedisLockConfig {
-  readonly kind: 'redis';
-  /** May hold a password: never logged. */
-  readonly url: string;
-  /** ≥ 1. */
-  readonly ttlSecs: number;
-  readonly keyPrefix: string;
-  readonly maxRetries: number;
-  readonly retryDelayMs: number;
-}
-
-export interface S3LockConfig {
-  readonly kind: 's3';
-  /** 9–3600; the lock is refreshed every third of it. */
-  readonly ttlSecs: number;
-  readonly maxRetries: number;
-  /** ≥ 1. */
-  readonly retryDelayMs: number;
-  /** ≥ 10 and ≥ `ttlSecs`. */
-  readonly maxHoldSecs: number;
-  readonly operationTimeoutSecs: number;
-  readonly operationAttemptTimeoutSecs: number;
-  readonly maxAttempts: number;
-}
 
 export interface RepositoryConfig {
   readonly name: string;
@@ -246,13 +217,16 @@ export interface RemoteClientConfig {
   /** Both set or both undefined (one alone is dropped with a warning). */
   readonly username: string | undefined;
   readonly password: string | undefined;
+  /** TCP + TLS establishment bound. */
   readonly connectTimeoutSecs: number;
+  /** Longest silence between two reads; there is no whole-transfer deadline. */
   readonly readTimeoutSecs: number;
-}
-
-export interface UpstreamConfig extends RemoteClientConfig {
+  /** Redirects followed per request; 0 = any redirect fails it. */
   readonly maxRedirect: number;
 }
+
+/** `[[repository."<key>".upstream]]`: the connection keys alone. */
+export type UpstreamConfig = RemoteClientConfig;
 
 export type DownstreamMode = 'event+reconcile' | 'event-only' | 'reconcile-only';
 

@@ -57,7 +57,7 @@ test('defaults of every fully validated section', () => {
     retentionIntervalSecs: 86_400,
   });
   assert.deepEqual(config.blobStore, { kind: 'fs', rootDir: '/data', syncToDisk: false });
-  assert.deepEqual(config.metadataStore, { kind: 'fs', rootDir: '/data', syncToDisk: false, lockStrategy: { kind: 'memory' } });
+  assert.deepEqual(config.metadataStore, { kind: 'fs', rootDir: '/data', syncToDisk: false });
   assert.deepEqual(config.repositories, []);
   assert.deepEqual(config.ui, { enabled: false, name: 'Angos' });
   assert.deepEqual(config.eventWebhooks, []);
@@ -138,10 +138,10 @@ test('unknown keys and sections load and are listed in one warning', () => {
   const everywhere = load(
     `${SERVER}[blob_store.s3]\n${S3_KEYS}colour = 1\n[auth]\nfrobnicate = 1\n[event_webhook.e]\nurl = "https://e"\npolicy = "async"\nevents = ["blob.push"]\nextra = 1\n` +
       `[observability]\nlogs = 1\n[observability.tracing]\nendpoint = "http://otel:4317"\nsampling_rate = 1\nheaders = 1\n[global.job_queue]\nshards = 1\n` +
-      `[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nfencing = 1\n`,
+      `[metadata_store.s3]\n${S3_KEYS}colour = 2\n`,
   );
   assert.deepEqual(everywhere.warnings, [
-    'Unknown configuration keys ignored: global.job_queue.shards, blob_store.s3.colour, metadata_store.s3.lock_strategy.s3.fencing, ' +
+    'Unknown configuration keys ignored: global.job_queue.shards, blob_store.s3.colour, metadata_store.s3.colour, ' +
       'auth.frobnicate, event_webhook.e.extra, observability.logs, observability.tracing.headers',
   ]);
 });
@@ -234,19 +234,24 @@ test('immutable tag exclusions compile; a bad pattern names key, index and patte
 
 test('metadata store inherits the filesystem blob store and validates its own settings', () => {
   const own = load(`${SERVER}[blob_store.fs]\nroot_dir = "/blobs"\nsync_to_disk = true\n[metadata_store.fs]\nroot_dir = "/meta"\n`);
-  assert.deepEqual(own.metadataStore, { kind: 'fs', rootDir: '/meta', syncToDisk: true, lockStrategy: { kind: 'memory' } });
+  assert.deepEqual(own.metadataStore, { kind: 'fs', rootDir: '/meta', syncToDisk: true });
   const inherited = load(`${BASE}[metadata_store.fs]\n`);
   assert.equal(inherited.metadataStore.kind === 'fs' && inherited.metadataStore.rootDir, '/data');
   assert.equal(failure(`${BASE}[metadata_store.fs]\nroot_dir = ""\n`), 'metadata_store.fs.root_dir must not be empty');
-  assert.match(failure(`${BASE}[metadata_store.fs.lock_strategy.s3]\n`), /S3 lock strategy is not supported for filesystem metadata store/);
-  assert.match(failure(`${BASE}[metadata_store.fs]\nlock_strategy = "redis"\n`), /^metadata_store\.fs\.lock_strategy: expected "memory"/);
-  const legacy = load(`${BASE}[metadata_store.fs.redis]\nurl = "redis://r"\nttl = 10\n`);
-  assert.deepEqual(legacy.metadataStore.lockStrategy, { kind: 'redis', url: 'redis://r', ttlSecs: 10, keyPrefix: '', maxRetries: 100, retryDelayMs: 10 });
-  assert.match(legacy.warnings.join('\n'), /metadata_store\.fs\.redis is deprecated/);
-  assert.match(
-    failure(`${BASE}[metadata_store.fs.redis]\nurl = "redis://r"\nttl = 10\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n`),
-    /cannot set both 'lock_strategy' and 'redis'; use lock_strategy.redis instead/,
-  );
+});
+
+test('lock-era keys load, ignored, with one deprecation warning naming each key', () => {
+  const deprecated = (key: string) => `${key} is deprecated and ignored: the registry needs no lock service (job claims use the metadata store's atomic create)`;
+  const redis = load(`${BASE}[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n`);
+  assert.deepEqual(redis.metadataStore, { kind: 'fs', rootDir: '/data', syncToDisk: false });
+  assert.deepEqual(redis.warnings, [deprecated('metadata_store.fs.lock_strategy')]);
+  // Whatever the old loader refused (an S3 lock on a filesystem, a bad string, both spellings at once) loads too.
+  assert.deepEqual(load(`${BASE}[metadata_store.fs.lock_strategy.s3]\n`).warnings, [deprecated('metadata_store.fs.lock_strategy')]);
+  assert.deepEqual(load(`${BASE}[metadata_store.fs]\nlock_strategy = "redis"\n`).warnings, [deprecated('metadata_store.fs.lock_strategy')]);
+  const both = load(`${BASE}[metadata_store.fs.redis]\nurl = "redis://r"\nttl = 10\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\n`);
+  assert.deepEqual(both.warnings, [deprecated('metadata_store.fs.lock_strategy'), deprecated('metadata_store.fs.redis')]);
+  const s3 = load(`${SERVER}[blob_store.s3]\n${S3_KEYS}[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nttl_secs = 8\nfencing = 1\n`);
+  assert.deepEqual(s3.warnings, [deprecated('metadata_store.s3.lock_strategy')]);
 });
 
 const S3_KEYS = 'access_key_id = "AKIA"\nsecret_key = "s3cret-value"\nendpoint = "http://127.0.0.1:9000"\nbucket = "b"\nregion = "us-east-1"\n';
@@ -267,15 +272,12 @@ test('S3 blob store: required connection keys, metadata inherits the connection'
   assert.equal(failure(`${SERVER}[blob_store.s3]\n${S3_KEYS}[metadata_store.fs]\n`), "metadata_store.fs: missing field 'root_dir'");
 });
 
-test('job queue needs a shared metadata lock', () => {
-  assert.match(failure(`${BASE}[global.job_queue]\n`), /^global\.job_queue: \[global\.job_queue\] needs a lock shared between processes/);
-  assert.match(failure(`${BASE}[global.job_queue]\npending_refresh_interval_secs = 4\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n`), /pending_refresh_interval_secs must be at least 5/);
-  const config = load(`${BASE}[global.job_queue]\npending_refresh_interval_secs = 30\n[metadata_store.fs.lock_strategy.redis]\nurl = "redis://r"\nttl = 10\n`);
-  assert.equal(config.global.jobQueue?.pendingRefreshIntervalSecs, 30);
-  const s3 = load(`${SERVER}[blob_store.s3]\n${S3_KEYS}[global.job_queue]\n[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nttl_secs = 30\n`);
-  assert.ok(s3.metadataStore.kind === 's3' && !s3.metadataStore.inherited);
-  assert.match(failure(`${SERVER}[blob_store.s3]\n${S3_KEYS}[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nttl_secs = 8\n`), /ttl_secs must be between 9 and 3600, got 8/);
-  assert.match(failure(`${SERVER}[blob_store.s3]\n${S3_KEYS}[metadata_store.s3]\n${S3_KEYS}[metadata_store.s3.lock_strategy.s3]\nttl_secs = 60\nmax_hold_secs = 30\n`), /max_hold_secs must be at least ttl_secs \(60\), got 30/);
+test('job queue: no lock service needed, on a filesystem or an S3 metadata store', () => {
+  assert.equal(load(`${BASE}[global.job_queue]\n`).global.jobQueue?.claimTtlSecs, 60);
+  assert.match(failure(`${BASE}[global.job_queue]\npending_refresh_interval_secs = 4\n`), /pending_refresh_interval_secs must be at least 5/);
+  assert.equal(load(`${BASE}[global.job_queue]\npending_refresh_interval_secs = 30\n`).global.jobQueue?.pendingRefreshIntervalSecs, 30);
+  const s3 = load(`${SERVER}[blob_store.s3]\n${S3_KEYS}[global.job_queue]\n[metadata_store.s3]\n${S3_KEYS}`);
+  assert.ok(s3.metadataStore.kind === 's3' && !s3.metadataStore.inherited && s3.global.jobQueue !== undefined);
 });
 
 test('upstreams and downstreams: shape, defaults and pairing rules', () => {

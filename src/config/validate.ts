@@ -4,7 +4,6 @@ import { readAuth } from './auth-section.ts';
 import { readCache } from './cache-section.ts';
 import { readEventWebhooks } from './event-webhook-section.ts';
 import { readGlobal } from './global-section.ts';
-import { checkJobQueue } from './job-queue-section.ts';
 import { readObservability } from './observability-section.ts';
 import { checkReferences } from './references.ts';
 import { readRepositories } from './repository-section.ts';
@@ -39,7 +38,6 @@ export function validateConfig(document: TomlTableValue): Config {
   const observability = readObservability(root);
   root.finish();
 
-  checkJobQueue(global.jobQueue, metadataStore);
   checkReferences({ global, repositories, authorizationWebhooks, eventWebhooks });
 
   const warnings = [...context.warnings];

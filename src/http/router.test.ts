@@ -203,25 +203,28 @@ test('extension API: registry-wide endpoints with their query rules', () => {
   }
 });
 
-test('extension API: job endpoints default to the cache queue and need a key without a slash', () => {
+test('extension API: job endpoints default to the cache queue; key and after are storage keys', () => {
+  const key = '0000018f00000000-6f1c2a4e-8b7d-4c3e-9a2b-1d0e5f6a7b8c';
   expectRoute('GET', '/v2/_angos/jobs/list', { action: 'list-jobs', queue: 'cache', n: 100, after: undefined });
-  expectRoute('GET', '/v2/_angos/jobs/failed?queue=replication&n=5&after=k', { action: 'list-failed-jobs', queue: 'replication', n: 5, after: 'k' });
-  expectRoute('POST', '/v2/_angos/jobs/failed?key=abc', { action: 'retry-job', queue: 'cache', key: 'abc' });
-  expectRoute('DELETE', '/v2/_angos/jobs/pending?key=abc&queue=replication', { action: 'delete-job', state: 'pending', queue: 'replication', key: 'abc' });
-  expectRoute('DELETE', '/v2/_angos/jobs/failed?key=abc', { action: 'delete-job', state: 'failed' });
-  for (const query of ['queue=bogus', 'queue=cache&queue=cache', 'n=abc', 'n=65536', 'after=a&after=b']) {
+  expectRoute('GET', `/v2/_angos/jobs/failed?queue=replication&n=5&after=${key}`, { action: 'list-failed-jobs', queue: 'replication', n: 5, after: key });
+  expectRoute('GET', '/v2/_angos/jobs/list?n=0', { action: 'list-jobs', n: 0 });
+  expectRoute('POST', `/v2/_angos/jobs/failed?key=${key}`, { action: 'retry-job', queue: 'cache', key });
+  expectRoute('DELETE', `/v2/_angos/jobs/pending?key=${key}&queue=replication`, { action: 'delete-job', state: 'pending', queue: 'replication', key });
+  expectRoute('DELETE', `/v2/_angos/jobs/failed?key=${key}`, { action: 'delete-job', state: 'failed' });
+  // Unknown queue or malformed value: GET 404 (unmatched), POST/DELETE 400.
+  for (const query of ['queue=bogus', 'queue=cache&queue=cache', 'n=abc', 'n=65536', `after=${key}&after=${key}`, 'after=k', 'after=']) {
     expectUnmatched('GET', `/v2/_angos/jobs/list?${query}`);
     expectUnmatched('GET', `/v2/_angos/jobs/failed?${query}`);
   }
-  for (const query of ['', '?key=', '?key=a%2Fb', '?key=a/b', '?key=a&key=b', '?key=a&queue=bogus']) {
+  for (const query of ['', '?key=', '?key=abc', `?key=${key}%2Fb`, `?key=a/${key}`, `?key=${key}&key=${key}`, `?key=${key}&queue=bogus`, `?key=${key.toUpperCase()}`]) {
     expectUnmatched('POST', `/v2/_angos/jobs/failed${query}`);
     expectUnmatched('DELETE', `/v2/_angos/jobs/failed${query}`);
     expectUnmatched('DELETE', `/v2/_angos/jobs/pending${query}`);
   }
-  expectUnmatched('POST', '/v2/_angos/jobs/pending?key=abc');
+  expectUnmatched('POST', `/v2/_angos/jobs/pending?key=${key}`);
   expectUnmatched('GET', '/v2/_angos/jobs/pending');
   expectUnmatched('HEAD', '/v2/_angos/jobs/list');
-  expectUnmatched('DELETE', '/v2/_angos/jobs/list?key=abc');
+  expectUnmatched('DELETE', `/v2/_angos/jobs/list?key=${key}`);
 });
 
 test('extension API: per-namespace endpoints split at the first /_angos/', () => {

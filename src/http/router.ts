@@ -6,7 +6,7 @@ import { parseReference, type Reference } from '../oci/reference.ts';
 import { parseSessionId, type SessionId } from '../oci/session-id.ts';
 import { isTag, type Tag } from '../oci/tag.ts';
 import type { Action } from '../policy/actions.ts';
-import { isStorableNamespace, MAX_STORED_LAST_COMPONENT } from '../registry/keys.ts';
+import { isJobQueueName, isStorableNamespace, jobKeys, MAX_STORED_LAST_COMPONENT, type JobQueueName } from '../registry/keys.ts';
 
 /** A request matched to one action, every path piece and query value already parsed (docs/api.md, "Routing"). */
 export type Route =
@@ -30,7 +30,7 @@ export type Route =
   | { action: 'retry-job'; queue: JobQueue; key: string }
   | { action: 'delete-job'; queue: JobQueue; state: 'pending' | 'failed'; key: string };
 
-export type JobQueue = 'cache' | 'replication';
+export type JobQueue = JobQueueName;
 
 /** What `pulls/list` asks about: exactly one of `?tag=` and `?digest=`. */
 export type PullTarget = { kind: 'tag'; tag: Tag } | { kind: 'digest'; digest: Digest };
@@ -173,12 +173,12 @@ function matchRegistryExtension(method: string, path: string, query: Query): (Ro
     }
     case 'GET jobs/list':
     case 'GET jobs/failed':
-      return { action: path === 'jobs/list' ? 'list-jobs' : 'list-failed-jobs', queue: query.queue(), n: query.pageSize(), after: query.single('after') };
+      return { action: path === 'jobs/list' ? 'list-jobs' : 'list-failed-jobs', queue: query.queue(), n: query.pageSize(), after: query.storageKey('after', false) };
     case 'POST jobs/failed':
-      return { action: 'retry-job', queue: query.queue(), key: query.jobKey() };
+      return { action: 'retry-job', queue: query.queue(), key: query.storageKey('key', true)! };
     case 'DELETE jobs/failed':
     case 'DELETE jobs/pending':
-      return { action: 'delete-job', queue: query.queue(), state: path === 'jobs/failed' ? 'failed' : 'pending', key: query.jobKey() };
+      return { action: 'delete-job', queue: query.queue(), state: path === 'jobs/failed' ? 'failed' : 'pending', key: query.storageKey('key', true)! };
   }
   return undefined;
 }
@@ -257,15 +257,16 @@ class Query {
   /** Job actions: `cache` unless `?queue=` names another queue. */
   queue(): JobQueue {
     const value = this.single('queue') ?? 'cache';
-    if (value !== 'cache' && value !== 'replication') throw new UnmatchedError(`unknown queue '${value}'`);
+    if (!isJobQueueName(value)) throw new UnmatchedError(`unknown queue '${value}'`);
     return value;
   }
 
-  /** A job's storage key: required, non-empty, without `/`. */
-  jobKey(): string {
-    const key = this.single('key');
-    if (key === undefined || key === '' || key.includes('/')) throw new UnmatchedError('missing or invalid job key');
-    return key;
+  /** A job's storage key (`<hex16>-<uuid>`, one path segment): `?key=` of retry and delete, `?after=` of the listings. */
+  storageKey(name: string, required: boolean): string | undefined {
+    const value = this.single(name);
+    if (value === undefined && !required) return undefined;
+    if (value === undefined || jobKeys.parseStorageKey(value) === undefined) throw new UnmatchedError(`missing or invalid job '${name}'`);
+    return value;
   }
 
   pullTarget(): PullTarget {

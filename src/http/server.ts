@@ -16,13 +16,17 @@ import type { Action } from '../policy/actions.ts';
 import { PULL_ACTIONS } from '../policy/actions.ts';
 import { isAuthenticated } from '../policy/identity.ts';
 import { requestVariables } from '../policy/request-variables.ts';
+import type { PullThrough } from '../mirror/pull-through.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { JobAdmin } from '../jobs/job-store.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import { actorOf } from './actor.ts';
 import type { HttpContext } from './context.ts';
 import { sendError } from './errors.ts';
 import { apiVersion, healthz, metrics, readyz } from './handlers/base.ts';
 import { deleteBlob, getBlob } from './handlers/blobs.ts';
-import { listJobs, listNamespaces, listPulls, listRepositories, listRevisions, listUploads, uiConfig, unknownJob } from './handlers/extensions.ts';
+import { listNamespaces, listPulls, listRepositories, listRevisions, listUploads, uiConfig } from './handlers/extensions.ts';
+import { deleteJob, listFailedJobs, listPendingJobs, retryJob } from './handlers/jobs.ts';
 import { listCatalog, listReferrers, listTags } from './handlers/listings.ts';
 import { getToken } from './handlers/token.ts';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.ts';
@@ -52,6 +56,10 @@ export interface ServerDeps {
 export interface ServerComponents {
   registry: Registry;
   cache: Cache;
+  /** The job queue on the metadata store: enqueue (cache fills, replication) and the admin API's view of it. */
+  jobs: JobQueue & JobAdmin;
+  /** The pull-through cache, serving namespaces of repositories with upstreams. */
+  pullThrough?: PullThrough;
 }
 
 /** The registry's HTTP server: route, authenticate, authorize, then hand over to one handler per resource. */
@@ -83,7 +91,7 @@ export function createRegistryServer(deps: ServerDeps): Server {
 
 async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: ByteBudget, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const config = deps.config();
-  const { registry, cache } = deps.components();
+  const { registry, cache, pullThrough, jobs } = deps.components();
   if ((req.socket as ExpiringSocket).expired) res.shouldKeepAlive = false;
   const tracked = trackRequest(req, res);
   let route: Route;
@@ -117,6 +125,8 @@ async function handle(deps: ServerDeps, pools: RequestPools, manifestBytes: Byte
       req,
       res,
       registry,
+      pullThrough,
+      jobs,
       config,
       extraHeaders,
       authentication,
@@ -210,11 +220,13 @@ function dispatch(ctx: HttpContext, route: Route): Promise<void> | void {
     case 'list-uploads':
       return listUploads(ctx, route.ns);
     case 'list-jobs':
+      return listPendingJobs(ctx, route.queue, route.n, route.after);
     case 'list-failed-jobs':
-      return listJobs(ctx, route.action === 'list-failed-jobs');
+      return listFailedJobs(ctx, route.queue, route.n, route.after);
     case 'retry-job':
+      return retryJob(ctx, route.queue, route.key);
     case 'delete-job':
-      return unknownJob(ctx, route.key);
+      return deleteJob(ctx, route.queue, route.state, route.key);
     case 'ui-config':
       return uiConfig(ctx);
   }

@@ -89,3 +89,38 @@ export const gcGrantsRevokedTotal = new Counter({
   labelNames: ['trigger'] as const,
   registers: [metricsRegistry],
 });
+
+export const jobQueueEnqueuedTotal = new Counter({
+  name: 'angos_job_queue_enqueued_total',
+  help: 'Jobs enqueued, by queue and dedup (miss: a new job; hit: coalesced onto a waiting job of the same lock key)',
+  labelNames: ['queue', 'dedup'] as const,
+  registers: [metricsRegistry],
+});
+
+export const jobQueueEnqueueFailuresTotal = new Counter({
+  name: 'angos_job_queue_enqueue_failures_total',
+  help: 'Enqueues that failed (a job store error), by queue',
+  labelNames: ['queue'] as const,
+  registers: [metricsRegistry],
+});
+
+// The two gauges are registered only by a server with [global.job_queue] (`publishJobQueueGauges`): without it the
+// server drains in-process and publishes none (docs/operations.md, "Job queue").
+export const jobQueuePending = new Gauge({
+  name: 'angos_job_queue_pending',
+  help: 'Pending jobs due within pending_ready_horizon_secs (running jobs included), by queue; saturates at 10000',
+  labelNames: ['queue'] as const,
+  registers: [],
+});
+
+export const jobQueueFailed = new Gauge({
+  name: 'angos_job_queue_failed',
+  help: 'Dead-lettered jobs, by queue; saturates at 10000',
+  labelNames: ['queue'] as const,
+  registers: [],
+});
+
+export function publishJobQueueGauges(): void {
+  const gauges: Array<[string, Gauge<'queue'>]> = [['angos_job_queue_pending', jobQueuePending], ['angos_job_queue_failed', jobQueueFailed]];
+  for (const [name, gauge] of gauges) if (metricsRegistry.getSingleMetric(name) === undefined) metricsRegistry.registerMetric(gauge);
+}

@@ -116,7 +116,7 @@ test('pull-through guard: writes to a repository with an upstream are refused af
   for (const action of ['start-upload', 'mount-blob', 'update-upload', 'complete-upload', 'cancel-upload', 'put-manifest'] as const) {
     assert.deepEqual(decideFor(config, action, 'hub/library/nginx'), {
       allowed: false,
-      reason: 'Push operations are not supported on pull-through cache repositories',
+      reason: 'Push operations are not supported on pull-through cache repositories: they are read-only caches of their upstreams',
       deniedBy: 'pull-through',
     });
   }

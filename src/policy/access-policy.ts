@@ -37,7 +37,7 @@ export function decide(config: Config, input: PolicyInput): Decision {
     if (!permits(repo.accessPolicy, variables, { hasRepositoryPolicy: true }, key)) return denied(ACCESS_DENIED, key, input);
   }
   if (repo && repo.upstreams.length > 0 && PUSH_ACTIONS.has(input.request.action)) {
-    return denied('Push operations are not supported on pull-through cache repositories', 'pull-through', input);
+    return denied('Push operations are not supported on pull-through cache repositories: they are read-only caches of their upstreams', 'pull-through', input);
   }
   return { allowed: true };
 }

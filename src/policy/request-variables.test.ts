@@ -101,7 +101,8 @@ test('extension API: repository, queue (default cache), n and after where the po
   assert.deepEqual(variablesOf('GET', '/v2/_angos/namespaces/list?repository=hub'), { action: 'list-namespaces', repository: 'hub' });
   assert.deepEqual(variablesOf('GET', '/v2/team/app/_angos/revisions/list'), { action: 'list-revisions', namespace: 'team/app' });
   assert.deepEqual(variablesOf('GET', '/v2/team/app/_angos/uploads/list'), { action: 'list-uploads', namespace: 'team/app' });
-  assert.deepEqual(variablesOf('GET', '/v2/_angos/jobs/list?n=3&after=k1'), { action: 'list-jobs', queue: 'cache', n: 3n, after: 'k1' });
-  assert.deepEqual(variablesOf('POST', '/v2/_angos/jobs/failed?key=k1&queue=replication'), { action: 'retry-job', queue: 'replication' });
-  assert.deepEqual(variablesOf('DELETE', '/v2/_angos/jobs/pending?key=k1'), { action: 'delete-job', queue: 'cache' });
+  const key = '0000018f00000000-6f1c2a4e-8b7d-4c3e-9a2b-1d0e5f6a7b8c';
+  assert.deepEqual(variablesOf('GET', `/v2/_angos/jobs/list?n=3&after=${key}`), { action: 'list-jobs', queue: 'cache', n: 3n, after: key });
+  assert.deepEqual(variablesOf('POST', `/v2/_angos/jobs/failed?key=${key}&queue=replication`), { action: 'retry-job', queue: 'replication' });
+  assert.deepEqual(variablesOf('DELETE', `/v2/_angos/jobs/pending?key=${key}`), { action: 'delete-job', queue: 'cache' });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { digestAlgorithm, digestHex, isDigest, makeDigest, type Digest } from '../oci/digest.ts';
 import { isNamespace, type Namespace } from '../oci/name.ts';
 import { parseSessionId, type SessionId } from '../oci/session-id.ts';
@@ -24,6 +25,11 @@ import { isTag, type Tag } from '../oci/tag.ts';
  *   v2/ns/<ns>!atime/rev/<alg>/<hash>!/<ord>.<c8>         one recorded pull of a revision by digest
  *   v2/cat/<ns>!                                          catalog entry
  *   v2/gc/<uuid>                                          collector run marker
+ *   _jobs/pending/<queue>/<storage_key>.json              a queued or running job's envelope (src/jobs/)
+ *   _jobs/failed/<queue>/<storage_key>.json               a dead-lettered job
+ *   _jobs/index/<queue>/<enc(lock_key)>.json              the unclaimed job of a lock key, for coalescing
+ *   _jobs/claims/<enc(lock_key)>.json                     the claim of the drainer running that lock key's job
+ *   _jobs/claims/probe-<uuid>                             the claim probe's scratch key (no `.json`: never a claim)
  *
  * `!` ends an embedded namespace or tag: it sorts below every byte the name and tag grammars admit, so listings
  * come out in name order and `a!…` never collides with `a/b!…` or `a-b!…`. No key is also a directory of another.
@@ -324,4 +330,66 @@ export const accessKeys = {
     const digest = match ? `${algorithm}:${match[1]!}` : '';
     return isDigest(digest) ? digest : undefined;
   },
+};
+
+/** The job queues (src/jobs/): `cache` fills the pull-through cache, `replication` pushes to downstreams. */
+export const JOB_QUEUES = ['cache', 'replication'] as const;
+export type JobQueueName = (typeof JOB_QUEUES)[number];
+
+export function isJobQueueName(value: string): value is JobQueueName {
+  return (JOB_QUEUES as readonly string[]).includes(value);
+}
+
+/** `<hex16(not_before ms)>-<uuid>`: a job's name in its queue; ascending byte order is due-time order. */
+const STORAGE_KEY = /^([0-9a-f]{16})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** The longest `enc(lock_key)` used as it is; with `.json` it stays well inside a file name's 255 bytes. */
+const MAX_ENCODED_LOCK_KEY = 200;
+
+/** Characters a lock key may hold that are unsafe in a file name or S3 key component: `%XX`-escaped by `enc`. */
+const LOCK_KEY_UNSAFE = /[/\\:*?"<>|]/g;
+
+/** Unix ms as 16 lowercase hex digits (pre-1970 is 0), so keys sort by time. */
+function hex16(ms: number): string {
+  return Math.max(0, Math.floor(ms)).toString(16).padStart(16, '0');
+}
+
+export const jobKeys = {
+  root: '_jobs',
+  /** A job's storage key; `notBeforeMs` exists only here, so a listing alone says which jobs are due. */
+  storageKey: (notBeforeMs: number, id: string) => `${hex16(notBeforeMs)}-${id}`,
+  /** The due time and id of a storage key, or undefined when it is none (a foreign file, a malformed query value). */
+  parseStorageKey(storageKey: string): { notBeforeMs: number; id: string } | undefined {
+    const match = STORAGE_KEY.exec(storageKey);
+    return match ? { notBeforeMs: Number.parseInt(match[1]!, 16), id: match[2]! } : undefined;
+  },
+  /** The storage-key prefix of every job due at or before `ms`: a listing bound for "ready by then". */
+  dueBound: (ms: number) => hex16(ms),
+  pendingPrefix: (queue: JobQueueName) => `_jobs/pending/${queue}`,
+  failedPrefix: (queue: JobQueueName) => `_jobs/failed/${queue}`,
+  pending: (queue: JobQueueName, storageKey: string) => `_jobs/pending/${queue}/${storageKey}.json`,
+  failed: (queue: JobQueueName, storageKey: string) => `_jobs/failed/${queue}/${storageKey}.json`,
+  /** The storage key of a key listed under `pendingPrefix`/`failedPrefix`, or undefined for anything else there. */
+  storageKeyOf(key: string): string | undefined {
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    if (!name.endsWith('.json')) return undefined;
+    const storageKey = name.slice(0, -'.json'.length);
+    return STORAGE_KEY.test(storageKey) ? storageKey : undefined;
+  },
+  /**
+   * `/ \ : * ? " < > |` as `%XX`: a lock key (`cache.<ns>:<digest>`) as one file name on every filesystem. Lock keys
+   * hold no `%` (refused when a job is built), so the escaping cannot collide.
+   */
+  enc: (lockKey: string) => {
+    const encoded = lockKey.replace(LOCK_KEY_UNSAFE, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+    // A file name holds at most 255 bytes: a longer key (a long namespace, each `/` tripled) keeps a readable head and
+    // is told apart by the hash of the whole key.
+    if (encoded.length <= MAX_ENCODED_LOCK_KEY) return encoded;
+    return `${encoded.slice(0, 120)}~${createHash('sha256').update(lockKey).digest('hex')}`;
+  },
+  /** Points at the job of a lock key not yet claimed: the only thing enqueues coalesce on. */
+  index: (queue: JobQueueName, lockKey: string) => `_jobs/index/${queue}/${jobKeys.enc(lockKey)}.json`,
+  /** Held by the drainer running the lock key's job; atomic create makes one drainer per lock key. */
+  claim: (lockKey: string) => `_jobs/claims/${jobKeys.enc(lockKey)}.json`,
+  /** Not `.probe-<uuid>`: the filesystem store reserves names starting with `.` for its temporary files. */
+  probe: (id: string) => `_jobs/claims/probe-${id}`,
 };

@@ -24,10 +24,11 @@ export class Referrers {
     this.#manifests = manifests;
   }
 
-  async list(ns: Namespace, subject: Digest, options: { artifactType?: string; last?: string }): Promise<ReferrersPage> {
+  /** `upstream`: a pull-through namespace's upstream referrers, merged in where no local descriptor has the digest. */
+  async list(ns: Namespace, subject: Digest, options: { artifactType?: string; last?: string; upstream?: readonly Descriptor[] }): Promise<ReferrersPage> {
     const candidates = new Map<string, Descriptor>();
     for (const descriptor of await this.#view.referrers(ns, subject)) candidates.set(descriptor.digest, descriptor);
-    for (const descriptor of await this.#fallbackIndex(ns, subject)) {
+    for (const descriptor of [...(await this.#fallbackIndex(ns, subject)), ...(options.upstream ?? [])]) {
       if (!candidates.has(descriptor.digest)) candidates.set(descriptor.digest, descriptor);
     }
     const sorted = [...candidates.values()]

@@ -5,6 +5,7 @@ import type { MediaType } from '../oci/media-type.ts';
 import { parseNamespace } from '../oci/name.ts';
 import { parseReference } from '../oci/reference.ts';
 import { openFsStore } from '../storage/open-store.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
 import { NO_EVENTS, type Actor } from './events.ts';
 import { Registry } from './registry.ts';
 
@@ -15,7 +16,7 @@ export const TEST_ACTOR: Actor = { username: 'test' };
  * Test support: a registry over a real filesystem store in a fresh directory, which `cleanup` removes.
  * Manifest references need not exist, so tests push manifests without uploading their blobs.
  */
-export async function openTestRegistry(): Promise<{ registry: Registry; cleanup: () => Promise<void> }> {
+export async function openTestRegistry(): Promise<{ registry: Registry; store: ObjectStore; cleanup: () => Promise<void> }> {
   const rootDir = await mkdtemp(join(tmpdir(), 'angos-registry-'));
   const store = openFsStore(rootDir, false);
   const registry = new Registry({
@@ -31,7 +32,7 @@ export async function openTestRegistry(): Promise<{ registry: Registry; cleanup:
     }),
     events: NO_EVENTS,
   });
-  return { registry, cleanup: () => rm(rootDir, { recursive: true, force: true }) };
+  return { registry, store, cleanup: () => rm(rootDir, { recursive: true, force: true }) };
 }
 
 /** Pushes a manifest straight to the domain, as a client's PUT or a cache fill would store it. */

@@ -115,6 +115,16 @@ export class Uploads {
     });
   }
 
+  /**
+   * A cache fill of content already stored (docs/pull-through.md): the upstream answered for the digest, so the
+   * namespace is granted the bytes without receiving them again. False when the bytes are not here.
+   */
+  async adopt(ns: Namespace, digest: Digest, actor: Actor): Promise<boolean> {
+    if (!(await exists(this.#blobs, blobKeys.data(digest)))) return false;
+    await this.#grantProven(ns, digest, actor);
+    return true;
+  }
+
   /** Single-request upload (POST with `digest` and `Content-Length`): nothing is stored unless the bytes verify. */
   async monolithic(ns: Namespace, digest: Digest, body: Readable | undefined, length: number, actor: Actor): Promise<void> {
     const limit = this.#maxBlobSize();

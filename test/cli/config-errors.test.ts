@@ -115,8 +115,7 @@ test('sampling_rate = 1.5 fails naming the range; sampling_rate = 1 loads', asyn
 });
 
 test('job queue, upstream URL and retention rule refusals name the key and the file', async () => {
-  const lock = '[metadata_store.fs.lock_strategy.redis]\nurl = "redis://127.0.0.1:6379"\nttl = 10\n';
-  await expectLoadFailure(`${LOADS}${lock}[global.job_queue]\nclaim_ttl_secs = 2\n`, 'global.job_queue.claim_ttl_secs: claim_ttl_secs must be at least 3, got 2');
+  await expectLoadFailure(`${LOADS}[global.job_queue]\nclaim_ttl_secs = 2\n`, 'global.job_queue.claim_ttl_secs: claim_ttl_secs must be at least 3, got 2');
   await expectLoadFailure(
     `${LOADS}[repository."hub"]\n[[repository."hub".upstream]]\nurl = "https://registry.example/Library"\n`,
     `repository."hub".upstream[0].url: the path 'Library' of 'https://registry.example/Library' is not a valid namespace`,

@@ -138,7 +138,7 @@ describe('authorization webhook', () => {
     const id = randomUUID();
     const response = await send('/v2/hub/app/blobs/uploads/', { id, method: 'POST' });
     expectChallenge(response);
-    assert.equal(errorMessage(response), 'Push operations are not supported on pull-through cache repositories');
+    assert.equal(errorMessage(response), 'Push operations are not supported on pull-through cache repositories: they are read-only caches of their upstreams');
     assert.equal(callsFor(id).length, 0);
   });
 

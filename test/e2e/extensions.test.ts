@@ -102,13 +102,16 @@ describe('extension API', () => {
     assert.deepEqual(json(await request(srv.url, '/v2/_angos/jobs/failed')), { failed: [] });
   });
 
-  it('jobs: ?queue=bogus GET 404 / POST 400; unknown key 404; bad keys are unmatched', async () => {
+  it('jobs: ?queue=bogus GET 404 / POST 400; unknown key 404; malformed keys 400', async () => {
+    const unknown = '0000018f00000000-6f1c2a4e-8b7d-4c3e-9a2b-1d0e5f6a7b8c';
     expectError(await request(srv.url, '/v2/_angos/jobs/list?queue=bogus'), 404, 'NAME_UNKNOWN');
     expectError(await request(srv.url, '/v2/_angos/jobs/list?n=abc'), 404, 'NAME_UNKNOWN');
-    expectError(await send(srv.url, 'POST', '/v2/_angos/jobs/failed?key=x&queue=bogus'), 400, 'UNSUPPORTED');
-    expectError(await send(srv.url, 'POST', '/v2/_angos/jobs/failed?key=nope'), 404, 'NAME_UNKNOWN');
-    expectError(await send(srv.url, 'DELETE', '/v2/_angos/jobs/failed?key=nope'), 404, 'NAME_UNKNOWN');
-    expectError(await send(srv.url, 'DELETE', '/v2/_angos/jobs/pending?key=nope'), 404, 'NAME_UNKNOWN');
+    expectError(await request(srv.url, '/v2/_angos/jobs/list?after=nope'), 404, 'NAME_UNKNOWN');
+    expectError(await send(srv.url, 'POST', `/v2/_angos/jobs/failed?key=${unknown}&queue=bogus`), 400, 'UNSUPPORTED');
+    expectError(await send(srv.url, 'POST', `/v2/_angos/jobs/failed?key=${unknown}`), 404, 'NAME_UNKNOWN');
+    expectError(await send(srv.url, 'DELETE', `/v2/_angos/jobs/failed?key=${unknown}`), 404, 'NAME_UNKNOWN');
+    expectError(await send(srv.url, 'DELETE', `/v2/_angos/jobs/pending?key=${unknown}`), 404, 'NAME_UNKNOWN');
+    expectError(await send(srv.url, 'POST', '/v2/_angos/jobs/failed?key=nope'), 400, 'UNSUPPORTED');
     expectError(await send(srv.url, 'POST', '/v2/_angos/jobs/failed'), 400, 'UNSUPPORTED');
     expectError(await send(srv.url, 'POST', '/v2/_angos/jobs/failed?key=a%2Fb'), 400, 'UNSUPPORTED');
     expectError(await send(srv.url, 'DELETE', '/v2/_angos/jobs/pending?key='), 400, 'UNSUPPORTED');

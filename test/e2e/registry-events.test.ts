@@ -16,6 +16,8 @@ import { isImmutableTag } from '../../src/config/repository-lookup.ts';
 import { createRegistryServer } from '../../src/http/server.ts';
 import type { ChangeEvent, RegistryEvent, RegistryEventSink } from '../../src/registry/events.ts';
 import { FsObjectStore } from '../../src/storage/fs/fs-object-store.ts';
+import { JobStore } from '../../src/jobs/job-store.ts';
+import { DEFAULT_JOB_POLICY } from '../../src/jobs/queue.ts';
 import { expectError, expectStatus } from '../support/expect.ts';
 import { request, type HttpResponse, type RequestOptions } from '../support/http.ts';
 import { content, imageManifest, manifestDescriptor, OCI_LAYER, sha256 } from '../support/oci.ts';
@@ -115,7 +117,7 @@ describe('registry events over HTTP', () => {
       }),
       { events: sink },
     );
-    const components = { registry, cache: new MemoryCache() };
+    const components = { registry, cache: new MemoryCache(), jobs: new JobStore(store, () => DEFAULT_JOB_POLICY) };
     server = createRegistryServer({ components: () => components, config: () => config });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

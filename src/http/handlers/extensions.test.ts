@@ -13,6 +13,8 @@ import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/types.ts';
 import { parseNamespace } from '../../oci/name.ts';
 import { openTestRegistry, pushTo } from '../../registry/registry-fixture.ts';
+import { JobStore } from '../../jobs/job-store.ts';
+import { DEFAULT_JOB_POLICY } from '../../jobs/queue.ts';
 import type { Registry } from '../../registry/registry.ts';
 import { createRegistryServer } from '../server.ts';
 import { MemoryCache } from '../../cache/memory-cache.ts';
@@ -78,7 +80,7 @@ describe('extension API over configured repositories', () => {
     await push('local/app', 'v2');
     await registry.uploads.start(parseNamespace('local/app')!);
     await push('unowned/app', 'v1');
-    const components = { registry, cache: new MemoryCache() };
+    const components = { registry, cache: new MemoryCache(), jobs: new JobStore(fixture.store, () => DEFAULT_JOB_POLICY) };
     server = createRegistryServer({ components: () => components, config: () => current });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -70,16 +70,6 @@ export async function listPulls({ req, res, registry, config }: HttpContext, ns:
   });
 }
 
-/** GET /v2/_angos/jobs/list and jobs/failed: there is no job queue yet, so both are empty. */
-export function listJobs({ req, res }: HttpContext, failed: boolean): void {
-  sendJson(req, res, 200, failed ? { failed: [] } : { jobs: [] });
-}
-
-/** POST /v2/_angos/jobs/failed and DELETE /v2/_angos/jobs/{failed,pending}: with no queue, no key is known. */
-export function unknownJob(_ctx: HttpContext, key: string): never {
-  throw new OciError('NAME_UNKNOWN', `job '${key}' not found`);
-}
-
 /** GET /v2/_angos/ui/config: 404 while the UI is off. */
 export function uiConfig({ req, res, config }: HttpContext): void {
   if (!config.ui.enabled) throw new OciError('NAME_UNKNOWN', 'the web UI is disabled');

@@ -33,7 +33,14 @@ export async function listReferrers(
   last: string | undefined,
 ): Promise<void> {
   const { req, res, registry } = ctx;
-  const page = await registry.referrers.list(ns, subject, { ...(artifactType !== undefined ? { artifactType } : {}), ...(last !== undefined ? { last } : {}) });
+  const mirrored = ctx.pullThrough?.repositoryOf(ns);
+  // A pull-through namespace lists its upstream's referrers too, read again for every page (docs/pull-through.md).
+  const upstream = mirrored ? await ctx.pullThrough!.upstreamReferrers(mirrored, ns, subject) : undefined;
+  const page = await registry.referrers.list(ns, subject, {
+    ...(artifactType !== undefined ? { artifactType } : {}),
+    ...(last !== undefined ? { last } : {}),
+    ...(upstream ? { upstream } : {}),
+  });
   const headers: Record<string, string> = { ...ctx.extraHeaders, 'content-type': 'application/vnd.oci.image.index.v1+json' };
   if (artifactType !== undefined) headers['oci-filters-applied'] = 'artifactType';
   if (page.next) {

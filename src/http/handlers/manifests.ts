@@ -7,6 +7,7 @@ import type { Namespace } from '../../oci/name.ts';
 import { referenceString, type Reference } from '../../oci/reference.ts';
 import type { Tag } from '../../oci/tag.ts';
 import { manifestTooLarge } from '../../registry/manifests.ts';
+import { forwardedAccept } from '../../remote/accept.ts';
 import type { HttpContext } from '../context.ts';
 import { redirectSuppressed, sourceTimestamp } from '../headers.ts';
 import { sendBytes, sendEmpty } from '../respond.ts';
@@ -20,7 +21,11 @@ export async function getManifest(ctx: HttpContext, ns: Namespace, reference: Re
     ctx.config.global.enableManifestRedirect &&
     !redirectSuppressed(req) &&
     isAuthoritative(ctx.config, ns, reference);
-  const pulled = await registry.manifests.pull(ns, reference, actor, { withBody: req.method !== 'HEAD' && !redirect });
+  const withBody = req.method !== 'HEAD' && !redirect;
+  const mirrored = ctx.pullThrough?.repositoryOf(ns);
+  const pulled = mirrored
+    ? await ctx.pullThrough!.pullManifest(mirrored, ns, reference, forwardedAccept(req.headers.accept), actor, withBody)
+    : await registry.manifests.pull(ns, reference, actor, { withBody });
   const headers = { ...ctx.extraHeaders, 'docker-content-digest': pulled.digest, 'content-type': pulled.mediaType };
   if (req.method === 'HEAD') {
     res.writeHead(200, { ...headers, 'content-length': pulled.size });

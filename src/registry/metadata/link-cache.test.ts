@@ -39,7 +39,7 @@ const settings = registrySettings({ maxManifestSize: 1 << 20, maxBlobSize: 1 << 
 
 function s3Metadata(extra: { linkCacheTtlSecs?: number } = {}): MetadataStoreConfig {
   const settings = { ...S3_DEFAULTS, endpoint: 'http://127.0.0.1:1', bucket: 'b', region: 'r', accessKeyId: 'a', secretKey: 's' };
-  return { kind: 's3', settings, lockStrategy: { kind: 'memory' }, inherited: false, linkCacheTtlSecs: DEFAULT_LINK_CACHE_TTL_SECS, accessTimeDebounceSecs: 60, ...extra };
+  return { kind: 's3', settings, inherited: false, linkCacheTtlSecs: DEFAULT_LINK_CACHE_TTL_SECS, accessTimeDebounceSecs: 60, ...extra };
 }
 
 let fixture: RgwFixture;
@@ -239,7 +239,7 @@ describe('link cache on an S3 metadata store', () => {
 
 describe('link cache on a filesystem metadata store', () => {
   it('is never opened for fs, and a Registry over fs ignores one it is given', async (t) => {
-    const fsMetadata: MetadataStoreConfig = { kind: 'fs', rootDir: '/unused', syncToDisk: false, lockStrategy: { kind: 'memory' } };
+    const fsMetadata: MetadataStoreConfig = { kind: 'fs', rootDir: '/unused', syncToDisk: false };
     assert.equal(openLinkCache(fsMetadata, new MemoryCache()), undefined);
 
     const root = await mkdtemp(join(tmpdir(), 'angos-link-cache-'));
