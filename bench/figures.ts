@@ -24,6 +24,7 @@ export type FigureId =
   | ScaleFigureId
   | S3FigureId
   | GcFigureId
+  | PullThroughFigureId
   | 'rss.peak';
 
 /** The S3 phase's figures: both registries on one Ceph RADOS Gateway; `s3.pull.direct` is the gateway itself. */
@@ -42,19 +43,34 @@ export type S3FigureId =
  */
 export type GcFigureId = 'gc.reclaim' | 'gc.reclaimed' | 'gc.manifest-get.idle' | 'gc.manifest-get';
 
+/**
+ * The pull-through phase's figures: each registry as a cache in front of the same upstream (a plain Distribution);
+ * `pullthrough.direct` is the upstream itself, pulled directly.
+ */
+export type PullThroughFigureId =
+  | 'pullthrough.direct'
+  | 'pullthrough.cold'
+  | 'pullthrough.warm'
+  | 'pullthrough.manifest.get-mutable-tag'
+  | 'pullthrough.manifest.get-immutable-tag'
+  | 'pullthrough.manifest.get-digest'
+  | 'pullthrough.concurrent.time'
+  | 'pullthrough.concurrent.fetches';
+
 /** Listings on registries holding `settings.scale*` (large) or `scaleBase` (base) tags and namespaces. */
 export type ScaleFigureId = `scale.${'tags' | 'catalog'}.${'pages' | 'whole'}.${'base' | 'large'}`;
 
 /**
  * Which system's figure a row is compared with besides Distribution: nginx for pulls, the write ceiling for pushes,
- * the gateway's own GET for pulls on S3, Angos' own figure without the setting a row measures.
+ * the gateway's own GET for pulls on S3, the upstream's own GET for a cold pull through a pull-through cache,
+ * Angos' own figure without the setting a row measures.
  */
-export type Reference = { system: 'nginx' | 'ceiling' | 'rgw' | 'angos'; figure: FigureId };
+export type Reference = { system: 'nginx' | 'ceiling' | 'rgw' | 'upstream' | 'angos'; figure: FigureId };
 
 export interface FigureSpec {
   id: FigureId;
   label: string;
-  unit: 'MB/s' | 'req/s' | 'listings/s' | 'images/s' | 'MiB' | 's';
+  unit: 'MB/s' | 'req/s' | 'listings/s' | 'images/s' | 'MiB' | 's' | 'GETs';
   higherIsBetter: boolean;
   reference?: Reference;
 }
@@ -85,6 +101,7 @@ export function figureSpecs(settings: BenchSettings): FigureSpec[] {
     ...scaleSpecs(settings),
     ...gcSpecs(settings),
     ...s3Specs(settings),
+    ...pullThroughSpecs(settings),
     { id: 'rss.peak', label: 'peak RSS of the server process', unit: 'MiB', higherIsBetter: false },
   ];
 }
@@ -124,6 +141,47 @@ function s3Specs(settings: BenchSettings): FigureSpec[] {
     { id: 's3.manifest.get-tag', label: `manifest GET by tag, ${conns}`, unit: 'req/s', higherIsBetter: true },
     { id: 's3.tags.list', label: `tags list (${settings.s3TagCount} tags), ${conns}`, unit: 'req/s', higherIsBetter: true },
     { id: 's3.images.sequential', label: `push ${settings.s3SmallImages} small images, sequential`, unit: 'images/s', higherIsBetter: true },
+  ];
+}
+
+/** Clients pulling one cold blob at once in the pull-through phase. */
+export const PULL_THROUGH_CLIENTS = 8;
+
+/** Figures of the pull-through phase, reported in a table of their own. */
+function pullThroughSpecs(settings: BenchSettings): FigureSpec[] {
+  const blob = `${settings.blobBytes / 1024 / 1024} MiB`;
+  const conns = `${settings.connections} conns`;
+  const direct: Reference = { system: 'upstream', figure: 'pullthrough.direct' };
+  return [
+    { id: 'pullthrough.direct', label: `direct pull of a fresh ${blob} blob from the upstream (no cache), 1 stream, curl`, unit: 'MB/s', higherIsBetter: true, reference: direct },
+    { id: 'pullthrough.cold', label: `cold pull of a fresh ${blob} blob through the cache, first client, 1 stream, curl`, unit: 'MB/s', higherIsBetter: true, reference: direct },
+    {
+      id: 'pullthrough.warm',
+      label: `warm pull of that blob once the cache holds it (no upstream GET allowed), 1 stream, curl`,
+      unit: 'MB/s',
+      higherIsBetter: true,
+      reference: { system: 'nginx', figure: 'pullthrough.warm' },
+    },
+    { id: 'pullthrough.manifest.get-mutable-tag', label: `manifest GET by mutable tag (revalidated upstream on every GET), ${conns}`, unit: 'req/s', higherIsBetter: true },
+    {
+      id: 'pullthrough.manifest.get-immutable-tag',
+      label: `manifest GET by immutable tag (Distribution has none: revalidated like any tag), ${conns}`,
+      unit: 'req/s',
+      higherIsBetter: true,
+    },
+    { id: 'pullthrough.manifest.get-digest', label: `manifest GET by digest, ${conns}`, unit: 'req/s', higherIsBetter: true },
+    {
+      id: 'pullthrough.concurrent.time',
+      label: `${PULL_THROUGH_CLIENTS} clients pulling the same cold ${blob} blob at once: seconds until the last one finished, curl`,
+      unit: 's',
+      higherIsBetter: false,
+    },
+    {
+      id: 'pullthrough.concurrent.fetches',
+      label: `${PULL_THROUGH_CLIENTS} clients pulling the same cold blob at once: GETs of the blob the upstream served until the cache held it`,
+      unit: 'GETs',
+      higherIsBetter: false,
+    },
   ];
 }
 
@@ -169,6 +227,11 @@ export interface InstanceOptions {
   eagerGc?: boolean;
   /** Distribution only: `storage.delete.enabled: true` (manifest and blob DELETE answer instead of 405). */
   deleteEnabled?: boolean;
+  /**
+   * Registries: a pull-through cache of the registry at this URL (Angos: `[repository."mirror"]` with it as upstream;
+   * Distribution: `proxy.remoteurl`).
+   */
+  pullThroughUpstream?: string;
 }
 
 export interface Instance {

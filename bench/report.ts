@@ -22,7 +22,8 @@ export function renderMarkdown(result: BenchResult): string {
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   const onS3 = (figure: FigureSpec): boolean => figure.id.startsWith('s3.');
-  lines.push(...figureRows(result, result.figures.filter((figure) => !onS3(figure))));
+  const pullThrough = (figure: FigureSpec): boolean => figure.id.startsWith('pullthrough.');
+  lines.push(...figureRows(result, result.figures.filter((figure) => !onS3(figure) && !pullThrough(figure))));
   const scaleRows = result.figures.filter((figure) => figure.id.startsWith('scale.') && figure.id.endsWith('.large'));
   if (scaleRows.some((figure) => medianOf(result, 'angos', figure.id) !== undefined)) {
     lines.push('', 'Scale: each system\'s rate at the large size ÷ its rate at the base size:', '', '| Figure | Angos | Distribution |', '|---|---:|---:|');
@@ -44,6 +45,21 @@ export function renderMarkdown(result: BenchResult): string {
     '| Figure on S3 (Ceph RGW) | Unit | Angos | Distribution | Reference | Angos ÷ Distribution | Angos ÷ reference |',
     '|---|---|---:|---:|---:|---:|---:|',
     ...figureRows(result, result.figures.filter(onS3)),
+  );
+  lines.push(
+    '',
+    'Pull-through cache: each registry as a cache of its own (this registry: `[repository."mirror"]` with the ' +
+      'upstream\'s bare host as its `upstream`, so `mirror/x` is the upstream\'s `x`, and `immutable_tags = true` ' +
+      'except `latest`; Distribution: `proxy.remoteurl`) in front of the same upstream, a plain Distribution holding ' +
+      'the content, whose requests are counted from its own log (no proxy in the data path). Every cold pull is of a ' +
+      'blob pushed to the upstream just before, for each system its own. A warm pull starts once the cache holds the ' +
+      'blob (no upstream GET of it in flight, and a HEAD of it on the cache makes no upstream request) and must cause ' +
+      'no upstream GET. Reference: a direct pull from the upstream for the cold pull, nginx serving a file of the ' +
+      'same size for the warm pull.',
+    '',
+    '| Figure, pull-through cache | Unit | Angos | Distribution | Reference | Angos ÷ Distribution | Angos ÷ reference |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...figureRows(result, result.figures.filter(pullThrough)),
   );
   lines.push('', 'Peak RSS (MiB) after each phase, in run order:', '');
   for (const [system, phases] of Object.entries(result.peakRssByPhase)) {
@@ -85,7 +101,7 @@ export function summarizeTargets(result: BenchResult): string {
 
 function actual(check: TargetCheck): string {
   if (check.actual === undefined) return 'n/a';
-  return check.figure === 'rss.peak' ? `${num(check.actual)} MiB` : `${check.actual.toFixed(2)}×`;
+  return check.unit === undefined ? `${check.actual.toFixed(2)}×` : `${num(check.actual)} ${check.unit}`;
 }
 
 function num(value: number | undefined): string {

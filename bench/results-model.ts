@@ -25,5 +25,5 @@ export function median(values: readonly number[]): number | undefined {
 }
 
 export function medianOf(result: BenchResult, system: SystemName, id: FigureId): number | undefined {
-  return median(result.samples[system][id] ?? []);
+  return median(result.samples[system]?.[id] ?? []);
 }

@@ -12,6 +12,7 @@ import { readSettings, type BenchSettings } from './settings.ts';
 import { startAngos } from './systems/angos.ts';
 import { startDistribution } from './systems/distribution.ts';
 import { NGINX_BLOB_PATH, startNginx } from './systems/nginx.ts';
+import { PullThroughUpstream } from './systems/pull-through-upstream.ts';
 import { RadosGateway } from './systems/rgw.ts';
 import type { RunningSystem, SystemName } from './systems/system.ts';
 import { startWriteCeiling } from './systems/write-ceiling.ts';
@@ -20,6 +21,7 @@ import { prepareBlobPush, prepareCeilingPush } from './workloads/blob-push.ts';
 import { prepareGc } from './workloads/gc.ts';
 import { prepareListings } from './workloads/listings.ts';
 import { prepareManifests } from './workloads/manifests.ts';
+import { preparePullThrough } from './workloads/pull-through.ts';
 import { prepareS3 } from './workloads/s3.ts';
 import { prepareScale } from './workloads/scale.ts';
 import { prepareSmallImages } from './workloads/small-images.ts';
@@ -56,6 +58,24 @@ async function stopGateway(): Promise<void> {
   await gateway?.stop();
 }
 
+/** The pull-through phase's upstream (a plain Distribution whose log counts its requests), shared by both caches. */
+let upstream: Promise<PullThroughUpstream> | undefined;
+let upstreamStarted: PullThroughUpstream | undefined;
+async function startedUpstream(): Promise<PullThroughUpstream> {
+  upstream ??= PullThroughUpstream.start().then((started) => {
+    upstreamStarted = started;
+    progress('upstream', `Distribution at ${started.url} (pid ${started.registry.pid}), its requests counted from ${started.logFile}`);
+    return started;
+  });
+  return upstream;
+}
+async function stopUpstream(): Promise<void> {
+  const started = await upstream?.catch(() => undefined);
+  upstream = undefined;
+  upstreamStarted = undefined;
+  await started?.stop();
+}
+
 const REGISTRIES: SystemName[] = ['angos', 'distribution'];
 /**
  * Listings come first, so the catalog is measured on a store holding exactly its namespaces. The scale and gc phases
@@ -78,6 +98,12 @@ const PHASES: Phase[] = [
   { label: 'scale', systems: REGISTRIES, prepare: prepareScale },
   { label: 'gc', systems: REGISTRIES, prepare: prepareGc },
   { label: 's3', systems: REGISTRIES, prepare: async (ctx) => prepareS3(ctx, await startedGateway()), finish: stopGateway },
+  {
+    label: 'pull-through',
+    systems: [...REGISTRIES, 'nginx'],
+    prepare: async (ctx) => preparePullThrough(ctx, await startedUpstream(), NGINX_BLOB_PATH),
+    finish: stopUpstream,
+  },
 ];
 
 interface Target {
@@ -154,7 +180,7 @@ async function main(): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), 'angos-bench-'));
   const targets = new Map<SystemName, Target>();
   const collected: Pick<BenchResult, 'samples' | 'peakRssByPhase'> = {
-    samples: { angos: {}, distribution: {}, nginx: {}, ceiling: {}, rgw: {} },
+    samples: { angos: {}, distribution: {}, nginx: {}, ceiling: {}, rgw: {}, upstream: {} },
     peakRssByPhase: {},
   };
   try {
@@ -205,6 +231,9 @@ async function main(): Promise<number> {
         }
       }
       if (rgwStarted !== undefined) process.stderr.write(`--- last lines of the gateway log ---\n${await logTail(rgwStarted.logFile)}\n`);
+      if (upstreamStarted !== undefined) {
+        process.stderr.write(`--- last lines of the pull-through upstream's log ---\n${await logTail(upstreamStarted.logFile)}\n`);
+      }
       throw error;
     }
     for (const name of REGISTRIES) {

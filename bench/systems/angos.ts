@@ -13,11 +13,13 @@ const angosBin = process.env.BENCH_ANGOS_BIN ?? join(repoRoot, 'bin/angos.js');
  * This registry, run as `angos server`, on filesystem storage or, with `options.s3`, on an S3 bucket (blobs and
  * metadata, every S3 setting at its default) with blob and manifest redirects on or off, and with pull times recorded
  * when asked (`update_pull_time`), and with a background collector that reclaims at once when asked (`eagerGc`).
+ * With `pullThroughUpstream`, a pull-through cache of that registry: `[repository."mirror"]` with the bare host as
+ * its upstream, so `mirror/<x>` is the upstream's `<x>`, and immutable tags except `latest` (revalidated upstream).
  * Logging is at `warn`, like Distribution's, so neither pays for a log line per request.
  */
 export async function startAngos(
   workDir: string,
-  options: { s3?: S3Storage; updatePullTime?: boolean; eagerGc?: boolean } = {},
+  options: { s3?: S3Storage; updatePullTime?: boolean; eagerGc?: boolean; pullThroughUpstream?: string } = {},
 ): Promise<RunningSystem> {
   const port = await freePort();
   const config = join(workDir, 'angos.toml');
@@ -53,6 +55,7 @@ export async function startAngos(
       '[global.access_policy]',
       'default = "allow"',
       '',
+      ...(options.pullThroughUpstream === undefined ? [] : pullThroughCache(options.pullThroughUpstream)),
     ].join('\n'),
   );
   // Run as users run it: the command's `#!/usr/bin/env -S node ...` line finds this Node first on PATH.
@@ -70,4 +73,19 @@ export async function startAngos(
     },
   });
   return s3 === undefined ? { ...system, dataDir } : system;
+}
+
+/** The repository name under which a pull-through cache started with `pullThroughUpstream` mirrors its upstream. */
+export const PULL_THROUGH_REPOSITORY = 'mirror';
+
+function pullThroughCache(upstreamUrl: string): string[] {
+  return [
+    `[repository."${PULL_THROUGH_REPOSITORY}"]`,
+    'immutable_tags = true',
+    'immutable_tags_exclusions = ["^latest$"]',
+    '',
+    `[[repository."${PULL_THROUGH_REPOSITORY}".upstream]]`,
+    `url = ${JSON.stringify(upstreamUrl)}`,
+    '',
+  ];
 }

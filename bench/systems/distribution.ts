@@ -16,6 +16,14 @@ export interface DistributionOptions {
   s3?: S3Storage;
   /** `storage.delete.enabled: true`: manifest and blob DELETE are served (405 otherwise). */
   deleteEnabled?: boolean;
+  /** A pull-through cache of this registry (`proxy.remoteurl`): local `<x>` is the upstream's `<x>`. */
+  pullThroughUpstream?: string;
+  /**
+   * `log.level: debug`, its log written by the process itself: a line as each request starts ("authorizing
+   * request") and one as it ends ("response completed", with or without error), both with the request's id,
+   * method and URI, from which the requests it serves are counted (`pull-through-upstream.ts`).
+   */
+  requestLog?: boolean;
 }
 
 /**
@@ -32,7 +40,7 @@ export async function startDistribution(workDir: string, options: DistributionOp
     [
       'version: 0.1',
       'log:',
-      '  level: warn',
+      `  level: ${options.requestLog ? 'debug' : 'warn'}`,
       '  accesslog:',
       '    disabled: true',
       'storage:',
@@ -44,6 +52,7 @@ export async function startDistribution(workDir: string, options: DistributionOp
       '      enabled: false',
       ...(options.deleteEnabled ? ['  delete:', '    enabled: true'] : []),
       ...(options.catalogMaxEntries === undefined ? [] : ['catalog:', `  maxentries: ${options.catalogMaxEntries}`]),
+      ...(options.pullThroughUpstream === undefined ? [] : ['proxy:', `  remoteurl: ${JSON.stringify(options.pullThroughUpstream)}`]),
       'http:',
       `  addr: 127.0.0.1:${port}`,
       `  secret: ${randomBytes(16).toString('hex')}`,
@@ -53,7 +62,7 @@ export async function startDistribution(workDir: string, options: DistributionOp
   // REGISTRY_* variables override the YAML; the caller's environment must not change what is measured. Nor may
   // AWS_CA_BUNDLE reach it: 2.8's S3 driver panics at start-up ("unable to load custom CA bundle") when it is set.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_') && key !== 'AWS_CA_BUNDLE'));
-  const system = await startProcess('distribution', DISTRIBUTION_BIN, ['serve', config], { workDir, port, probePath: '/v2/', env });
+  const system = await startProcess('distribution', DISTRIBUTION_BIN, ['serve', config], { workDir, port, probePath: '/v2/', env, logDirect: options.requestLog });
   return options.s3 === undefined ? { ...system, dataDir, configFile: config } : { ...system, configFile: config };
 }
 

@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-/** `rgw`: the S3 phase's Ceph RADOS Gateway, measured as a reference (a direct GET), never started as a target. */
-export type SystemName = 'angos' | 'distribution' | 'nginx' | 'ceiling' | 'rgw';
+/**
+ * `rgw`: the S3 phase's Ceph RADOS Gateway, measured as a reference (a direct GET), never started as a target;
+ * `upstream`: likewise the pull-through phase's upstream registry (a direct pull from it).
+ */
+export type SystemName = 'angos' | 'distribution' | 'nginx' | 'ceiling' | 'rgw' | 'upstream';
 
 /** A server under test, started by the benchmark in its own temp dir on a free loopback port. */
 export interface RunningSystem {
@@ -37,19 +40,31 @@ const START_TIMEOUT_MS = 30_000;
 
 /**
  * Spawns a server with its output in `<workDir>/<name>.log` and waits until `probePath` answers over HTTP, so
- * the three systems are judged ready the same way. Fails with the log when the process exits first.
+ * the three systems are judged ready the same way. Fails with the log when the process exits first. With
+ * `logDirect`, the child writes its log file itself instead of through this process: for a server that logs a lot
+ * while the benchmark process generates load (and so a reader of the file sees each line as soon as it is written).
  */
 export async function startProcess(
   name: SystemName,
   command: string,
   args: string[],
-  options: { workDir: string; port: number; probePath: string; env?: NodeJS.ProcessEnv },
+  options: { workDir: string; port: number; probePath: string; env?: NodeJS.ProcessEnv; logDirect?: boolean },
 ): Promise<RunningSystem> {
   const logFile = join(options.workDir, `${name}.log`);
-  const log = createWriteStream(logFile);
-  const child = spawn(command, args, { cwd: options.workDir, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log, { end: false });
-  child.stderr!.pipe(log, { end: false });
+  let child: ChildProcess;
+  if (options.logDirect) {
+    const fd = openSync(logFile, 'a');
+    try {
+      child = spawn(command, args, { cwd: options.workDir, env: options.env ?? process.env, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    const log = createWriteStream(logFile);
+    child = spawn(command, args, { cwd: options.workDir, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+  }
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   let gone = false;
   void exited.then(() => (gone = true));
