@@ -82,13 +82,19 @@ describe('skopeo through the pull-through cache', () => {
     for (const descriptor of pulled.values()) await expectLayoutBlobIntact(outDir, descriptor);
   }
 
-  /** Waits until the cache's queue has no pending job: every fill has run. */
+  /**
+   * Waits until the cache's queue has stayed empty for a second: every fill has run. (A miss queues its fill in the
+   * background once the upstream's headers arrived, so one empty look right after a pull could come before it.)
+   */
   async function fillsDone(): Promise<void> {
     const deadline = Date.now() + 30_000;
+    let emptySince: number | undefined;
     for (;;) {
       const listed = await request(cache.url, '/v2/_angos/jobs/list?queue=cache');
       assert.equal(listed.status, 200);
-      if ((JSON.parse(listed.body.toString()) as { jobs: unknown[] }).jobs.length === 0) return;
+      const empty = (JSON.parse(listed.body.toString()) as { jobs: unknown[] }).jobs.length === 0;
+      emptySince = empty ? (emptySince ?? Date.now()) : undefined;
+      if (emptySince !== undefined && Date.now() - emptySince >= 1000) return;
       if (Date.now() > deadline) assert.fail(`cache fills still pending: ${listed.body.toString()}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -119,6 +119,8 @@ describe('pull-through cache', () => {
     assert.deepEqual(pulled.body, layer.bytes);
     assert.equal(pulled.headers['docker-content-digest'], layer.digest);
     const path = new RegExp(`/blobs/${layer.digest}$`);
+    // The fill is queued in the background once the upstream answered: wait for its download, then for its end.
+    await eventually('the fill fetching the blob', async () => first.count('GET', path) === 2);
     await fillsDone(cache.url);
     assert.equal(first.count('GET', path), 2, 'one upstream GET for the client, one for the fill');
     const local = await getBlob(cache.url, 'mirror/library/stream', layer.digest);
@@ -151,6 +153,7 @@ describe('pull-through cache', () => {
       assert.equal(sha256(pulled.body), layer.digest);
     }
     const path = new RegExp(`/blobs/${layer.digest}$`);
+    await eventually('the fill fetching the blob', async () => first.count('GET', path) >= 2);
     await fillsDone(cache.url);
     assert.equal(first.count('GET', path), 2, 'one shared download and one fill');
     expectStatus(await getBlob(cache.url, 'mirror/library/shared', layer.digest), 200);
