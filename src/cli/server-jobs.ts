@@ -6,6 +6,7 @@ import { probeClaimMode } from '../jobs/claims.ts';
 import { JobDrainer } from '../jobs/drainer.ts';
 import { startJobGauges } from '../jobs/gauges.ts';
 import { DEFAULT_JOB_POLICY, type JobHandler } from '../jobs/queue.ts';
+import type { PullThrough } from '../mirror/pull-through.ts';
 import type { Upstreams } from '../mirror/upstreams.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -20,6 +21,7 @@ export interface ServerJobParts {
   readonly registry: Registry;
   readonly metaStore: ObjectStore;
   readonly upstreams: Upstreams;
+  readonly pullThrough: PullThrough | undefined;
 }
 
 export interface ServerJobs {
@@ -42,10 +44,10 @@ export async function startServerJobs(config: Config, current: () => Config, par
   // Handlers are rebuilt when a reload replaced the configuration or the registry, and used from the next claim.
   let built: { config: Config; registry: Registry; upstreams: Upstreams; handlers: ReadonlyMap<string, JobHandler> } | undefined;
   const drainerParts = () => {
-    const { registry, metaStore, upstreams } = parts();
+    const { registry, metaStore, upstreams, pullThrough } = parts();
     const config = current();
     if (built?.config !== config || built.registry !== registry || built.upstreams !== upstreams) {
-      built = { config, registry, upstreams, handlers: buildJobHandlers({ config, registry, upstreams }) };
+      built = { config, registry, upstreams, handlers: buildJobHandlers({ config, registry, upstreams, ...(pullThrough ? { pullThrough } : {}) }) };
     }
     return { store: metaStore, handlers: built.handlers };
   };

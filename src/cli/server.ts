@@ -199,6 +199,7 @@ interface RunningComponents extends ServerComponents {
   blobStore: ObjectStore;
   metaStore: ObjectStore;
   upstreams: Upstreams;
+  pullThrough: PullThrough;
 }
 
 /**

@@ -146,13 +146,21 @@ export class PullThrough {
         this.#queueFill(ns, digest);
         return relayed;
       }
-      const shared = await this.#fetches.open(`${ns}\n${digest}`, () => fetch(undefined));
+      const shared = await this.#fetches.open(downloadKey(ns, digest), () => fetch(undefined));
       // Every miss asks for the fill: the queue coalesces them into one job while it waits to be claimed.
       this.#queueFill(ns, digest);
       return { status: 200, size: shared.size, contentRange: undefined, body: shared.body };
     } catch (err) {
       throw blobUnknown(err, digest);
     }
+  }
+
+  /**
+   * The download of a blob a client started and that is still running in this process, read from byte 0: a cache
+   * fill takes its bytes from there instead of downloading them again (docs/pull-through.md, "Cache fill").
+   */
+  joinDownload(ns: Namespace, digest: Digest): Promise<Fetched | undefined> {
+    return this.#fetches.join(downloadKey(ns, digest));
   }
 
   /** The upstream's referrers of `subject`, merged into the local list by the caller; [] when no upstream answers. */
@@ -171,6 +179,10 @@ export class PullThrough {
   #queueFill(ns: Namespace, digest: Digest): void {
     enqueueFill(this.#jobs, ns, digest).catch((err: unknown) => log.warn(`cannot queue the cache fill of ${ns}@${digest}: ${(err as Error).message}`));
   }
+}
+
+function downloadKey(ns: Namespace, digest: Digest): string {
+  return `${ns}\n${digest}`;
 }
 
 function blobUnknown(err: unknown, digest: Digest): unknown {

@@ -212,6 +212,12 @@ export class SharedFetches {
     this.#dir = dir;
   }
 
+  /** A reader of the download in flight under `key`, from byte 0; undefined when there is none (or it failed to start). */
+  async join(key: string): Promise<Fetched | undefined> {
+    const spool = await this.#inFlight.get(key)?.catch(() => undefined);
+    return spool && { size: spool.size, body: spool.reader() };
+  }
+
   /** Joins the download in flight under `key`, or starts one with `start`. */
   async open(key: string, start: () => Promise<Fetched>): Promise<Fetched & { started: boolean }> {
     const joined = this.#inFlight.get(key);

@@ -1,60 +1,20 @@
 // `angos worker` as a process (docs/operations.md, "Job queue"; spec scenarios 12, 13, 16, 17): one pool per queue,
 // SIGTERM exits 0, a hot reload moves the next claims to the new storage while a broken file keeps the old set, and
-// a failing claim probe fails the start. No job kind has a handler in this version, so the jobs here are of an
-// unknown kind stamped max_attempts = 1: a worker that drains one dead-letters it at once, which is what is observed.
-// Crash takeover and in-flight draining are shown on JobDrainer itself (src/jobs/crash-takeover.test.ts, drainer.test.ts).
+// a failing claim probe fails the start. The jobs here are of an unknown kind stamped max_attempts = 1: a worker that
+// drains one dead-letters it at once, which is what is observed. Crash takeover and in-flight draining are shown on
+// JobDrainer itself (src/jobs/crash-takeover.test.ts, drainer.test.ts) and on real cache fills
+// (test/e2e/pull-through-worker.test.ts).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { jobKeys } from '../../src/registry/keys.ts';
 import type { JobEnvelope } from '../../src/jobs/queue.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
-import { cliMain, nodeBin } from '../support/server.ts';
 import { openBackend, PASS_BACKEND, type StorageBackend } from '../support/storage-backends.ts';
-
-interface RunningWorker {
-  logs: Array<{ level: string; fields: Record<string, unknown> }>;
-  exited: Promise<number | null>;
-  stderr: () => string;
-  stop(): Promise<number | null>;
-}
-
-function startWorker(configPath: string, args: string[] = []): RunningWorker {
-  const child = spawn(nodeBin, [cliMain, '-c', configPath, 'worker', '--poll-interval', '100ms', ...args], { env: { ...process.env, RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: RunningWorker['logs'] = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('{')) logs.push(JSON.parse(line) as RunningWorker['logs'][number]);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    logs,
-    exited,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const message = (log: RunningWorker['logs'][number]) => String(log.fields.message);
+import { logMessage, startWorker, until } from '../support/worker-process.ts';
 
 /** A job no handler knows, stamped to dead-letter on its first failure. */
 async function writeJob(store: ObjectStore, lockKey: string): Promise<void> {
@@ -90,14 +50,14 @@ describe(`angos worker (${PASS_BACKEND})`, () => {
 
   it('repeated --queue replication starts one pool; SIGTERM exits 0 (scenario 16)', async () => {
     const worker = startWorker(await config(`w-${randomUUID().slice(0, 8)}`), ['--queue', 'replication', '--queue', 'replication']);
-    const started = await until('the start line', () => worker.logs.find((log) => message(log) === 'Worker started'));
+    const started = await until('the start line', () => worker.logs.find((log) => logMessage(log) === 'Worker started'));
     assert.equal(started.fields.queues, 'replication');
     assert.equal(started.fields.pools, 'replication=4');
     assert.equal(started.fields.claims, 'atomic', 'the claim probe found atomic create');
     const stoppedAt = Date.now();
     assert.equal(await worker.stop(), 0, worker.stderr());
     assert.ok(Date.now() - stoppedAt < 30_000);
-    assert.ok(worker.logs.some((log) => message(log) === 'Worker stopped'));
+    assert.ok(worker.logs.some((log) => logMessage(log) === 'Worker stopped'));
   });
 
   it('drains the cache queue; a hot reload moves the next claims to the new storage; a broken file keeps the old set (scenario 17)', async () => {
@@ -106,24 +66,24 @@ describe(`angos worker (${PASS_BACKEND})`, () => {
     const path = await config(first, '[global.job_queue]\n[global]\nmax_concurrent_cache_jobs = 2\n');
     const worker = startWorker(path);
     try {
-      const started = await until('the start line', () => worker.logs.find((log) => message(log) === 'Worker started'));
+      const started = await until('the start line', () => worker.logs.find((log) => logMessage(log) === 'Worker started'));
       assert.equal(started.fields.pools, 'cache=2,replication=4');
       const firstStore = backend.store(first);
       const secondStore = backend.store(second);
       await writeJob(firstStore, 'cache.before');
       await until('the first job', () => deadLettered(firstStore, 'cache.before'));
-      const dead = worker.logs.find((log) => message(log) === 'job dead-lettered')!;
+      const dead = worker.logs.find((log) => logMessage(log) === 'job dead-lettered')!;
       assert.equal(dead.fields.lock_key, 'cache.before');
       assert.equal(dead.fields.error, "unsupported job kind 'test.unknown'");
-      assert.ok(worker.logs.some((log) => message(log) === 'job claimed' && log.fields.lock_key === 'cache.before'));
+      assert.ok(worker.logs.some((log) => logMessage(log) === 'job claimed' && log.fields.lock_key === 'cache.before'));
 
       await writeFile(path, configText(second, '[global.job_queue]\n'));
-      await until('the reload', () => worker.logs.find((log) => message(log) === 'Configuration reloaded'));
+      await until('the reload', () => worker.logs.find((log) => logMessage(log) === 'Configuration reloaded'));
       await writeJob(secondStore, 'cache.after');
       await until('the job in the new storage', () => deadLettered(secondStore, 'cache.after'));
 
       await writeFile(path, `${configText(second, '[global.job_queue]\n')}[global]\nmax_concurrent_cache_jobs = "many"\n`);
-      await until('the failed reload', () => worker.logs.find((log) => message(log).startsWith('Failed to reload configuration')));
+      await until('the failed reload', () => worker.logs.find((log) => logMessage(log).startsWith('Failed to reload configuration')));
       await writeJob(secondStore, 'cache.kept');
       await until('a job on the kept set', () => deadLettered(secondStore, 'cache.kept'));
     } finally {

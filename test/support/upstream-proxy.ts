@@ -1,10 +1,12 @@
 // A loopback HTTP proxy in front of an upstream registry: it records every request that reaches the upstream, can
 // answer some requests itself (a poisoned body, an error status) and can go down and up again on the same port
-// (connections refused meanwhile), so pull-through tests see exactly what the cache asks of its upstreams.
+// (connections refused meanwhile), so pull-through tests see exactly what the cache asks of its upstreams. It can
+// also trickle a forwarded body, so a download (a worker's cache fill) lasts long enough to be interrupted.
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProxiedRequest {
   method: string;
@@ -19,6 +21,12 @@ export interface ProxyAnswer {
   body?: Buffer | string;
 }
 
+/** A forwarded body sent `chunkBytes` at a time, one slice every `intervalMs`. */
+export interface Trickle {
+  chunkBytes: number;
+  intervalMs: number;
+}
+
 export interface UpstreamProxy {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
@@ -26,6 +34,8 @@ export interface UpstreamProxy {
   readonly requests: ProxiedRequest[];
   /** Decides per request: an answer sent by the proxy, or undefined to forward to the upstream. */
   answer: ((req: IncomingMessage) => ProxyAnswer | undefined) | undefined;
+  /** Decides per forwarded request: its response body trickled, or undefined for full speed. */
+  throttle: ((req: IncomingMessage) => Trickle | undefined) | undefined;
   /** Requests whose method and path (without query) match. */
   count(method: string, pathPattern: RegExp): number;
   /** Stops listening and cuts open connections: the upstream is unreachable. */
@@ -50,10 +60,11 @@ export async function startUpstreamProxy(target: string): Promise<UpstreamProxy>
       res.end(answer.body);
       return;
     }
+    const trickle = proxy.throttle?.(req);
     const headers = { ...req.headers, host: upstream.host };
     const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (incoming) => {
       res.writeHead(incoming.statusCode ?? 502, incoming.headers);
-      pipeline(incoming, res).catch(() => res.destroy());
+      (trickle ? pipeline(incoming, slowly(trickle), res) : pipeline(incoming, res)).catch(() => res.destroy());
     });
     out.on('error', () => res.destroy());
     pipeline(req, out).catch(() => res.destroy());
@@ -79,6 +90,7 @@ export async function startUpstreamProxy(target: string): Promise<UpstreamProxy>
     url: `http://127.0.0.1:${port}`,
     requests,
     answer: undefined,
+    throttle: undefined,
     count: (method, pattern) => requests.filter((r) => r.method === method && pattern.test(r.url.split('?')[0]!)).length,
     down: stop,
     up: listen,
@@ -87,4 +99,16 @@ export async function startUpstreamProxy(target: string): Promise<UpstreamProxy>
     },
   };
   return proxy;
+}
+
+/** A pipeline stage that passes bytes through `trickle.chunkBytes` at a time, pausing `trickle.intervalMs` after each slice. */
+function slowly(trickle: Trickle) {
+  return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      for (let at = 0; at < chunk.length; at += trickle.chunkBytes) {
+        yield chunk.subarray(at, at + trickle.chunkBytes);
+        await sleep(trickle.intervalMs);
+      }
+    }
+  };
 }
