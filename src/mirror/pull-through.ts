@@ -60,15 +60,18 @@ export class PullThrough {
   /** A manifest GET or HEAD in a pull-through namespace: the decision table of docs/pull-through.md. */
   async pullManifest(repo: RepositoryConfig, ns: Namespace, reference: Reference, accept: readonly string[], actor: Actor, withBody: boolean): Promise<PulledManifest> {
     const pull = () => this.#registry.manifests.pull(ns, reference, actor, { withBody });
-    const local = await this.#registry.manifests.stat(ns, reference).catch((err: unknown) => {
-      if (isRegistryError(err, 'manifest-unknown')) return undefined;
-      throw err;
-    });
+    if (reference.kind === 'digest' || isImmutableTag(this.#config(), ns, reference.tag)) {
+      // The stored copy is authoritative: served as it is, fetched only when missing.
+      const pulled = await pull().catch(unlessUnknown);
+      if (pulled) return pulled;
+      await this.#fetchManifest(repo, ns, reference, accept);
+      return pull();
+    }
+    const local = await this.#registry.manifests.stat(ns, reference).catch(unlessUnknown);
     if (!local) {
       await this.#fetchManifest(repo, ns, reference, accept);
       return pull();
     }
-    if (reference.kind === 'digest' || isImmutableTag(this.#config(), ns, reference.tag)) return pull();
     const upstreams = this.#upstreams().of(repo);
     try {
       const head = await firstAnswer(upstreams, `HEAD manifest ${ns}:${reference.tag}`, (upstream) =>
@@ -76,7 +79,8 @@ export class PullThrough {
       );
       if (head.digest !== local.digest) await this.#fetchManifest(repo, ns, reference, accept);
     } catch (err) {
-      if (!(err instanceof UpstreamsFailed)) throw err;
+      // No upstream answered the HEAD, or the GET that followed it: the stored copy is served stale.
+      if (!(err instanceof UpstreamsFailed) && !isRegistryError(err, 'manifest-unknown')) throw err;
       log.warn(`serving the cached ${ns}:${reference.tag} (${local.digest}): no upstream could revalidate it`);
     }
     return pull();
@@ -179,6 +183,11 @@ export class PullThrough {
   #queueFill(ns: Namespace, digest: Digest): void {
     enqueueFill(this.#jobs, ns, digest).catch((err: unknown) => log.warn(`cannot queue the cache fill of ${ns}@${digest}: ${(err as Error).message}`));
   }
+}
+
+function unlessUnknown(err: unknown): undefined {
+  if (isRegistryError(err, 'manifest-unknown')) return undefined;
+  throw err;
 }
 
 function downloadKey(ns: Namespace, digest: Digest): string {

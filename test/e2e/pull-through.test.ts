@@ -98,6 +98,20 @@ describe('pull-through cache', () => {
     assert.equal(served.headers['docker-content-digest'], moved.manifest.digest);
     assert.equal(first.count('HEAD', /manifests\/latest$/), heads + 2);
     assert.equal(first.count('GET', /manifests\/latest$/), gets + 1);
+    // Moved again upstream, but the GET that would fetch it fails everywhere: the stored copy is served stale.
+    await pushImage(upstream.url, 'library/app', 'latest', [uniqueBlob('layer')]);
+    const failGet = (req: { method?: string; url?: string }) => (req.method === 'GET' && /manifests\/latest$/.test(req.url ?? '') ? { status: 500 } : undefined);
+    first.answer = failGet;
+    second.answer = failGet;
+    try {
+      const kept = await getManifest(cache.url, 'mirror/library/app', 'latest');
+      expectStatus(kept, 200);
+      assert.equal(kept.headers['docker-content-digest'], moved.manifest.digest);
+    } finally {
+      first.answer = undefined;
+      second.answer = undefined;
+    }
+    await pushManifest(upstream.url, 'library/app', 'latest', moved.manifest);
     // Stored: the moved tag now answers locally when the upstream is unreachable.
     await first.down();
     await second.down();
