@@ -27,14 +27,7 @@ export interface PendingRow {
   not_before: string;
 }
 
-export interface FailedRow {
-  storage_key: string;
-  id: string;
-  kind: string;
-  lock_key: string;
-  attempts: number;
-  max_attempts: number;
-  created_at: string;
+export interface FailedRow extends Omit<PendingRow, 'not_before'> {
   failed_at: string;
   last_error: string;
 }

@@ -72,3 +72,18 @@ async function sha256OfFile(path: string): Promise<string> {
   await pipeline(createReadStream(path), hash);
   return `sha256:${hash.digest('hex')}`;
 }
+
+/**
+ * Asserts that `tag` in the layout at `outDir` (a pull's destination) is the image whose source layout is
+ * `sourceDir`, rooted at `root`: the same root descriptor and the same blob set, every blob byte for byte.
+ */
+export async function expectLayoutHoldsImage(outDir: string, tag: string, sourceDir: string, root: Descriptor): Promise<void> {
+  const copied = await taggedDescriptor(outDir, tag);
+  assert.equal(copied.digest, root.digest, 'pulled root digest');
+  assert.equal(copied.mediaType, root.mediaType, 'pulled root media type');
+  assert.equal(copied.size, root.size, 'pulled root size');
+  const expected = await layoutClosure(sourceDir, root);
+  const pulled = await layoutClosure(outDir, copied);
+  assert.deepEqual([...pulled.keys()].sort(), [...expected.keys()].sort(), 'pulled blob set');
+  for (const descriptor of pulled.values()) await expectLayoutBlobIntact(outDir, descriptor);
+}
