@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import type { Digest } from '../../src/oci/digest.ts';
 import { blobKeys, jobKeys } from '../../src/registry/keys.ts';
 import { isNotFound, type ObjectStore } from '../../src/storage/object-store.ts';
 import { expectError, expectStatus } from '../support/expect.ts';
@@ -34,6 +35,8 @@ interface JobRow {
 
 const lockKey = (ns: string, digest: string) => `cache.${ns}:${digest}`;
 const blobPath = (digest: string) => new RegExp(`/blobs/${digest}$`);
+/** The blob store key of a digest's bytes. */
+const dataKey = (digest: string) => blobKeys.data(digest as Digest);
 const at = (log: { timestamp: string }) => Date.parse(log.timestamp);
 
 describe(`pull-through cache fills drained by angos worker (${PASS_BACKEND})`, () => {
@@ -113,7 +116,7 @@ describe(`pull-through cache fills drained by angos worker (${PASS_BACKEND})`, (
   const upstreamGets = (digest: string) => proxy.count('GET', blobPath(digest));
   async function stored(digest: string): Promise<boolean> {
     try {
-      await store.head(blobKeys.data(digest));
+      await store.head(dataKey(digest));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -217,14 +220,14 @@ describe(`pull-through cache fills drained by angos worker (${PASS_BACKEND})`, (
     await until('an empty queue', () => drained());
     assert.deepEqual(await jobList(cache, 'failed'), []);
     assert.equal(await stored(blob.digest), true);
-    assert.equal(sha256(await store.get(blobKeys.data(blob.digest))), blob.digest, 'the stored bytes hash to the digest');
+    assert.equal(sha256(await store.get(dataKey(blob.digest))), blob.digest, 'the stored bytes hash to the digest');
     await expectLocal(cache, ns, blob);
     assert.equal(await second.stop(), 0, second.stderr());
   });
 
   it('scenario 12: SIGTERM mid-fill finishes the running fill, claims nothing new and exits 0 within 30 s', async () => {
-    const running = await coldBlob('sigterm-a', 64 * 1024);
-    const queued = await coldBlob('sigterm-b');
+    const running = await coldBlob('sigterm', 64 * 1024);
+    const queued = await coldBlob('sigterm');
     const ns = 'mirror/library/sigterm';
     const runningLock = lockKey(ns, running.digest);
     const queuedLock = lockKey(ns, queued.digest);

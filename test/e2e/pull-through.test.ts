@@ -9,6 +9,7 @@ import { request, send } from '../support/http.ts';
 import { content, descriptorOf, imageManifest, OCI_LAYER, OCI_MANIFEST, sha256, uniqueBlob, type Content, type Manifest } from '../support/oci.ts';
 import { getBlob, getManifest, pushBlob, pushImage, pushManifest } from '../support/registry.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { basicAuth, identityToml } from './auth-fixtures.ts';
 import { startUpstreamProxy, type UpstreamProxy } from '../support/upstream-proxy.ts';
 
 /** Polls until `check` holds (a background cache fill landing), failing after `ms`. */
@@ -38,6 +39,7 @@ describe('pull-through cache', () => {
     await pushManifest(upstream.url, 'library/app', 'latest', image.manifest);
     cache = await startServer({
       extraToml: [
+        await identityToml('alice', 'alice', 'pw'),
         '[global]',
         'max_manifest_size = 4096',
         '[repository."mirror"]',
@@ -274,12 +276,15 @@ describe('pull-through cache', () => {
     }
   });
 
-  test('pushes to the cache are refused as a read-only cache; tags list what is cached', async () => {
+  test('pushes to the cache are refused as a read-only cache (401 anonymous, 403 authenticated); tags list what is cached', async () => {
     const refused = await send(cache.url, 'POST', '/v2/mirror/library/app/blobs/uploads/');
     expectError(refused, 401, 'UNAUTHORIZED');
     assert.match(refused.body.toString(), /read-only cache/);
     const manifest = await send(cache.url, 'PUT', '/v2/mirror/library/app/manifests/v9', { headers: { 'content-type': OCI_MANIFEST }, body: image.manifest.bytes });
     expectError(manifest, 401, 'UNAUTHORIZED');
+    const authenticated = await send(cache.url, 'POST', '/v2/mirror/library/app/blobs/uploads/', { headers: { authorization: basicAuth('alice', 'pw') } });
+    expectError(authenticated, 403, 'DENIED');
+    assert.match(authenticated.body.toString(), /read-only cache/);
     const tags = await request(cache.url, '/v2/mirror/library/app/tags/list');
     expectStatus(tags, 200);
     assert.deepEqual((JSON.parse(tags.body.toString()) as { tags: string[] }).tags, ['latest', 'v1']);
