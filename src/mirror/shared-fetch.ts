@@ -90,11 +90,18 @@ class Spool {
     }
   }
 
-  /** A stream of the whole body from byte 0, following the download as it grows. */
-  reader(): Readable {
-    const reader = new SpoolReader(this);
+  /**
+   * A stream of the whole body from byte 0, following the download as it grows; a `deferred` one starts reading only
+   * once the download is complete, so it takes no CPU from the clients meanwhile.
+   */
+  reader(deferred = false): Readable {
+    const reader = new SpoolReader(this, deferred);
     this.#readers.add(reader);
     return reader.stream;
+  }
+
+  get finished(): boolean {
+    return this.#finished;
   }
 
   /** What a reader at `position` can do next: read the file, take chunks live, wait, or stop. */
@@ -140,12 +147,14 @@ class Spool {
 class SpoolReader {
   readonly stream: Readable;
   readonly #spool: Spool;
+  readonly #deferred: boolean;
   #position = 0;
   /** Takes chunks from memory as the spool receives them; off once the stream's buffer is full. */
   #live = false;
 
-  constructor(spool: Spool) {
+  constructor(spool: Spool, deferred: boolean) {
     this.#spool = spool;
+    this.#deferred = deferred;
     this.stream = new Readable({
       highWaterMark: READ_CHUNK,
       read: () => void this.#next().catch((err: Error) => this.stream.destroy(err)),
@@ -175,6 +184,7 @@ class SpoolReader {
   }
 
   async #next(): Promise<void> {
+    while (this.#deferred && !this.#spool.finished) await this.#spool.moved();
     for (;;) {
       const state = this.#spool.state(this.#position);
       if (state instanceof Error) throw state;
@@ -212,10 +222,13 @@ export class SharedFetches {
     this.#dir = dir;
   }
 
-  /** A reader of the download in flight under `key`, from byte 0; undefined when there is none (or it failed to start). */
+  /**
+   * A reader of the download in flight under `key`, from byte 0, that starts once the download is complete (a cache
+   * fill: the clients' downloads go first); undefined when there is none (or it failed to start).
+   */
   async join(key: string): Promise<Fetched | undefined> {
     const spool = await this.#inFlight.get(key)?.catch(() => undefined);
-    return spool && { size: spool.size, body: spool.reader() };
+    return spool && { size: spool.size, body: spool.reader(true) };
   }
 
   /** Joins the download in flight under `key`, or starts one with `start`. */
