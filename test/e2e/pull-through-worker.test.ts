@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Digest } from '../../src/oci/digest.ts';
 import { blobKeys, jobKeys } from '../../src/registry/keys.ts';
 import { isNotFound, type ObjectStore } from '../../src/storage/object-store.ts';
@@ -87,6 +87,11 @@ describe(`pull-through cache fills drained by angos worker (${PASS_BACKEND})`, (
     place = `ptw-${randomUUID().slice(0, 8)}`;
     store = backend.store(place);
     cache = await cacheServer();
+  });
+  // A test that failed with a worker still running must not leave it to claim the next test's jobs.
+  afterEach(async () => {
+    proxy.throttle = undefined;
+    await Promise.all(workers.splice(0).map((w) => w.kill()));
   });
   after(async () => {
     await Promise.all(workers.map((w) => w.kill()));
@@ -212,7 +217,9 @@ describe(`pull-through cache fills drained by angos worker (${PASS_BACKEND})`, (
     const second = worker();
     const started = at(await until('the second worker', () => logsOf(second, 'Worker started')[0]));
     const takeover = await until('the takeover', () => logsOf(second, 'job claimed', lock)[0], 15_000);
-    assert.equal(takeover.fields.storage_key, claimed.fields.storage_key, 'the killed job is the one taken over');
+    // The takeover may claim the killed job, or the one the miss above queued for the same lock key (both wait on
+    // the one claim; on a slow store the claim may lapse between the two): either way the same fill.
+    assert.equal(takeover.fields.lock_key, claimed.fields.lock_key, "a job of the killed fill's lock key is taken over");
     assert.ok(at(takeover) >= expiresAt, `not taken while the claim was fresh (claimed ${at(takeover) - expiresAt} ms after expiry)`);
     assert.ok(at(takeover) <= Math.max(expiresAt, started) + POLL_MS + SLACK_MS, `taken within a poll of the expiry (${at(takeover) - expiresAt} ms)`);
     await until('the fill', () => logsOf(second, 'job succeeded', lock)[0]);

@@ -191,6 +191,15 @@ describe('pull-through cache', () => {
     } finally {
       first.answer = undefined;
     }
+    // The first upstream stopped (connections refused): the second serves.
+    await pushImage(upstream.url, 'library/failover', 'v3', [uniqueBlob('layer')]);
+    await first.down();
+    try {
+      expectStatus(await getManifest(cache.url, 'mirror/library/failover', 'v3'), 200);
+      assert.equal(second.count('GET', /library\/failover\/manifests\/v3$/), 1);
+    } finally {
+      await first.up();
+    }
   });
 
   test('every upstream down: cached content is served, uncached tags and blobs are unknown', async () => {
