@@ -72,7 +72,8 @@ describe(`angos worker (${PASS_BACKEND})`, () => {
       const secondStore = backend.store(second);
       await writeJob(firstStore, 'cache.before');
       await until('the first job', () => deadLettered(firstStore, 'cache.before'));
-      const dead = worker.logs.find((log) => logMessage(log) === 'job dead-lettered')!;
+      // The record is stored before the worker logs it.
+      const dead = await until('the dead-letter line', () => worker.logs.find((log) => logMessage(log) === 'job dead-lettered'));
       assert.equal(dead.fields.lock_key, 'cache.before');
       assert.equal(dead.fields.error, "unsupported job kind 'test.unknown'");
       assert.ok(worker.logs.some((log) => logMessage(log) === 'job claimed' && log.fields.lock_key === 'cache.before'));
