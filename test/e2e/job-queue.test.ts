@@ -103,7 +103,9 @@ describe(`job queue: admin API, gauges, orphan sweeps (${PASS_BACKEND})`, () => 
     let metrics = '';
     while (performance.now() < deadline) {
       metrics = (await request(srv.url, '/metrics')).body.toString();
-      if (sample(metrics, 'angos_job_queue_pending', 'cache') !== undefined) break;
+      // Each series is set as its listing finishes (on S3, a round trip each): wait for all four.
+      const series = [['pending', 'cache'], ['pending', 'replication'], ['failed', 'cache'], ['failed', 'replication']] as const;
+      if (series.every(([gauge, queue]) => sample(metrics, `angos_job_queue_${gauge}`, queue) !== undefined)) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     assert.equal(sample(metrics, 'angos_job_queue_pending', 'cache'), '3', metrics);
@@ -121,7 +123,9 @@ describe(`job queue: admin API, gauges, orphan sweeps (${PASS_BACKEND})`, () => 
     let rows: Array<Record<string, unknown>> = [];
     while (performance.now() < deadline) {
       rows = (jsonBody(await request(srv.url, '/v2/_angos/jobs/list')) as { jobs: Array<Record<string, unknown>> }).jobs;
-      if (rows.length === 1 && Number(rows[0]!.attempts) >= 1) break;
+      // The retry is stored before the drainer logs it.
+      const logged = srv.logs.some((log) => (log.fields as Record<string, unknown>).error === "unsupported job kind 'cache.nonexistent_kind'");
+      if (rows.length === 1 && Number(rows[0]!.attempts) >= 1 && logged) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.ok(Number(rows[0]!.attempts) >= 1, 'the in-process drainer ran the job');
