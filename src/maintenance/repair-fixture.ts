@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import type { TomlTableValue } from '../config/table-reader.ts';
 import { validateConfig } from '../config/validate.ts';
+import { registryOver } from '../registry/registry-fixture.ts';
 import { makeDigest, type Digest } from '../oci/digest.ts';
 import { OCI_MANIFEST, type MediaType } from '../oci/media-type.ts';
 import { parseNamespace, type Namespace } from '../oci/name.ts';
 import { parseReference } from '../oci/reference.ts';
-import { NO_EVENTS } from '../registry/events.ts';
 import { blobKeys } from '../registry/keys.ts';
-import { Registry } from '../registry/registry.ts';
+import type { Registry } from '../registry/registry.ts';
 import { TEST_ACTOR } from '../registry/registry-fixture.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { openFsStore } from '../storage/open-store.ts';
@@ -24,21 +24,7 @@ import type { NamespaceCheck, StoreCheck } from './scrub.ts';
 export const GRACE_MS = 60_000;
 
 /** The domain over one store holding both blobs and metadata, with the limits the maintenance tests push within. */
-export function testRegistry(store: ObjectStore, updatePullTime: boolean): Registry {
-  return new Registry({
-    blobStore: store,
-    metaStore: store,
-    settings: () => ({
-      maxManifestSize: 1 << 20,
-      maxBlobSize: 1 << 20,
-      allowMissingManifestReferences: true,
-      isImmutable: () => false,
-      presignTtlSecs: 0,
-      updatePullTime,
-    }),
-    events: NO_EVENTS,
-  });
-}
+export const testRegistry = registryOver;
 
 export interface Pushed {
   digest: Digest;

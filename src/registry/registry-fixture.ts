@@ -19,20 +19,7 @@ export const TEST_ACTOR: Actor = { username: 'test' };
 export async function openTestRegistry(): Promise<{ registry: Registry; store: ObjectStore; cleanup: () => Promise<void> }> {
   const rootDir = await mkdtemp(join(tmpdir(), 'angos-registry-'));
   const store = openFsStore(rootDir, false);
-  const registry = new Registry({
-    blobStore: store,
-    metaStore: store,
-    settings: () => ({
-      maxManifestSize: 1 << 20,
-      maxBlobSize: 1 << 20,
-      allowMissingManifestReferences: true,
-      isImmutable: () => false,
-      presignTtlSecs: 1800,
-      updatePullTime: false,
-    }),
-    events: NO_EVENTS,
-  });
-  return { registry, store, cleanup: () => rm(rootDir, { recursive: true, force: true }) };
+  return { registry: registryOver(store, false), store, cleanup: () => rm(rootDir, { recursive: true, force: true }) };
 }
 
 /** Pushes a manifest straight to the domain, as a client's PUT or a cache fill would store it. */
@@ -41,4 +28,21 @@ export async function pushTo(registry: Registry, ns: string, reference: string, 
   const parsed = parseReference(reference);
   if (!name || !parsed) throw new Error(`bad namespace or reference: ${ns} ${reference}`);
   await registry.manifests.push(name, { reference: parsed, contentType: manifest.mediaType as MediaType, body: manifest.bytes, extraTags: [] }, TEST_ACTOR);
+}
+
+/** The domain over one store holding both blobs and metadata, with the small limits tests push within. */
+export function registryOver(store: ObjectStore, updatePullTime: boolean): Registry {
+  return new Registry({
+    blobStore: store,
+    metaStore: store,
+    settings: () => ({
+      maxManifestSize: 1 << 20,
+      maxBlobSize: 1 << 20,
+      allowMissingManifestReferences: true,
+      isImmutable: () => false,
+      presignTtlSecs: 1800,
+      updatePullTime,
+    }),
+    events: NO_EVENTS,
+  });
 }
